@@ -1,0 +1,226 @@
+package singleinstance
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/singleinstance/singleinstance/internal/filelock"
+	"github.com/singleinstance/singleinstance/internal/proc"
+	"github.com/singleinstance/singleinstance/internal/safefs"
+)
+
+// fallbackWake bounds each wait for a file event: where events are missed
+// (the lock file was replaced after the watch began, or a network file
+// system), the waiter still retries this often.
+const fallbackWake = 200 * time.Millisecond
+
+// maxReplacedRetries bounds how often an attempt without waiting retries
+// because the lock file was replaced under it.
+const maxReplacedRetries = 100
+
+// takeLock returns the locked lock file, waiting as the options allow.
+func (i *Instance) takeLock(ctx context.Context) (*os.File, error) {
+	wait := i.cfg.timeout != 0
+	if i.cfg.timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, i.cfg.timeout)
+		defer cancel()
+	}
+	start := time.Now()
+	var f *os.File
+	var w *filelock.Watcher
+	defer func() {
+		if w != nil {
+			w.Close()
+		}
+	}()
+	announced := false
+	for retries := 0; ; {
+		if f == nil {
+			var err error
+			if f, err = safefs.OpenLockFile(i.paths.lock, 0o644); err != nil {
+				return nil, classify("lock file "+i.paths.lock, err)
+			}
+		}
+		var orphan *Holder
+		err := filelock.TryLock(f)
+		switch {
+		case err == nil:
+			same, err := safefs.SameFile(f, i.paths.lock)
+			if err != nil {
+				filelock.Unlock(f)
+				f.Close()
+				return nil, classify("lock file "+i.paths.lock, err)
+			}
+			if !same {
+				// We locked a file that was deleted or replaced after we
+				// opened it: its lock protects nothing. Retry on the file
+				// the path names now.
+				filelock.Unlock(f)
+				f.Close()
+				f = nil
+				if retries++; retries > maxReplacedRetries {
+					return nil, fmt.Errorf("singleinstance: lock file %s keeps being replaced", i.paths.lock)
+				}
+				continue
+			}
+			if orphan = heldOrphan(i.paths, f, i.cfg.logger); orphan == nil {
+				return f, nil
+			}
+			filelock.Unlock(f)
+		case !errors.Is(err, filelock.ErrLocked):
+			f.Close()
+			return nil, classify("lock "+i.paths.lock, err)
+		}
+		if !wait || ctx.Err() != nil {
+			f.Close()
+			return nil, i.conflict(orphan, time.Since(start), ctx.Err())
+		}
+		if w == nil {
+			// Watch first, then retry: a release between the failed attempt
+			// and the watch would otherwise go unnoticed.
+			if w, err = filelock.Watch(i.paths.lock); err != nil {
+				w = nil
+				i.cfg.logger.Debug("singleinstance: no file events, polling", "path", i.paths.lock, "err", err)
+				if err := sleepCtx(ctx, fallbackWake); err != nil {
+					f.Close()
+					return nil, i.conflict(orphan, time.Since(start), err)
+				}
+			}
+			continue
+		}
+		if !announced {
+			announced = true
+			i.announceWait(orphan)
+		}
+		if err := w.Wait(ctx, fallbackWake); err != nil {
+			f.Close()
+			return nil, i.conflict(orphan, time.Since(start), err)
+		}
+		if same, _ := safefs.SameFile(f, i.paths.lock); !same {
+			f.Close()
+			f = nil
+			w.Close()
+			w = nil
+		}
+	}
+}
+
+func (i *Instance) announceWait(orphan *Holder) {
+	h := orphan
+	if h == nil {
+		h, _ = readHolder(i.paths)
+	}
+	attrs := []any{"name", i.name, "lock", i.paths.lock}
+	if h != nil {
+		attrs = append(attrs, "holder_pid", h.PID, "holder_argv", quoteArgv(h.Argv))
+	}
+	i.cfg.logger.Debug("singleinstance: waiting for the running instance to exit", attrs...)
+}
+
+// conflict builds the error for a lock held by someone else.
+func (i *Instance) conflict(orphan *Holder, waited time.Duration, cause error) error {
+	e := &AlreadyRunningError{Name: i.name, LockPath: i.paths.lock, Cause: cause}
+	if cause != nil {
+		e.Waited = waited
+	}
+	if orphan != nil {
+		e.Holder = orphan
+	} else {
+		e.Holder, e.HolderErr = readHolder(i.paths)
+	}
+	if e.Holder != nil {
+		observe(context.Background(), e.Holder, i.cfg.liveStats)
+	}
+	return e
+}
+
+// heldOrphan looks for a holder that still runs on a lock file that has been
+// deleted or replaced: the .info file names a lock file other than f, and
+// the kernel says that file is still locked by the process the .info names.
+// A newcomer that locks the new file must then not run. It returns nil
+// where there is no such holder or the platform cannot tell (only Linux
+// lists locks by inode).
+func heldOrphan(p paths, f *os.File, log *slog.Logger) *Holder {
+	h, err := readHolder(p)
+	if err != nil || h == nil {
+		return nil
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		return nil
+	}
+	dev, ino := safefs.FileID(fi)
+	if h.LockDevice == dev && h.LockInode == ino {
+		return nil
+	}
+	locked, err := proc.InodeLocked(h.LockDevice, h.LockInode)
+	if err != nil || !locked {
+		return nil
+	}
+	holds, err := proc.HoldsLock(h.identity(), h.LockDevice, h.LockInode)
+	switch {
+	case err == nil && !holds:
+		return nil // the inode number was reused by some other locked file
+	case errors.Is(err, proc.ErrNotFound), errors.Is(err, proc.ErrNotSameProcess):
+		return nil
+	}
+	// Held, or locked and not disprovable from here: refuse to run beside it.
+	log.Warn("singleinstance: the running instance holds a lock file that was deleted or replaced",
+		"pid", h.PID, "lock", p.lock)
+	return h
+}
+
+// readHolder reads and parses the .info file. It returns nil, nil if there
+// is none.
+func readHolder(p paths) (*Holder, error) {
+	data, err := safefs.ReadBounded(p.info, MaxInfoSize)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, classify("read "+p.info, err)
+	}
+	h, err := parseInfo(data)
+	if err != nil {
+		return nil, fmt.Errorf("singleinstance: %s: %w", p.info, err)
+	}
+	return h, nil
+}
+
+// observe fills in what can be seen of h's process from here.
+func observe(ctx context.Context, h *Holder, live bool) {
+	alive, err := proc.Alive(h.identity())
+	h.Visible = err == nil && alive
+	if !h.Visible || !live {
+		return
+	}
+	if st, err := proc.LiveStats(ctx, h.identity()); err == nil || st != (proc.Stats{}) {
+		h.Process = &ProcessStats{Status: st.Status, CPUPercent: st.CPUPercent, MemoryRSS: st.RSS}
+	}
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// warnNetworkFS logs a warning if dir is on a file system where locks may
+// not work.
+func warnNetworkFS(log *slog.Logger, dir string) {
+	if kind, ok, err := safefs.NetworkFS(dir); err == nil && ok {
+		log.Warn("singleinstance: lock directory is on a network or user-space file system; "+
+			"file locks there may not exclude processes on other machines, or may not work at all",
+			"dir", dir, "fs", kind)
+	}
+}

@@ -1,0 +1,61 @@
+package singleinstance
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+)
+
+// Exit codes of AcquireOrExit.
+const (
+	// ExitAlreadyRunning is the exit status when another instance holds the
+	// lock.
+	ExitAlreadyRunning = 1
+	// ExitLockError is the exit status when the lock could not be taken or
+	// checked at all (bad name, unusable lock directory, I/O error).
+	ExitLockError = 3
+)
+
+// AcquireOrExit takes the lock called name, like New, or ends the process.
+// It is the Go form of the old module's default behaviour. If another
+// instance holds the lock, it prints the holder's full details (PID, start
+// time, executable, argv, cwd, user, host, token, process status, CPU and
+// memory) and how to stop it to standard error, logs the conflict at error
+// level through the logger given with WithLogger (if any), and exits with ExitAlreadyRunning.
+// On any other error it prints and logs it and exits with ExitLockError.
+//
+// Deferred functions do not run when it exits; call it first thing in main.
+func AcquireOrExit(name string, opts ...Option) *Instance {
+	inst, err := New(name, opts...)
+	if err == nil {
+		return inst
+	}
+	os.Exit(reportFailure(os.Stderr, newConfig(opts), name, err))
+	panic("unreachable")
+}
+
+// reportFailure prints and logs err and returns the exit status for it.
+func reportFailure(w io.Writer, cfg *config, name string, err error) int {
+	var conflict *AlreadyRunningError
+	if errors.As(err, &conflict) {
+		io.WriteString(w, conflict.Report())
+		attrs := []any{"name", name, "lock", conflict.LockPath}
+		if h := conflict.Holder; h != nil {
+			attrs = append(attrs, "pid", h.PID, "started", h.Started, "executable", h.Executable,
+				"argv", quoteArgv(h.Argv), "cwd", h.Cwd, "user", h.User, "host", h.Host, "token", h.Token)
+			if p := h.Process; p != nil {
+				attrs = append(attrs, "status", p.Status, "cpu_percent", p.CPUPercent, "memory_rss", p.MemoryRSS)
+			}
+		}
+		if cfg.loggerSet {
+			cfg.logger.Error("singleinstance: another instance is already running", attrs...)
+		}
+		return ExitAlreadyRunning
+	}
+	fmt.Fprintf(w, "Cannot start %q: %v\n", name, err)
+	if cfg.loggerSet {
+		cfg.logger.Error("singleinstance: cannot take the lock", "name", name, "err", err)
+	}
+	return ExitLockError
+}

@@ -1,0 +1,337 @@
+package singleinstance
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// MaxInfoSize bounds the .info and .pid files this package reads. It writes
+// far smaller ones; anything larger is reported as ErrInfoTooLarge unread.
+const MaxInfoSize = 64 << 10
+
+// infoFormat is the first line of every .info file.
+const infoFormat = "singleinstance/1"
+
+// Holder describes the process that holds (or last held) a lock, as the
+// holder recorded it in the .info file, plus what was observed live.
+type Holder struct {
+	// PID is the holder's process ID, as seen from its PID namespace.
+	PID int `json:"pid"`
+	// Started is when the holder's process started.
+	Started time.Time `json:"started"`
+	// AcquiredAt is when it took the lock.
+	AcquiredAt time.Time `json:"acquired_at"`
+	// Executable is the path of its program.
+	Executable string `json:"executable"`
+	// Argv is its command line.
+	Argv []string `json:"argv"`
+	// Cwd is its working directory when it took the lock.
+	Cwd string `json:"cwd"`
+	// User is its user name, and UID its numeric user ID (-1 on Windows).
+	User string `json:"user"`
+	UID  int    `json:"uid"`
+	// Host is the host name of its machine.
+	Host string `json:"host"`
+	// Token is the fencing token of its acquisition: strictly greater than
+	// the token of every earlier acquisition of the name on this machine.
+	Token uint64 `json:"token"`
+	// StartID, BootID and PIDNamespace identify the process beyond its PID
+	// (see the package documentation); they let a reused PID, another boot or
+	// another container be told apart from the holder.
+	StartID      uint64 `json:"start_id"`
+	BootID       string `json:"boot_id,omitempty"`
+	PIDNamespace uint64 `json:"pid_namespace,omitempty"`
+	// LockDevice and LockInode identify the lock file the holder locked.
+	LockDevice uint64 `json:"lock_device"`
+	LockInode  uint64 `json:"lock_inode"`
+
+	// Visible reports whether the holder's process can be seen from the
+	// caller (same boot and PID namespace, and still running). Set by
+	// Status and by conflicts; not stored.
+	Visible bool `json:"visible"`
+	// Process holds live figures of the holder's process when Visible and
+	// readable; not stored.
+	Process *ProcessStats `json:"process,omitempty"`
+}
+
+// ProcessStats are live figures of a holder's process.
+type ProcessStats struct {
+	// Status is the scheduler state, such as "running" or "sleep".
+	Status string `json:"status"`
+	// CPUPercent is CPU use over the process's lifetime (100 = one core).
+	CPUPercent float64 `json:"cpu_percent"`
+	// MemoryRSS is resident memory in bytes.
+	MemoryRSS uint64 `json:"memory_rss"`
+}
+
+// encodeInfo renders h as the .info file: "key=value" lines, values escaped
+// so that any byte string survives a round trip.
+func encodeInfo(name string, h *Holder) []byte {
+	var b bytes.Buffer
+	kv := func(k, v string) {
+		b.WriteString(k)
+		b.WriteByte('=')
+		b.WriteString(escapeValue(v))
+		b.WriteByte('\n')
+	}
+	kv("format", infoFormat)
+	kv("name", name)
+	kv("pid", strconv.Itoa(h.PID))
+	kv("started", h.Started.Format(time.RFC3339Nano))
+	kv("acquired", h.AcquiredAt.Format(time.RFC3339Nano))
+	kv("executable", h.Executable)
+	kv("argv", quoteArgv(h.Argv))
+	kv("cwd", h.Cwd)
+	kv("user", h.User)
+	kv("uid", strconv.Itoa(h.UID))
+	kv("host", h.Host)
+	kv("token", strconv.FormatUint(h.Token, 10))
+	kv("start_id", strconv.FormatUint(h.StartID, 10))
+	kv("boot_id", h.BootID)
+	kv("pid_ns", strconv.FormatUint(h.PIDNamespace, 10))
+	kv("lock_dev", strconv.FormatUint(h.LockDevice, 10))
+	kv("lock_ino", strconv.FormatUint(h.LockInode, 10))
+	return b.Bytes()
+}
+
+// parseInfo parses a .info file strictly: every line is key=value with a
+// known escape syntax, no key appears twice, and the identifying keys are
+// present and numeric. Unknown keys are ignored, for newer writers.
+func parseInfo(data []byte) (*Holder, error) {
+	bad := func(format string, args ...any) error {
+		return fmt.Errorf("%w: %s", ErrCorruptInfo, fmt.Sprintf(format, args...))
+	}
+	if len(data) > MaxInfoSize {
+		return nil, ErrInfoTooLarge
+	}
+	if len(data) == 0 {
+		return nil, bad("empty")
+	}
+	if data[len(data)-1] != '\n' {
+		return nil, bad("truncated: no final newline")
+	}
+	fields := make(map[string]string)
+	for n, line := range strings.Split(string(data[:len(data)-1]), "\n") {
+		k, raw, ok := strings.Cut(line, "=")
+		if !ok || !validKey(k) {
+			return nil, bad("line %d is not key=value", n+1)
+		}
+		if _, dup := fields[k]; dup {
+			return nil, bad("key %q appears twice", k)
+		}
+		v, err := unescapeValue(raw)
+		if err != nil {
+			return nil, bad("line %d: %v", n+1, err)
+		}
+		fields[k] = v
+	}
+	if fields["format"] != infoFormat {
+		return nil, bad("unknown format %q", fields["format"])
+	}
+	h := &Holder{
+		Executable: fields["executable"],
+		Cwd:        fields["cwd"],
+		User:       fields["user"],
+		Host:       fields["host"],
+		BootID:     fields["boot_id"],
+	}
+	var err error
+	num := func(key string, bits int) uint64 {
+		if err != nil {
+			return 0
+		}
+		var v uint64
+		v, err = strconv.ParseUint(fields[key], 10, bits)
+		if err != nil {
+			err = bad("%s: %q is not a number", key, fields[key])
+		}
+		return v
+	}
+	when := func(key string) time.Time {
+		if err != nil {
+			return time.Time{}
+		}
+		var t time.Time
+		t, err = time.Parse(time.RFC3339Nano, fields[key])
+		if err != nil {
+			err = bad("%s: %q is not a time", key, fields[key])
+		}
+		return t
+	}
+	h.PID = int(num("pid", 31))
+	h.Token = num("token", 64)
+	h.StartID = num("start_id", 64)
+	h.PIDNamespace = num("pid_ns", 64)
+	h.LockDevice = num("lock_dev", 64)
+	h.LockInode = num("lock_ino", 64)
+	h.Started = when("started")
+	h.AcquiredAt = when("acquired")
+	if err != nil {
+		return nil, err
+	}
+	if h.PID <= 0 {
+		return nil, bad("pid %d", h.PID)
+	}
+	if uid, e := strconv.Atoi(fields["uid"]); e == nil && uid >= -1 {
+		h.UID = uid
+	} else {
+		return nil, bad("uid: %q is not a number", fields["uid"])
+	}
+	if h.Argv, err = splitArgv(fields["argv"]); err != nil {
+		return nil, bad("argv: %v", err)
+	}
+	return h, nil
+}
+
+func validKey(k string) bool {
+	if k == "" {
+		return false
+	}
+	for i := 0; i < len(k); i++ {
+		if c := k[i]; !('a' <= c && c <= 'z' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+// escapeValue escapes backslashes, control bytes and invalid UTF-8 so that a
+// value fits on one line.
+func escapeValue(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == '\\':
+			b.WriteString(`\\`)
+		case r == '\n':
+			b.WriteString(`\n`)
+		case r == '\t':
+			b.WriteString(`\t`)
+		case r == '\r':
+			b.WriteString(`\r`)
+		case r == utf8.RuneError && size == 1, r < 0x20, r == 0x7f:
+			fmt.Fprintf(&b, `\x%02x`, s[i])
+		default:
+			b.WriteString(s[i : i+size])
+		}
+		i += size
+	}
+	return b.String()
+}
+
+func unescapeValue(s string) (string, error) {
+	if !strings.Contains(s, `\`) {
+		if strings.ContainsFunc(s, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
+			return "", errors.New("raw control byte")
+		}
+		return s, nil
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < 0x20 || c == 0x7f {
+			return "", errors.New("raw control byte")
+		}
+		if c != '\\' {
+			b.WriteByte(c)
+			continue
+		}
+		i++
+		if i >= len(s) {
+			return "", errors.New("dangling backslash")
+		}
+		switch s[i] {
+		case '\\':
+			b.WriteByte('\\')
+		case 'n':
+			b.WriteByte('\n')
+		case 't':
+			b.WriteByte('\t')
+		case 'r':
+			b.WriteByte('\r')
+		case 'x':
+			if i+2 >= len(s) {
+				return "", errors.New("short \\x escape")
+			}
+			v, err := strconv.ParseUint(s[i+1:i+3], 16, 8)
+			if err != nil {
+				return "", errors.New("bad \\x escape")
+			}
+			b.WriteByte(byte(v))
+			i += 2
+		default:
+			return "", fmt.Errorf("unknown escape \\%c", s[i])
+		}
+	}
+	return b.String(), nil
+}
+
+// quoteArgv renders argv as words a POSIX shell would split back into the
+// same arguments: plain words stay bare, others go in single quotes.
+func quoteArgv(argv []string) string {
+	words := make([]string, len(argv))
+	for i, a := range argv {
+		words[i] = shellQuote(a)
+	}
+	return strings.Join(words, " ")
+}
+
+func shellQuote(s string) string {
+	if s == "" {
+		return "''"
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("@%+=:,./_-", c) >= 0) {
+			return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+		}
+	}
+	return s
+}
+
+// splitArgv reverses quoteArgv. It accepts bare words, single-quoted
+// strings and backslash-escaped characters outside quotes.
+func splitArgv(s string) ([]string, error) {
+	var argv []string
+	var cur strings.Builder
+	inWord := false
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch c {
+		case ' ':
+			if inWord {
+				argv = append(argv, cur.String())
+				cur.Reset()
+				inWord = false
+			}
+		case '\'':
+			inWord = true
+			end := strings.IndexByte(s[i+1:], '\'')
+			if end < 0 {
+				return nil, errors.New("unterminated quote")
+			}
+			cur.WriteString(s[i+1 : i+1+end])
+			i += end + 1
+		case '\\':
+			if i+1 >= len(s) {
+				return nil, errors.New("dangling backslash")
+			}
+			inWord = true
+			cur.WriteByte(s[i+1])
+			i++
+		default:
+			inWord = true
+			cur.WriteByte(c)
+		}
+	}
+	if inWord {
+		argv = append(argv, cur.String())
+	}
+	return argv, nil
+}

@@ -1,0 +1,222 @@
+package singleinstance
+
+import (
+	"context"
+	"errors"
+	"io/fs"
+	"os"
+	"sync"
+
+	"github.com/singleinstance/singleinstance/internal/filelock"
+	"github.com/singleinstance/singleinstance/internal/safefs"
+)
+
+// An Instance is a held lock: proof that this process is the only one
+// running under its name, as long as Lost has not fired.
+type Instance struct {
+	name  string
+	cfg   *config
+	paths paths
+
+	lost        chan struct{}
+	stopWatch   context.CancelFunc
+	watchDone   chan struct{}
+	releaseOnce sync.Once
+	releaseErr  error
+
+	mu       sync.Mutex // guards the fields below
+	f        *os.File   // the locked lock file
+	holder   Holder     // what the .info file says
+	infoFile fs.FileInfo
+	pidFile  fs.FileInfo
+	lostErr  error
+	released bool
+}
+
+// New takes the lock called name, or fails. It is NewContext with
+// context.Background().
+func New(name string, opts ...Option) (*Instance, error) {
+	return NewContext(context.Background(), name, opts...)
+}
+
+// NewContext takes the lock called name for this process. If another
+// process holds it, NewContext waits as long as WithTimeout allows (by
+// default not at all) and ctx is not done, then returns an
+// *AlreadyRunningError, which matches ErrAlreadyRunning and, if ctx ended the
+// wait, ctx.Err(). Cancelling ctx after NewContext returns has no effect on
+// the Instance.
+//
+// If NewContext returns nil error, no other process that uses this package
+// with the same name and lock directory holds the lock until Release is
+// called, the process exits, or Lost fires. The lock belongs to this
+// process's open file, not to a PID: the kernel frees it when the process
+// dies in any way, and child processes started with os/exec do not inherit
+// it.
+//
+// On success the .pid and .info files describe this process, and the
+// Instance watches its lock file: if the file is deleted or replaced, it is
+// restored at once (Linux) or within the check interval; if another process
+// took the new file first, Lost fires and Err returns ErrLockLost.
+//
+// Callers must call Release when done; it is safe to defer it right away.
+func NewContext(ctx context.Context, name string, opts ...Option) (*Instance, error) {
+	if err := ValidateName(name); err != nil {
+		return nil, err
+	}
+	cfg := newConfig(opts)
+	dir, private, err := cfg.resolveLockDir()
+	if err != nil {
+		return nil, err
+	}
+	if err := prepareLockDir(dir, private); err != nil {
+		return nil, err
+	}
+	warnNetworkFS(cfg.logger, dir)
+	self, err := describeSelf()
+	if err != nil {
+		return nil, err
+	}
+	inst := &Instance{name: name, cfg: cfg, paths: pathsFor(dir, name), lost: make(chan struct{})}
+	f, err := inst.takeLock(ctx)
+	if err != nil {
+		return nil, err
+	}
+	inst.f = f
+	if err := inst.recordAcquisition(self); err != nil {
+		inst.abandon()
+		return nil, err
+	}
+	watchCtx, cancel := context.WithCancel(context.Background())
+	inst.stopWatch = cancel
+	inst.watchDone = make(chan struct{})
+	go inst.watch(watchCtx)
+	return inst, nil
+}
+
+// recordAcquisition hands out the fencing token and writes the lock record,
+// the .info and the .pid files.
+func (i *Instance) recordAcquisition(self *Holder) error {
+	prev := readRecord(i.f)
+	var infoToken uint64
+	if data, err := safefs.ReadBounded(i.paths.info, MaxInfoSize); err == nil {
+		if h, err := parseInfo(data); err == nil {
+			infoToken = h.Token
+		}
+	}
+	h := *self
+	h.Token = nextToken(prev.token, infoToken)
+	h.AcquiredAt = timeNow()
+	fi, err := i.f.Stat()
+	if err != nil {
+		return classify("lock file "+i.paths.lock, err)
+	}
+	h.LockDevice, h.LockInode = safefs.FileID(fi)
+	if err := writeRecord(i.f, record{token: h.Token, held: true}); err != nil {
+		return classify("write lock file "+i.paths.lock, err)
+	}
+	i.holder = h
+	return i.writeInfoFiles()
+}
+
+// writeInfoFiles (re)writes .info and .pid from i.holder. The caller holds
+// i.mu or owns i exclusively.
+func (i *Instance) writeInfoFiles() error {
+	if err := safefs.WriteAtomic(i.paths.info, encodeInfo(i.name, &i.holder), 0o600); err != nil {
+		return classify("write "+i.paths.info, err)
+	}
+	var err error
+	if i.infoFile, err = os.Lstat(i.paths.info); err != nil {
+		return classify("write "+i.paths.info, err)
+	}
+	pid := []byte(itoa(i.holder.PID) + "\n")
+	if err := safefs.WriteAtomic(i.paths.pid, pid, 0o644); err != nil {
+		return classify("write "+i.paths.pid, err)
+	}
+	if i.pidFile, err = os.Lstat(i.paths.pid); err != nil {
+		return classify("write "+i.paths.pid, err)
+	}
+	return nil
+}
+
+// abandon gives the lock up after a failed acquisition.
+func (i *Instance) abandon() {
+	if i.infoFile != nil {
+		safefs.RemoveIfSame(i.paths.info, i.infoFile)
+	}
+	writeRecord(i.f, record{token: i.holder.Token})
+	filelock.Unlock(i.f)
+	i.f.Close()
+}
+
+// Release gives up the lock. With cleanup on exit (the default) it first
+// removes the .pid and .info files, if they are still the ones this
+// Instance wrote; it never removes the lock file. Release is idempotent and
+// safe to call from several goroutines at once, including a signal handler's
+// goroutine: every call returns the result of the first.
+func (i *Instance) Release() error {
+	i.releaseOnce.Do(func() { i.releaseErr = i.release() })
+	return i.releaseErr
+}
+
+func (i *Instance) release() error {
+	i.stopWatch()
+	<-i.watchDone
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	i.released = true
+	var errs []error
+	if i.lostErr == nil && i.cfg.cleanupOnExit {
+		errs = append(errs,
+			safefs.RemoveIfSame(i.paths.info, i.infoFile),
+			safefs.RemoveIfSame(i.paths.pid, i.pidFile))
+	}
+	// "free" before unlocking: a reader that still sees "held" knows the
+	// .info describes a process that has not released yet.
+	errs = append(errs, writeRecord(i.f, record{token: i.holder.Token}))
+	errs = append(errs, filelock.Unlock(i.f), i.f.Close())
+	if err := errors.Join(errs...); err != nil {
+		return classify("release "+i.paths.lock, err)
+	}
+	return nil
+}
+
+// Name returns the lock name.
+func (i *Instance) Name() string { return i.name }
+
+// LockPath returns the path of the lock file.
+func (i *Instance) LockPath() string { return i.paths.lock }
+
+// LockDir returns the lock directory.
+func (i *Instance) LockDir() string { return i.paths.dir }
+
+// Token returns the fencing token of this acquisition: strictly greater
+// than the token of every earlier acquisition of the name on this machine.
+// Pass it to systems that can reject writes from a stale holder.
+func (i *Instance) Token() uint64 {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	return i.holder.Token
+}
+
+// Holder returns what this instance recorded about itself in the .info file.
+func (i *Instance) Holder() Holder {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	h := i.holder
+	h.Argv = append([]string(nil), h.Argv...)
+	return h
+}
+
+// Lost returns a channel that is closed if the lock is lost while held:
+// the lock file was deleted or replaced and another process locked the new
+// one before this instance could. Then another copy may be running, and
+// this one must stop at once. The channel is never closed by Release.
+func (i *Instance) Lost() <-chan struct{} { return i.lost }
+
+// Err returns nil while the lock is held, and an error matching ErrLockLost
+// once Lost has fired.
+func (i *Instance) Err() error {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	return i.lostErr
+}

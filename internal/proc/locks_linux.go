@@ -1,0 +1,85 @@
+//go:build linux
+
+package proc
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"strconv"
+
+	"golang.org/x/sys/unix"
+)
+
+// holdsLock walks /proc/PID/fd. A descriptor on the lock file whose fdinfo
+// lists a WRITE lock proves the process holds it: the kernel lists there only
+// the locks owned by that descriptor's open file description.
+func holdsLock(id Identity, dev, ino uint64) (bool, error) {
+	if err := sameStart(id); err != nil {
+		return false, err
+	}
+	dir := "/proc/" + strconv.Itoa(id.PID) + "/fd"
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return false, ErrNotFound
+		}
+		return false, err
+	}
+	for _, e := range entries {
+		var st unix.Stat_t
+		if unix.Stat(dir+"/"+e.Name(), &st) != nil {
+			continue // closed meanwhile
+		}
+		if uint64(st.Dev) != dev || st.Ino != ino {
+			continue
+		}
+		info, err := os.ReadFile("/proc/" + strconv.Itoa(id.PID) + "/fdinfo/" + e.Name())
+		if err != nil {
+			continue
+		}
+		if fdinfoHasWriteLock(info) {
+			// The process may have exited and its PID been reused while we
+			// looked; a matching start time after the look rules that out.
+			if err := sameStart(id); err != nil {
+				return false, err
+			}
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+func fdinfoHasWriteLock(info []byte) bool {
+	for line := range bytes.Lines(info) {
+		if bytes.HasPrefix(line, []byte("lock:")) && bytes.Contains(line, []byte(" WRITE ")) {
+			return true
+		}
+	}
+	return false
+}
+
+// inodeLocked scans /proc/locks for an entry on MAJ:MIN:INODE.
+func inodeLocked(dev, ino uint64) (bool, error) {
+	f, err := os.Open("/proc/locks")
+	if err != nil {
+		return false, err
+	}
+	defer f.Close()
+	want := []byte(fmt.Sprintf(" %02x:%02x:%d ", unix.Major(dev), unix.Minor(dev), ino))
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		line := append(sc.Bytes(), ' ')
+		// Entries blocked behind a lock start with "->"; they hold nothing.
+		if bytes.Contains(line, []byte("->")) {
+			continue
+		}
+		if bytes.Contains(line, want) {
+			return true, nil
+		}
+	}
+	return false, sc.Err()
+}

@@ -1,0 +1,142 @@
+//go:build linux
+
+package proc
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// clockTicks is USER_HZ, the unit of /proc/PID/stat times. The kernel fixes
+// it at 100 on every architecture Go supports.
+const clockTicks = 100
+
+func selfPID() int { return os.Getpid() }
+
+func lookup(pid int) (Identity, error) {
+	start, err := readStartTicks(pid)
+	if err != nil {
+		return Identity{}, err
+	}
+	boot, err := bootID()
+	if err != nil {
+		return Identity{}, err
+	}
+	ns, err := pidNamespace()
+	if err != nil {
+		return Identity{}, err
+	}
+	return Identity{PID: pid, StartID: start, BootID: boot, PIDNamespace: ns}, nil
+}
+
+// readStartTicks reads field 22 of /proc/PID/stat.
+func readStartTicks(pid int) (uint64, error) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ESRCH) {
+		return 0, ErrNotFound
+	}
+	if err != nil {
+		return 0, err
+	}
+	return parseStartTicks(b)
+}
+
+// parseStartTicks extracts starttime from a /proc/PID/stat line. The command
+// name (field 2) is in parentheses and may itself hold spaces and
+// parentheses, so fields are counted from the last ')'.
+func parseStartTicks(stat []byte) (uint64, error) {
+	i := bytes.LastIndexByte(stat, ')')
+	if i < 0 {
+		return 0, fmt.Errorf("malformed /proc stat line")
+	}
+	fields := strings.Fields(string(stat[i+1:]))
+	// fields[0] is field 3 (state); starttime is field 22.
+	const idx = 22 - 3
+	if len(fields) <= idx {
+		return 0, fmt.Errorf("malformed /proc stat line: %d fields", len(fields)+2)
+	}
+	return strconv.ParseUint(fields[idx], 10, 64)
+}
+
+func bootID() (string, error) {
+	b, err := os.ReadFile("/proc/sys/kernel/random/boot_id")
+	if err != nil {
+		return "", err
+	}
+	return strings.TrimSpace(string(b)), nil
+}
+
+func pidNamespace() (uint64, error) {
+	var st unix.Stat_t
+	if err := unix.Stat("/proc/self/ns/pid", &st); err != nil {
+		return 0, &fs.PathError{Op: "stat", Path: "/proc/self/ns/pid", Err: err}
+	}
+	return st.Ino, nil
+}
+
+// startTime derives the wall-clock start from the uptime, which has
+// centisecond resolution (the btime of /proc/stat has only whole seconds).
+func startTime(id Identity) (time.Time, error) {
+	now := time.Now()
+	b, err := os.ReadFile("/proc/uptime")
+	if err != nil {
+		return time.Time{}, err
+	}
+	f := strings.Fields(string(b))
+	if len(f) == 0 {
+		return time.Time{}, errors.New("empty /proc/uptime")
+	}
+	up, err := strconv.ParseFloat(f[0], 64)
+	if err != nil {
+		return time.Time{}, err
+	}
+	boot := now.Add(-time.Duration(up * float64(time.Second)))
+	return boot.Add(time.Duration(id.StartID) * time.Second / clockTicks).Round(10 * time.Millisecond), nil
+}
+
+// signal opens a pidfd first and checks the start time after: if the start
+// time still matches, the pidfd refers to that very process, and a signal
+// through it cannot reach a later process that reuses the PID.
+func signal(id Identity, force bool) error {
+	pidfd, err := unix.PidfdOpen(id.PID, 0)
+	if errors.Is(err, unix.ESRCH) {
+		return ErrNotFound
+	}
+	if errors.Is(err, unix.ENOSYS) {
+		return signalByPID(id, unixSignal(force)) // kernels before 5.3
+	}
+	if err != nil {
+		return os.NewSyscallError("pidfd_open", err)
+	}
+	defer unix.Close(pidfd)
+	if err := sameStart(id); err != nil {
+		return err
+	}
+	if err := unix.PidfdSendSignal(pidfd, unixSignal(force), nil, 0); err != nil {
+		if errors.Is(err, unix.ESRCH) {
+			return ErrNotFound
+		}
+		return os.NewSyscallError("pidfd_send_signal", err)
+	}
+	return nil
+}
+
+func sameStart(id Identity) error {
+	start, err := readStartTicks(id.PID)
+	if err != nil {
+		return err
+	}
+	if start != id.StartID {
+		return ErrNotSameProcess
+	}
+	return nil
+}

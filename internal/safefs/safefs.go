@@ -1,0 +1,194 @@
+// Package safefs opens, reads and writes the files of a lock directory
+// without following symbolic links, without blocking on special files, and
+// with bounded reads, so that a hostile or damaged directory can make an
+// operation fail but never redirect a write or hang a reader.
+package safefs
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+)
+
+// ErrNotRegular means a path that should be a regular file is a directory,
+// a symbolic link, a FIFO, a device or a socket.
+var ErrNotRegular = errors.New("not a regular file")
+
+// ErrTooLarge means a file is larger than the reader's bound.
+var ErrTooLarge = errors.New("file too large")
+
+// ErrForeignOwner means a file or directory belongs to another user.
+var ErrForeignOwner = errors.New("owned by another user")
+
+// ErrInsecureDir means a private directory can be written or entered by
+// other users, or is a symbolic link.
+var ErrInsecureDir = errors.New("directory is not private")
+
+// OpenLockFile opens (creating it with perm if missing) the lock file at path
+// for reading and writing. It refuses a symbolic link, anything that is not
+// a regular file, and, on Unix, a file owned by another user.
+func OpenLockFile(path string, perm fs.FileMode) (*os.File, error) {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|openFlags, perm)
+	if err != nil {
+		return nil, explainOpen(path, err)
+	}
+	if err := checkRegularOwned(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return f, nil
+}
+
+// OpenExisting opens the file at path read-only, without creating it and
+// without following a symbolic link. It refuses anything but a regular file.
+func OpenExisting(path string) (*os.File, error) {
+	f, err := os.OpenFile(path, os.O_RDONLY|openFlags, 0)
+	if err != nil {
+		return nil, explainOpen(path, err)
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	if !fi.Mode().IsRegular() {
+		f.Close()
+		return nil, &fs.PathError{Op: "open", Path: path, Err: ErrNotRegular}
+	}
+	return f, nil
+}
+
+// ReadBounded reads the regular file at path, failing with ErrTooLarge if it
+// holds more than max bytes. It never reads more than max+1 bytes.
+func ReadBounded(path string, max int64) ([]byte, error) {
+	f, err := OpenExisting(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, max+1))
+	if err != nil {
+		return nil, &fs.PathError{Op: "read", Path: path, Err: err}
+	}
+	if int64(len(b)) > max {
+		return nil, &fs.PathError{Op: "read", Path: path, Err: fmt.Errorf("%w: more than %d bytes", ErrTooLarge, max)}
+	}
+	return b, nil
+}
+
+// WriteAtomic replaces the file at path with data, so that readers see the
+// old contents or the new, never a mix. The data goes to a new file with a
+// random name created exclusively in the same directory, which is then
+// renamed over path; a symbolic link at path is replaced, not followed.
+func WriteAtomic(path string, data []byte, perm fs.FileMode) error {
+	dir, base := filepath.Split(path)
+	var suffix [8]byte
+	rand.Read(suffix[:])
+	tmp := filepath.Join(dir, "."+base+".tmp-"+hex.EncodeToString(suffix[:]))
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL|openFlags, perm)
+	if err != nil {
+		return err
+	}
+	_, werr := f.Write(data)
+	cerr := f.Close()
+	if err := errors.Join(werr, cerr); err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	return nil
+}
+
+// RemoveIfSame removes path only if it still names the file described by
+// fi, so that a file written by someone else in the meantime survives. The
+// check and the removal are not atomic; callers use it only for files that
+// nobody else writes while they hold their lock.
+func RemoveIfSame(path string, fi fs.FileInfo) error {
+	cur, err := os.Lstat(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if !os.SameFile(cur, fi) {
+		return nil
+	}
+	return os.Remove(path)
+}
+
+// SameFile reports whether path still names the file open as f and that
+// file still has a name (it was not deleted or replaced).
+func SameFile(f *os.File, path string) (bool, error) {
+	fi, err := f.Stat()
+	if err != nil {
+		return false, err
+	}
+	cur, err := os.Lstat(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	return os.SameFile(fi, cur) && linkCount(fi) > 0, nil
+}
+
+// FileID returns the device and inode numbers of fi (on Windows, the
+// volume serial number and file index, when known).
+func FileID(fi fs.FileInfo) (dev, ino uint64) { return fileID(fi) }
+
+// EnsurePrivateDir makes sure path is a directory that only the calling user
+// can enter or write, creating it with mode 0700 if missing. A directory
+// owned by another user, a symbolic link, or a directory that other users can
+// write is refused with ErrForeignOwner or ErrInsecureDir; a directory of the
+// caller's own with looser permissions is tightened to 0700.
+func EnsurePrivateDir(path string) error {
+	if err := os.Mkdir(path, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
+		return err
+	}
+	return checkPrivateDir(path, true)
+}
+
+// CheckPrivateDir checks, without creating or changing anything, what
+// EnsurePrivateDir would: that path is a directory of the calling user's own
+// that no other user can write, and not a symbolic link.
+func CheckPrivateDir(path string) error { return checkPrivateDir(path, false) }
+
+// EnsureDir makes sure path is a directory, creating it and its parents with
+// mode 0700 if missing. Symbolic links to directories are accepted: the path
+// was chosen by the user.
+func EnsureDir(path string) error {
+	if err := os.MkdirAll(path, 0o700); err != nil {
+		return err
+	}
+	fi, err := os.Stat(path)
+	if err != nil {
+		return err
+	}
+	if !fi.IsDir() {
+		return &fs.PathError{Op: "mkdir", Path: path, Err: errors.New("not a directory")}
+	}
+	return nil
+}
+
+// Touch sets the modification and access times of the file open as f to
+// now, so that age-based temporary file cleaners leave it alone.
+func Touch(f *os.File) error { return touch(f) }
+
+// NetworkFS reports whether path is on a network or user-space file system
+// (NFS, SMB/CIFS, FUSE and the like), where file locks may silently not
+// work, and names the kind.
+func NetworkFS(path string) (kind string, ok bool, err error) { return networkFS(path) }
+
+// Owner returns the numeric user ID owning fi, or -1 where the platform has
+// no such notion.
+func Owner(fi fs.FileInfo) int { return owner(fi) }

@@ -1,0 +1,166 @@
+package singleinstance
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/singleinstance/singleinstance/internal/filelock"
+	"github.com/singleinstance/singleinstance/internal/proc"
+	"github.com/singleinstance/singleinstance/internal/safefs"
+)
+
+// KillRunning stops the process that holds the lock called name: SIGTERM,
+// or SIGKILL if force is set (on Windows, TerminateProcess either way). It
+// is KillRunningContext with context.Background().
+func KillRunning(name string, force bool, opts ...Option) (bool, error) {
+	return KillRunningContext(context.Background(), name, force, opts...)
+}
+
+// KillRunningContext stops the process that holds the lock called name and
+// waits, up to WithStopTimeout (default 10s) and while ctx is not done,
+// until the lock is free or held by a new holder.
+//
+// It signals only a process it has proven to be the current holder: the
+// lock is held; the lock file's record and the .info file name the same
+// acquisition; the process with the recorded PID has the recorded start
+// time, boot and PID namespace; and, on Linux, the kernel lists a lock on
+// the lock file among that process's open files. The signal is sent
+// through a pidfd (Linux), so a PID reused after the proof is never hit.
+// If any step fails it signals nothing and returns an error matching
+// ErrHolderUnproven or ErrHolderNotVisible.
+//
+// It returns false, nil if nothing held the lock; true, nil once the holder
+// has released it; and false with an error matching ErrStopTimeout if the
+// lock was still held when the wait ended.
+func KillRunningContext(ctx context.Context, name string, force bool, opts ...Option) (bool, error) {
+	cfg := newConfig(opts)
+	r, err := probe(name, cfg, true)
+	if err != nil {
+		return false, err
+	}
+	if !r.state.Running {
+		return false, nil
+	}
+	h, err := provenHolder(r)
+	if err != nil {
+		return false, err
+	}
+	sig := "SIGTERM"
+	if force {
+		sig = "SIGKILL"
+	}
+	cfg.logger.Debug("singleinstance: stopping holder", "name", name, "pid", h.PID, "signal", sig)
+	if err := proc.Signal(h.identity(), force); err != nil && !errors.Is(err, proc.ErrNotFound) {
+		if errors.Is(err, proc.ErrNotSameProcess) {
+			return false, fmt.Errorf("singleinstance: %w: pid %d was reused by another process; nothing was signalled", ErrHolderUnproven, h.PID)
+		}
+		return false, fmt.Errorf("singleinstance: signal pid %d: %w", h.PID, err)
+	}
+	if cfg.stopTimeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, cfg.stopTimeout)
+		defer cancel()
+	}
+	if err := waitReleased(ctx, r.paths.lock, h.Token); err != nil {
+		return false, fmt.Errorf("singleinstance: %q (pid %d) was sent %s but still holds the lock: %w: %w",
+			name, h.PID, sig, ErrStopTimeout, err)
+	}
+	return true, nil
+}
+
+// provenHolder returns the holder described by the .info file if it can be
+// proven to hold the lock now.
+func provenHolder(r *probeResult) (*Holder, error) {
+	h := r.state.Holder
+	if h == nil {
+		why := "no .info file"
+		if r.state.HolderError != "" {
+			why = r.state.HolderError
+		}
+		return nil, fmt.Errorf("singleinstance: %q is running, but %w: %s", r.state.Name, ErrHolderUnproven, why)
+	}
+	if !r.state.Verified {
+		return nil, fmt.Errorf("singleinstance: %q is running, but %w: the .info file (pid %d) does not describe the current lock holder",
+			r.state.Name, ErrHolderUnproven, h.PID)
+	}
+	id := h.identity()
+	visible, err := proc.Visible(id)
+	if err != nil {
+		return nil, fmt.Errorf("singleinstance: identify this process: %w", err)
+	}
+	if !visible {
+		return nil, fmt.Errorf("singleinstance: %q is running as pid %d in another PID namespace or boot: %w",
+			r.state.Name, h.PID, ErrHolderNotVisible)
+	}
+	alive, err := proc.Alive(id)
+	if err != nil {
+		return nil, fmt.Errorf("singleinstance: look up pid %d: %w", h.PID, err)
+	}
+	if !alive {
+		return nil, fmt.Errorf("singleinstance: %q is running, but %w: pid %d is gone or belongs to another process",
+			r.state.Name, ErrHolderUnproven, h.PID)
+	}
+	holds, err := proc.HoldsLock(id, r.lockDev, r.lockIno)
+	switch {
+	case errors.Is(err, errors.ErrUnsupported):
+		// No kernel view of locks: the record check above is the proof.
+	case err != nil:
+		return nil, fmt.Errorf("singleinstance: %q is running, but %w: cannot inspect pid %d: %w",
+			r.state.Name, ErrHolderUnproven, h.PID, err)
+	case !holds:
+		return nil, fmt.Errorf("singleinstance: %q is running, but %w: pid %d holds no lock on %s",
+			r.state.Name, ErrHolderUnproven, h.PID, r.paths.lock)
+	}
+	return h, nil
+}
+
+// waitReleased waits until the lock at path is free or held under a token
+// other than token.
+func waitReleased(ctx context.Context, path string, token uint64) error {
+	w, err := filelock.Watch(path)
+	if err != nil {
+		w = nil
+	} else {
+		defer w.Close()
+	}
+	for {
+		done, err := released(path, token)
+		if err != nil {
+			return err
+		}
+		if done {
+			return nil
+		}
+		if w != nil {
+			err = w.Wait(ctx, fallbackWake)
+		} else {
+			err = sleepCtx(ctx, 10*time.Millisecond)
+		}
+		if err != nil {
+			return err
+		}
+	}
+}
+
+func released(path string, token uint64) (bool, error) {
+	f, err := safefs.OpenExisting(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return true, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	defer f.Close()
+	locked, err := filelock.IsLocked(f)
+	if err != nil {
+		return false, err
+	}
+	if !locked {
+		return true, nil
+	}
+	rec := readRecord(f)
+	return rec.held && rec.token != token, nil
+}

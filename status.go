@@ -1,0 +1,174 @@
+package singleinstance
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/singleinstance/singleinstance/internal/filelock"
+	"github.com/singleinstance/singleinstance/internal/proc"
+	"github.com/singleinstance/singleinstance/internal/safefs"
+)
+
+// State describes a lock name as Status found it.
+type State struct {
+	// Name is the lock name.
+	Name string `json:"name"`
+	// Running reports whether a process holds the lock. The kernel's lock
+	// is the only evidence used: never the .pid or .info file alone.
+	Running bool `json:"running"`
+	// LockDir and LockPath are the lock directory and lock file.
+	LockDir  string `json:"lock_dir"`
+	LockPath string `json:"lock_path"`
+	// Holder describes the holder when Running, as its .info file records
+	// it and as far as its process can be observed from here (see
+	// Holder.Visible). It is nil if the .info file is missing or unreadable,
+	// which HolderError then explains.
+	Holder      *Holder `json:"holder,omitempty"`
+	HolderError string  `json:"holder_error,omitempty"`
+	// Verified reports whether the .info file was proven to describe the
+	// current holder (see KillRunning), as opposed to being stale, forged,
+	// or written by a holder that has not finished starting.
+	Verified bool `json:"verified"`
+	// Stale reports that .pid or .info files are present but nothing holds
+	// the lock: a previous holder crashed or kept its files on release.
+	// Stale files are harmless; the next holder replaces them.
+	Stale bool `json:"stale"`
+	// Orphaned reports that the holder holds a lock file that was deleted
+	// or replaced (it restores it on its next check).
+	Orphaned bool `json:"orphaned,omitempty"`
+}
+
+// CheckRunning reports whether a process holds the lock called name. It
+// takes no lock and creates, changes or removes no file; a missing lock
+// directory or lock file means not running. It never reports a dead
+// process, or an unrelated process that reuses a recorded PID, as running:
+// only the kernel's lock counts. The error is non-nil when it could not
+// tell (bad name, unreadable or insecure lock directory).
+func CheckRunning(name string, opts ...Option) (bool, error) {
+	s, err := probe(name, newConfig(opts), false)
+	if err != nil {
+		return false, err
+	}
+	return s.state.Running, nil
+}
+
+// Status reports the state of the lock called name: whether it is held,
+// and by whom. Like CheckRunning it changes nothing. With WithLiveStats
+// (the default) it also reads the holder's live process figures when the
+// holder is visible from here.
+func Status(name string, opts ...Option) (*State, error) {
+	return StatusContext(context.Background(), name, opts...)
+}
+
+// StatusContext is like Status with a context for reading live figures.
+func StatusContext(ctx context.Context, name string, opts ...Option) (*State, error) {
+	cfg := newConfig(opts)
+	s, err := probe(name, cfg, true)
+	if err != nil {
+		return nil, err
+	}
+	if s.state.Holder != nil && s.state.Running {
+		observe(ctx, s.state.Holder, cfg.liveStats)
+	}
+	return &s.state, nil
+}
+
+// probeResult is what probe saw.
+type probeResult struct {
+	state    State
+	paths    paths
+	record   record // the lock file's record, identical before and after the lock check
+	lockDev  uint64
+	lockIno  uint64
+	holdsErr error
+}
+
+// probe looks at a lock name without taking or changing anything. With
+// readInfo false it reads the .info file only when needed to tell whether
+// a lock file was orphaned.
+func probe(name string, cfg *config, readInfo bool) (*probeResult, error) {
+	if err := ValidateName(name); err != nil {
+		return nil, err
+	}
+	dir, private, err := cfg.resolveLockDir()
+	if err != nil {
+		return nil, err
+	}
+	p := pathsFor(dir, name)
+	r := &probeResult{paths: p, state: State{Name: name, LockDir: dir, LockPath: p.lock}}
+	if private {
+		if err := safefs.CheckPrivateDir(dir); err != nil {
+			if errors.Is(err, os.ErrNotExist) {
+				return r, nil
+			}
+			return nil, classify("lock directory "+dir, err)
+		}
+	}
+	f, err := safefs.OpenExisting(p.lock)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+	case err != nil:
+		return nil, classify("lock file "+p.lock, err)
+	default:
+		defer f.Close()
+		before := readRecord(f)
+		locked, err := filelock.IsLocked(f)
+		if err != nil {
+			return nil, classify("lock file "+p.lock, err)
+		}
+		after := readRecord(f)
+		r.state.Running = locked
+		if before == after {
+			r.record = after
+		}
+		if fi, err := f.Stat(); err == nil {
+			r.lockDev, r.lockIno = safefs.FileID(fi)
+		}
+	}
+	if !readInfo && r.state.Running {
+		return r, nil
+	}
+	h, herr := readHolder(p)
+	if herr != nil {
+		r.state.HolderError = herr.Error()
+	}
+	if h != nil && !r.state.Running && (h.LockDevice != r.lockDev || h.LockInode != r.lockIno) {
+		// The holder's lock file may have been deleted or replaced while
+		// it runs: ask the kernel about the file it locked.
+		if locked, err := proc.InodeLocked(h.LockDevice, h.LockInode); err == nil && locked {
+			if held, err := proc.HoldsLock(h.identity(), h.LockDevice, h.LockInode); held || (err != nil &&
+				!errors.Is(err, proc.ErrNotFound) && !errors.Is(err, proc.ErrNotSameProcess)) {
+				r.state.Running = true
+				r.state.Orphaned = true
+				r.lockDev, r.lockIno = h.LockDevice, h.LockInode
+				r.record = record{token: h.Token, held: true}
+			}
+		}
+	}
+	if r.state.Running {
+		r.state.Holder = h
+		r.state.Verified = h != nil && r.record.held && r.record.token == h.Token &&
+			h.LockDevice == r.lockDev && h.LockInode == r.lockIno
+	} else {
+		r.state.Stale = h != nil || herr != nil || exists(p.pid)
+	}
+	return r, nil
+}
+
+func exists(path string) bool {
+	_, err := os.Lstat(path)
+	return err == nil
+}
+
+// describeState is a one-line summary used in messages.
+func describeState(s *State) string {
+	if !s.Running {
+		return fmt.Sprintf("%q is not running", s.Name)
+	}
+	if s.Holder == nil {
+		return fmt.Sprintf("%q is running (holder unknown)", s.Name)
+	}
+	return fmt.Sprintf("%q is running as pid %d", s.Name, s.Holder.PID)
+}
