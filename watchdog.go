@@ -107,12 +107,8 @@ func (i *Instance) restore() error {
 	if err != nil {
 		return err
 	}
-	if err := filelock.TryLock(nf); err != nil {
+	if err := i.lockReplacement(nf); err != nil {
 		nf.Close()
-		if errors.Is(err, filelock.ErrLocked) {
-			return fmt.Errorf("singleinstance: %w: lock file %s was deleted or replaced, and another process locked the new one",
-				ErrLockLost, i.paths.lock)
-		}
 		return err
 	}
 	if same, err := safefs.SameFile(nf, i.paths.lock); err != nil || !same {
@@ -137,6 +133,30 @@ func (i *Instance) restore() error {
 	writeRecord(old, record{token: i.holder.Token})
 	old.Close()
 	return i.writeInfoFiles()
+}
+
+// restoreGrace is how long restore keeps trying to lock a replacement lock
+// file that another process holds without having recorded itself as the
+// holder. A newcomer locks the file briefly to look for an orphaned holder
+// (see heldOrphan), finds this instance, and unlocks: that is not a loss.
+const restoreGrace = time.Second
+
+// lockReplacement locks nf, the file now at the lock path. It fails with
+// ErrLockLost if a process that recorded itself as holder (a "held" record
+// with another token) has it, or if it stays locked for restoreGrace.
+func (i *Instance) lockReplacement(nf *os.File) error {
+	deadline := time.Now().Add(restoreGrace)
+	for {
+		err := filelock.TryLock(nf)
+		if err == nil || !errors.Is(err, filelock.ErrLocked) {
+			return err
+		}
+		if rec := readRecord(nf); rec.held && rec.token != i.holder.Token || time.Now().After(deadline) {
+			return fmt.Errorf("singleinstance: %w: lock file %s was deleted or replaced, and another process locked the new one",
+				ErrLockLost, i.paths.lock)
+		}
+		time.Sleep(time.Millisecond)
+	}
 }
 
 // markLost records the loss and closes the Lost channel. The caller holds

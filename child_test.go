@@ -1,0 +1,181 @@
+package singleinstance_test
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/singleinstance/singleinstance"
+)
+
+// Child roles. The parent passes the lock directory and name in the
+// environment; a child reports on stdout, one line per event.
+const (
+	// roleHold takes the lock with Run, prints "ready PID", and holds it
+	// until its stdin closes or it gets SIGTERM/SIGINT; then prints
+	// "released" and exits 0.
+	roleHold = "hold"
+	// roleJournal takes and releases the lock SI_ROUNDS times, appending
+	// "+PID" and "-PID" lines to the journal SI_JOURNAL inside each
+	// critical section. SI_WAIT=1 waits for the lock; otherwise it retries
+	// at once on conflict.
+	roleJournal = "journal"
+	// roleIdle prints "ready PID" and waits for stdin to close: an
+	// unrelated process.
+	roleIdle = "idle"
+)
+
+func runChild(role string) int {
+	dir, name := os.Getenv("SI_DIR"), os.Getenv("SI_NAME")
+	switch role {
+	case roleHold:
+		err := singleinstance.Run(name, func(ctx context.Context) error {
+			fmt.Printf("ready %d\n", os.Getpid())
+			stdinClosed := make(chan struct{})
+			go func() {
+				io.Copy(io.Discard, os.Stdin)
+				close(stdinClosed)
+			}()
+			select {
+			case <-ctx.Done():
+				fmt.Printf("cancelled %v\n", context.Cause(ctx))
+			case <-stdinClosed:
+			}
+			return nil
+		}, singleinstance.WithLockDir(dir))
+		if err != nil {
+			fmt.Printf("error %v\n", err)
+			if errors.Is(err, singleinstance.ErrAlreadyRunning) {
+				return 1
+			}
+			return 3
+		}
+		fmt.Println("released")
+		return 0
+	case roleJournal:
+		rounds, _ := strconv.Atoi(os.Getenv("SI_ROUNDS"))
+		opts := []singleinstance.Option{singleinstance.WithLockDir(dir)}
+		if os.Getenv("SI_WAIT") == "1" {
+			opts = append(opts, singleinstance.WithTimeout(-1))
+		}
+		j, err := os.OpenFile(os.Getenv("SI_JOURNAL"), os.O_WRONLY|os.O_APPEND, 0)
+		if err != nil {
+			fmt.Println("error", err)
+			return 3
+		}
+		pid := os.Getpid()
+		for done := 0; done < rounds; {
+			inst, err := singleinstance.New(name, opts...)
+			if errors.Is(err, singleinstance.ErrAlreadyRunning) {
+				continue
+			}
+			if err != nil {
+				fmt.Println("error", err)
+				return 3
+			}
+			fmt.Fprintf(j, "+%d %d\n", pid, inst.Token())
+			fmt.Fprintf(j, "-%d\n", pid)
+			if err := inst.Release(); err != nil {
+				fmt.Println("error", err)
+				return 3
+			}
+			done++
+		}
+		fmt.Println("done")
+		return 0
+	case roleIdle:
+		fmt.Printf("ready %d\n", os.Getpid())
+		io.Copy(io.Discard, os.Stdin)
+		return 0
+	}
+	fmt.Fprintln(os.Stderr, "unknown child role", role)
+	return 2
+}
+
+// child is a re-executed test binary.
+type child struct {
+	t     *testing.T
+	cmd   *exec.Cmd
+	stdin io.WriteCloser
+	lines chan string
+	pid   int
+
+	waitOnce sync.Once
+	waitErr  error
+}
+
+// startChild starts the test binary in role with the given lock directory
+// and name, plus extra environment.
+func startChild(t *testing.T, role, dir, name string, env ...string) *child {
+	t.Helper()
+	cmd := exec.CommandContext(t.Context(), os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), childRoleEnv+"="+role, "SI_DIR="+dir, "SI_NAME="+name)
+	cmd.Env = append(cmd.Env, env...)
+	cmd.Stderr = os.Stderr
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	c := &child{t: t, cmd: cmd, stdin: stdin, lines: make(chan string, 16), pid: cmd.Process.Pid}
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			c.lines <- sc.Text()
+		}
+		close(c.lines)
+	}()
+	t.Cleanup(func() {
+		stdin.Close()
+		c.wait()
+	})
+	t.Logf("started child %d as %s", c.pid, role)
+	return c
+}
+
+// expect waits for the child's next line and checks its prefix.
+func (c *child) expect(prefix string) string {
+	c.t.Helper()
+	select {
+	case line, ok := <-c.lines:
+		if !ok {
+			c.t.Fatalf("child %d exited before printing %q: %v", c.pid, prefix, c.wait())
+		}
+		if !strings.HasPrefix(line, prefix) {
+			c.t.Fatalf("child %d printed %q, want prefix %q", c.pid, line, prefix)
+		}
+		c.t.Logf("child %d: %s", c.pid, line)
+		return line
+	case <-time.After(time.Minute):
+		c.t.Fatalf("child %d did not print %q within a minute", c.pid, prefix)
+	}
+	return ""
+}
+
+func (c *child) wait() error {
+	c.waitOnce.Do(func() { c.waitErr = c.cmd.Wait() })
+	return c.waitErr
+}
+
+// exitCode waits for the child and returns its exit code (-1 if killed by
+// a signal).
+func (c *child) exitCode() int {
+	c.t.Helper()
+	c.wait()
+	return c.cmd.ProcessState.ExitCode()
+}
