@@ -122,7 +122,9 @@ func (i *Instance) announceWait(orphan *Holder) {
 	i.cfg.logger.Debug("singleinstance: waiting for the running instance to exit", attrs...)
 }
 
-// conflict builds the error for a lock held by someone else.
+// conflict builds the error for a lock held by someone else. It names the
+// holder only if the .info file is proven to describe the current holder;
+// a stale file from an earlier holder is not shown as the running one.
 func (i *Instance) conflict(orphan *Holder, waited time.Duration, cause error) error {
 	e := &AlreadyRunningError{Name: i.name, LockPath: i.paths.lock, Cause: cause}
 	if cause != nil {
@@ -130,8 +132,17 @@ func (i *Instance) conflict(orphan *Holder, waited time.Duration, cause error) e
 	}
 	if orphan != nil {
 		e.Holder = orphan
+	} else if r, err := probe(i.name, i.cfg, true); err != nil {
+		e.HolderErr = err
 	} else {
-		e.Holder, e.HolderErr = readHolder(i.paths)
+		switch h := r.state.Holder; {
+		case h != nil && r.state.Verified:
+			e.Holder = h
+		case r.holderErr != nil:
+			e.HolderErr = r.holderErr
+		case h != nil:
+			e.HolderErr = fmt.Errorf("the .info file names pid %d, which is not the current holder; the holder may still be starting", h.PID)
+		}
 	}
 	if e.Holder != nil {
 		observe(context.Background(), e.Holder, i.cfg.liveStats)

@@ -26,8 +26,8 @@ const (
 	roleHold = "hold"
 	// roleJournal takes and releases the lock SI_ROUNDS times, appending
 	// "+PID" and "-PID" lines to the journal SI_JOURNAL inside each
-	// critical section. SI_WAIT=1 waits for the lock; otherwise it retries
-	// at once on conflict.
+	// critical section. SI_WAIT=1 waits for the lock; otherwise it waits
+	// 5ms at a time and retries on conflict.
 	roleJournal = "journal"
 	// roleIdle prints "ready PID" and waits for stdin to close: an
 	// unrelated process.
@@ -63,9 +63,12 @@ func runChild(role string) int {
 		return 0
 	case roleJournal:
 		rounds, _ := strconv.Atoi(os.Getenv("SI_ROUNDS"))
-		opts := []singleinstance.Option{singleinstance.WithLockDir(dir)}
+		opts := []singleinstance.Option{singleinstance.WithLockDir(dir), singleinstance.WithLiveStats(false)}
 		if os.Getenv("SI_WAIT") == "1" {
 			opts = append(opts, singleinstance.WithTimeout(-1))
+		} else {
+			// Short waits that often time out: the retry path.
+			opts = append(opts, singleinstance.WithTimeout(5*time.Millisecond))
 		}
 		j, err := os.OpenFile(os.Getenv("SI_JOURNAL"), os.O_WRONLY|os.O_APPEND, 0)
 		if err != nil {

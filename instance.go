@@ -72,16 +72,17 @@ func NewContext(ctx context.Context, name string, opts ...Option) (*Instance, er
 		return nil, err
 	}
 	warnNetworkFS(cfg.logger, dir)
-	self, err := describeSelf()
-	if err != nil {
-		return nil, err
-	}
 	inst := &Instance{name: name, cfg: cfg, paths: pathsFor(dir, name), lost: make(chan struct{})}
 	f, err := inst.takeLock(ctx)
 	if err != nil {
 		return nil, err
 	}
 	inst.f = f
+	self, err := describeSelf()
+	if err != nil {
+		inst.abandon()
+		return nil, err
+	}
 	if err := inst.recordAcquisition(self); err != nil {
 		inst.abandon()
 		return nil, err

@@ -82,7 +82,8 @@ type probeResult struct {
 	record   record // the lock file's record, identical before and after the lock check
 	lockDev  uint64
 	lockIno  uint64
-	holdsErr error
+	// holderErr says why the .info file could not be read.
+	holderErr error
 }
 
 // probe looks at a lock name without taking or changing anything. With
@@ -132,6 +133,7 @@ func probe(name string, cfg *config, readInfo bool) (*probeResult, error) {
 	}
 	h, herr := readHolder(p)
 	if herr != nil {
+		r.holderErr = herr
 		r.state.HolderError = herr.Error()
 	}
 	if h != nil && !r.state.Running && (h.LockDevice != r.lockDev || h.LockInode != r.lockIno) {
