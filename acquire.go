@@ -151,11 +151,8 @@ func (i *Instance) conflict(orphan *Holder, waited time.Duration, cause error) e
 }
 
 // heldOrphan looks for a holder that still runs on a lock file that has been
-// deleted or replaced: the .info file names a lock file other than f, and
-// the kernel says that file is still locked by the process the .info names.
-// A newcomer that locks the new file must then not run. It returns nil
-// where there is no such holder or the platform cannot tell (only Linux
-// lists locks by inode).
+// deleted or replaced (see findOrphan) while f, the file now at the lock
+// path, is locked by the caller. A newcomer must then not run.
 func heldOrphan(p paths, f *os.File, log *slog.Logger) *Holder {
 	h, err := readHolder(p)
 	if err != nil || h == nil {
@@ -166,24 +163,12 @@ func heldOrphan(p paths, f *os.File, log *slog.Logger) *Holder {
 		return nil
 	}
 	dev, ino := safefs.FileID(fi)
-	if h.LockDevice == dev && h.LockInode == ino {
-		return nil
+	o := findOrphan(p, dev, ino, h)
+	if o != nil {
+		log.Warn("singleinstance: the running instance holds a lock file that was deleted or replaced",
+			"pid", o.PID, "lock", p.lock)
 	}
-	locked, err := proc.InodeLocked(h.LockDevice, h.LockInode)
-	if err != nil || !locked {
-		return nil
-	}
-	holds, err := proc.HoldsLock(h.identity(), h.LockDevice, h.LockInode)
-	switch {
-	case err == nil && !holds:
-		return nil // the inode number was reused by some other locked file
-	case errors.Is(err, proc.ErrNotFound), errors.Is(err, proc.ErrNotSameProcess):
-		return nil
-	}
-	// Held, or locked and not disprovable from here: refuse to run beside it.
-	log.Warn("singleinstance: the running instance holds a lock file that was deleted or replaced",
-		"pid", h.PID, "lock", p.lock)
-	return h
+	return o
 }
 
 // readHolder reads and parses the .info file. It returns nil, nil if there

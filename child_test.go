@@ -95,6 +95,8 @@ func runChild(role string) int {
 		}
 		fmt.Println("done")
 		return 0
+	case roleHandoff:
+		return runHandoffChild(dir, name)
 	case roleIdle:
 		fmt.Printf("ready %d\n", os.Getpid())
 		io.Copy(io.Discard, os.Stdin)
@@ -106,7 +108,7 @@ func runChild(role string) int {
 
 // child is a re-executed test binary.
 type child struct {
-	t     *testing.T
+	t     testing.TB
 	cmd   *exec.Cmd
 	stdin io.WriteCloser
 	lines chan string
@@ -118,7 +120,7 @@ type child struct {
 
 // startChild starts the test binary in role with the given lock directory
 // and name, plus extra environment.
-func startChild(t *testing.T, role, dir, name string, env ...string) *child {
+func startChild(t testing.TB, role, dir, name string, env ...string) *child {
 	t.Helper()
 	cmd := exec.CommandContext(t.Context(), os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), childRoleEnv+"="+role, "SI_DIR="+dir, "SI_NAME="+name)
@@ -154,18 +156,27 @@ func startChild(t *testing.T, role, dir, name string, env ...string) *child {
 // expect waits for the child's next line and checks its prefix.
 func (c *child) expect(prefix string) string {
 	c.t.Helper()
+	line := c.next()
+	if !strings.HasPrefix(line, prefix) {
+		c.t.Fatalf("child %d printed %q, want prefix %q", c.pid, line, prefix)
+	}
+	return line
+}
+
+// next waits for the child's next line.
+func (c *child) next() string {
+	c.t.Helper()
 	select {
 	case line, ok := <-c.lines:
 		if !ok {
-			c.t.Fatalf("child %d exited before printing %q: %v", c.pid, prefix, c.wait())
+			c.t.Fatalf("child %d exited early: %v", c.pid, c.wait())
 		}
-		if !strings.HasPrefix(line, prefix) {
-			c.t.Fatalf("child %d printed %q, want prefix %q", c.pid, line, prefix)
+		if _, bench := c.t.(*testing.B); !bench {
+			c.t.Logf("child %d: %s", c.pid, line)
 		}
-		c.t.Logf("child %d: %s", c.pid, line)
 		return line
 	case <-time.After(time.Minute):
-		c.t.Fatalf("child %d did not print %q within a minute", c.pid, prefix)
+		c.t.Fatalf("child %d printed nothing within a minute", c.pid)
 	}
 	return ""
 }

@@ -87,10 +87,11 @@ func classify(what string, err error) error {
 	}
 	var sentinel error
 	switch {
-	case errors.Is(err, safefs.ErrForeignOwner):
-		sentinel = ErrForeignLockFile
+	// First: a private directory owned by another user matches both.
 	case errors.Is(err, safefs.ErrInsecureDir):
 		sentinel = ErrInsecureLockDir
+	case errors.Is(err, safefs.ErrForeignOwner):
+		sentinel = ErrForeignLockFile
 	case errors.Is(err, safefs.ErrNotRegular):
 		sentinel = ErrNotRegularFile
 	case errors.Is(err, safefs.ErrTooLarge):

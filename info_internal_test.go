@@ -38,8 +38,8 @@ var trickyArgv = []string{
 	"del\x7f and \x01\x1f",
 }
 
-func sampleHolders(t *testing.T) map[string]*Holder {
-	t.Helper()
+func sampleHolders(tb testing.TB) map[string]*Holder {
+	tb.Helper()
 	zone := time.FixedZone("", -(3*3600 + 30*60))
 	return map[string]*Holder{
 		"tricky": {

@@ -37,15 +37,8 @@ func KillRunning(name string, force bool, opts ...Option) (bool, error) {
 // lock was still held when the wait ended.
 func KillRunningContext(ctx context.Context, name string, force bool, opts ...Option) (bool, error) {
 	cfg := newConfig(opts)
-	r, err := probe(name, cfg, true)
-	if err != nil {
-		return false, err
-	}
-	if !r.state.Running {
-		return false, nil
-	}
-	h, err := provenHolder(r)
-	if err != nil {
+	r, h, err := proveHolder(ctx, name, cfg)
+	if err != nil || h == nil {
 		return false, err
 	}
 	sig := "SIGTERM"
@@ -59,6 +52,9 @@ func KillRunningContext(ctx context.Context, name string, force bool, opts ...Op
 		}
 		return false, fmt.Errorf("singleinstance: signal pid %d: %w", h.PID, err)
 	}
+	if cfg.stopTimeout == 0 {
+		return true, nil
+	}
 	if cfg.stopTimeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, cfg.stopTimeout)
@@ -69,6 +65,32 @@ func KillRunningContext(ctx context.Context, name string, force bool, opts ...Op
 			name, h.PID, sig, ErrStopTimeout, err)
 	}
 	return true, nil
+}
+
+// settleTime bounds how long KillRunning waits for a holder that is still
+// writing its .info file, or restoring a deleted lock file, to describe
+// itself before it gives up with ErrHolderUnproven.
+const settleTime = 2 * time.Second
+
+// proveHolder probes name until its holder is proven, nothing holds it
+// (nil holder, nil error), or settleTime has passed.
+func proveHolder(ctx context.Context, name string, cfg *config) (*probeResult, *Holder, error) {
+	deadline := time.Now().Add(settleTime)
+	for {
+		r, err := probe(name, cfg, true)
+		if err != nil || !r.state.Running {
+			return r, nil, err
+		}
+		h, err := provenHolder(r)
+		// A damaged .info file will not heal; a missing or outdated one
+		// may be rewritten in a moment.
+		if err == nil || !errors.Is(err, ErrHolderUnproven) || r.holderErr != nil || time.Now().After(deadline) {
+			return r, h, err
+		}
+		if err := sleepCtx(ctx, 5*time.Millisecond); err != nil {
+			return r, nil, err
+		}
+	}
 }
 
 // provenHolder returns the holder described by the .info file if it can be

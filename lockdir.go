@@ -1,7 +1,9 @@
 package singleinstance
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 
@@ -55,6 +57,11 @@ func prepareLockDir(dir string, private bool) error {
 		err = safefs.EnsureDir(dir)
 	}
 	if err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			// Something that is not a directory, such as a dangling
+			// symbolic link, is in the way.
+			return fmt.Errorf("singleinstance: lock directory %s: %w: %w", dir, ErrLockDirUnusable, err)
+		}
 		return classify("lock directory "+dir, err)
 	}
 	return nil

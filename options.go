@@ -81,8 +81,9 @@ func WithCheckInterval(d time.Duration) Option {
 }
 
 // WithStopTimeout sets how long KillRunning waits for the lock to be freed
-// after signalling the holder (default DefaultStopTimeout). A negative or
-// zero value means do not wait.
+// after signalling the holder (default DefaultStopTimeout). A negative value
+// waits as long as the context allows; zero does not wait at all, and
+// KillRunning then reports true once the signal is sent.
 func WithStopTimeout(d time.Duration) Option { return func(c *config) { c.stopTimeout = d } }
 
 // WithLiveStats sets whether Status reads the holder's live process figures

@@ -256,7 +256,7 @@ func TestLockFileDeletedWhileHeld(t *testing.T) {
 	holder := startChild(t, roleHold, dir, testName)
 	holder.expect("ready")
 	lock := filepath.Join(dir, testName+".lock")
-	for i := range 20 {
+	for i := range 40 {
 		if i%2 == 0 {
 			if err := os.Remove(lock); err != nil && !errors.Is(err, os.ErrNotExist) {
 				t.Fatal(err)

@@ -2,6 +2,7 @@ package singleinstance
 
 import (
 	"fmt"
+	"math"
 	"os"
 	"time"
 )
@@ -69,7 +70,9 @@ func writeRecord(f *os.File, r record) error {
 func nextToken(last ...uint64) uint64 {
 	t := uint64(time.Now().UnixMicro())
 	for _, l := range last {
-		t = max(t, l+1)
+		if l < math.MaxUint64 { // a damaged file cannot wrap the counter
+			t = max(t, l+1)
+		}
 	}
 	return t
 }

@@ -7,7 +7,6 @@ import (
 	"os"
 
 	"github.com/singleinstance/singleinstance/internal/filelock"
-	"github.com/singleinstance/singleinstance/internal/proc"
 	"github.com/singleinstance/singleinstance/internal/safefs"
 )
 
@@ -77,11 +76,11 @@ func StatusContext(ctx context.Context, name string, opts ...Option) (*State, er
 
 // probeResult is what probe saw.
 type probeResult struct {
-	state    State
-	paths    paths
-	record   record // the lock file's record, identical before and after the lock check
-	lockDev  uint64
-	lockIno  uint64
+	state   State
+	paths   paths
+	record  record // the lock file's record, identical before and after the lock check
+	lockDev uint64
+	lockIno uint64
 	// holderErr says why the .info file could not be read.
 	holderErr error
 }
@@ -110,19 +109,13 @@ func probe(name string, cfg *config, readInfo bool) (*probeResult, error) {
 	f, err := safefs.OpenExisting(p.lock)
 	switch {
 	case errors.Is(err, os.ErrNotExist):
+		f = nil
 	case err != nil:
 		return nil, classify("lock file "+p.lock, err)
 	default:
 		defer f.Close()
-		before := readRecord(f)
-		locked, err := filelock.IsLocked(f)
-		if err != nil {
-			return nil, classify("lock file "+p.lock, err)
-		}
-		after := readRecord(f)
-		r.state.Running = locked
-		if before == after {
-			r.record = after
+		if err := r.checkLock(f); err != nil {
+			return nil, err
 		}
 		if fi, err := f.Stat(); err == nil {
 			r.lockDev, r.lockIno = safefs.FileID(fi)
@@ -136,17 +129,24 @@ func probe(name string, cfg *config, readInfo bool) (*probeResult, error) {
 		r.holderErr = herr
 		r.state.HolderError = herr.Error()
 	}
-	if h != nil && !r.state.Running && (h.LockDevice != r.lockDev || h.LockInode != r.lockIno) {
+	if !r.state.Running {
 		// The holder's lock file may have been deleted or replaced while
 		// it runs: ask the kernel about the file it locked.
-		if locked, err := proc.InodeLocked(h.LockDevice, h.LockInode); err == nil && locked {
-			if held, err := proc.HoldsLock(h.identity(), h.LockDevice, h.LockInode); held || (err != nil &&
-				!errors.Is(err, proc.ErrNotFound) && !errors.Is(err, proc.ErrNotSameProcess)) {
-				r.state.Running = true
-				r.state.Orphaned = true
-				r.lockDev, r.lockIno = h.LockDevice, h.LockInode
-				r.record = record{token: h.Token, held: true}
-			}
+		if o := findOrphan(p, r.lockDev, r.lockIno, h); o != nil {
+			h = o
+			r.state.Running = true
+			r.state.Orphaned = true
+			r.lockDev, r.lockIno = h.LockDevice, h.LockInode
+			r.record = record{token: h.Token, held: true}
+		}
+	}
+	if !r.state.Running && f != nil {
+		// A holder restoring a deleted lock file locks the new file, then
+		// names it in the .info, then lets the old one go. Looking at the
+		// lock once more after the .info closes the window between the two
+		// looks above.
+		if err := r.checkLock(f); err != nil {
+			return nil, err
 		}
 	}
 	if r.state.Running {
@@ -157,6 +157,24 @@ func probe(name string, cfg *config, readInfo bool) (*probeResult, error) {
 		r.state.Stale = h != nil || herr != nil || exists(p.pid)
 	}
 	return r, nil
+}
+
+// checkLock asks whether f's lock is held, reading the lock record around
+// the question so that a record seen identical on both sides describes the
+// holder the answer is about.
+func (r *probeResult) checkLock(f *os.File) error {
+	before := readRecord(f)
+	locked, err := filelock.IsLocked(f)
+	if err != nil {
+		return classify("lock file "+r.paths.lock, err)
+	}
+	after := readRecord(f)
+	r.state.Running = locked
+	r.record = record{}
+	if before == after {
+		r.record = after
+	}
+	return nil
 }
 
 func exists(path string) bool {

@@ -127,12 +127,15 @@ func (i *Instance) restore() error {
 		nf.Close()
 		return err
 	}
+	// Order matters for readers (see probe): the new file is locked, then
+	// the .info names it, and only then is the old lock given up.
 	old := i.f
 	i.f = nf
 	i.holder.LockDevice, i.holder.LockInode = safefs.FileID(fi)
+	err = i.writeInfoFiles()
 	writeRecord(old, record{token: i.holder.Token})
 	old.Close()
-	return i.writeInfoFiles()
+	return err
 }
 
 // restoreGrace is how long restore keeps trying to lock a replacement lock

@@ -90,7 +90,8 @@ func (w *Watcher) Wait(ctx context.Context, max time.Duration) error {
 	return ctx.Err()
 }
 
-// Close stops watching.
+// Close stops watching. It returns at once; on Linux the kernel's watch is
+// retired in the background, which takes a few milliseconds.
 func (w *Watcher) Close() error { return w.w.close() }
 
 // pollWatcher wakes up on a growing interval; it is the fallback where no

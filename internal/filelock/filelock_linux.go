@@ -103,9 +103,11 @@ func newWatcher(path string) (watcher, error) {
 }
 
 func (w *inotifyWatcher) wait(ctx context.Context, max time.Duration) {
+	// The deadline first: if ctx is already done, AfterFunc runs at once
+	// and must not be overridden.
+	w.f.SetReadDeadline(time.Now().Add(max))
 	stop := context.AfterFunc(ctx, func() { w.f.SetReadDeadline(time.Now()) })
 	defer stop()
-	w.f.SetReadDeadline(time.Now().Add(max))
 	for {
 		n, err := w.f.Read(w.buf)
 		if err != nil || w.relevant(w.buf[:n]) {
@@ -138,4 +140,10 @@ func (w *inotifyWatcher) relevant(buf []byte) bool {
 	return false
 }
 
-func (w *inotifyWatcher) close() error { return w.f.Close() }
+// close hands the descriptor to a goroutine: closing an inotify instance
+// waits for the kernel to retire its watches (an RCU grace period, several
+// milliseconds), which would otherwise delay every release and handoff.
+func (w *inotifyWatcher) close() error {
+	go w.f.Close()
+	return nil
+}

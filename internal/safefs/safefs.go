@@ -71,6 +71,9 @@ func ReadBounded(path string, max int64) ([]byte, error) {
 		return nil, err
 	}
 	defer f.Close()
+	if fi, err := f.Stat(); err == nil && fi.Size() > max {
+		return nil, &fs.PathError{Op: "read", Path: path, Err: fmt.Errorf("%w: %d bytes, more than %d", ErrTooLarge, fi.Size(), max)}
+	}
 	b, err := io.ReadAll(io.LimitReader(f, max+1))
 	if err != nil {
 		return nil, &fs.PathError{Op: "read", Path: path, Err: err}
@@ -102,6 +105,9 @@ func WriteAtomic(path string, data []byte, perm fs.FileMode) error {
 	}
 	if err := os.Rename(tmp, path); err != nil {
 		os.Remove(tmp)
+		if fi, lerr := os.Lstat(path); lerr == nil && fi.IsDir() {
+			return &fs.PathError{Op: "write", Path: path, Err: fmt.Errorf("%w: directory: %w", ErrNotRegular, err)}
+		}
 		return err
 	}
 	return nil

@@ -40,6 +40,11 @@ func checkRegularOwned(f *os.File) error {
 	if uid := owner(fi); uid != os.Geteuid() {
 		return &fs.PathError{Op: "open", Path: f.Name(), Err: fmt.Errorf("%w: uid %d, not %d", ErrForeignOwner, uid, os.Geteuid())}
 	}
+	// A hard link planted at the lock path would make the lock record
+	// overwrite the start of some other file.
+	if n := linkCount(fi); n > 1 {
+		return &fs.PathError{Op: "open", Path: f.Name(), Err: fmt.Errorf("%w: has %d hard links", ErrNotRegular, n)}
+	}
 	return nil
 }
 
@@ -51,11 +56,13 @@ func checkPrivateDir(path string, fix bool) error {
 	if fi.Mode()&fs.ModeSymlink != 0 {
 		return &fs.PathError{Op: "check", Path: path, Err: fmt.Errorf("%w: symbolic link", ErrInsecureDir)}
 	}
-	if !fi.IsDir() {
-		return &fs.PathError{Op: "check", Path: path, Err: errors.New("not a directory")}
-	}
+	// Ownership first: whatever another user put at a private path, it was
+	// planted, and the directory is not private.
 	if uid := owner(fi); uid != os.Geteuid() {
-		return &fs.PathError{Op: "check", Path: path, Err: fmt.Errorf("%w: uid %d, not %d", ErrForeignOwner, uid, os.Geteuid())}
+		return &fs.PathError{Op: "check", Path: path, Err: fmt.Errorf("%w: %w: uid %d, not %d", ErrInsecureDir, ErrForeignOwner, uid, os.Geteuid())}
+	}
+	if !fi.IsDir() {
+		return &fs.PathError{Op: "check", Path: path, Err: syscall.ENOTDIR}
 	}
 	if fi.Mode().Perm()&0o077 != 0 {
 		if !fix {

@@ -3,7 +3,6 @@
 package safefs
 
 import (
-	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -39,7 +38,7 @@ func checkPrivateDir(path string, fix bool) error {
 		return &fs.PathError{Op: "check", Path: path, Err: fmt.Errorf("%w: symbolic link", ErrInsecureDir)}
 	}
 	if !fi.IsDir() {
-		return &fs.PathError{Op: "check", Path: path, Err: errors.New("not a directory")}
+		return &fs.PathError{Op: "check", Path: path, Err: windows.ERROR_DIRECTORY}
 	}
 	return nil
 }

@@ -1,0 +1,138 @@
+package singleinstance_test
+
+import (
+	"fmt"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/singleinstance/singleinstance"
+)
+
+// roleHandoff holds and releases the lock on command: it waits for the
+// lock, prints "held", and on a line from stdin prints the wall-clock time
+// in nanoseconds and releases; on the next line it starts over.
+const roleHandoff = "handoff"
+
+func runHandoffChild(dir, name string) int {
+	opts := []singleinstance.Option{singleinstance.WithLockDir(dir), singleinstance.WithTimeout(-1),
+		singleinstance.WithLiveStats(false)}
+	buf := make([]byte, 1)
+	for {
+		inst, err := singleinstance.New(name, opts...)
+		if err != nil {
+			fmt.Println("error", err)
+			return 3
+		}
+		fmt.Println("held")
+		if n, _ := os.Stdin.Read(buf); n == 0 {
+			inst.Release()
+			return 0
+		}
+		t0 := time.Now().UnixNano()
+		inst.Release()
+		fmt.Println(t0)
+		// Take the lock again only when told: the parent must win the
+		// handoff being measured.
+		if n, _ := os.Stdin.Read(buf); n == 0 {
+			return 0
+		}
+	}
+}
+
+func BenchmarkNewRelease(b *testing.B) {
+	dir := b.TempDir()
+	opt := singleinstance.WithLockDir(dir)
+	for b.Loop() {
+		inst, err := singleinstance.New("bench", opt)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := inst.Release(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkCheckRunning(b *testing.B) {
+	for _, held := range []bool{false, true} {
+		b.Run(fmt.Sprintf("held=%v", held), func(b *testing.B) {
+			dir := b.TempDir()
+			opt := singleinstance.WithLockDir(dir)
+			if held {
+				inst, err := singleinstance.New("bench", opt)
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer inst.Release()
+			}
+			for b.Loop() {
+				running, err := singleinstance.CheckRunning("bench", opt)
+				if err != nil || running != held {
+					b.Fatalf("CheckRunning = %v, %v", running, err)
+				}
+			}
+		})
+	}
+}
+
+func BenchmarkStatus(b *testing.B) {
+	for _, live := range []bool{false, true} {
+		b.Run(fmt.Sprintf("live=%v", live), func(b *testing.B) {
+			dir := b.TempDir()
+			opt := singleinstance.WithLockDir(dir)
+			inst, err := singleinstance.New("bench", opt)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer inst.Release()
+			for b.Loop() {
+				st, err := singleinstance.Status("bench", opt, singleinstance.WithLiveStats(live))
+				if err != nil || !st.Running {
+					b.Fatalf("Status = %+v, %v", st, err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkHandoff measures the time from a holder in another process
+// starting its release to a waiter in this process holding the lock.
+func BenchmarkHandoff(b *testing.B) {
+	dir := b.TempDir()
+	opts := []singleinstance.Option{singleinstance.WithLockDir(dir), singleinstance.WithTimeout(-1),
+		singleinstance.WithLiveStats(false)}
+	c := startChild(b, roleHandoff, dir, "bench")
+	var lat []time.Duration
+	for b.Loop() {
+		c.expect("held")
+		got := make(chan *singleinstance.Instance, 1)
+		go func() {
+			inst, err := singleinstance.New("bench", opts...)
+			if err != nil {
+				panic(err)
+			}
+			got <- inst
+		}()
+		if _, err := c.stdin.Write([]byte{'\n'}); err != nil {
+			b.Fatal(err)
+		}
+		inst := <-got
+		t1 := time.Now().UnixNano()
+		t0, err := strconv.ParseInt(strings.TrimSpace(c.next()), 10, 64)
+		if err != nil {
+			b.Fatal(err)
+		}
+		lat = append(lat, time.Duration(t1-t0))
+		inst.Release()
+		if _, err := c.stdin.Write([]byte{'\n'}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	slices.Sort(lat)
+	b.ReportMetric(float64(lat[len(lat)/2].Microseconds()), "p50-µs")
+	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds()), "p99-µs")
+}

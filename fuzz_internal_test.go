@@ -1,0 +1,156 @@
+package singleinstance
+
+import (
+	"math"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// FuzzParseInfo feeds arbitrary bytes to the .info parser. It must never
+// panic, and whatever it accepts must survive encoding and parsing again.
+func FuzzParseInfo(f *testing.F) {
+	for _, h := range sampleHolders(f) {
+		f.Add(encodeInfo("trading_bot", h))
+	}
+	f.Add([]byte(""))
+	f.Add([]byte("\n"))
+	f.Add([]byte("format=singleinstance/1\n"))
+	f.Add([]byte("format=singleinstance/1\npid=1\nstarted=2024-01-02T03:04:05+01:00\nacquired=2024-01-02T03:04:05,5Z\n" +
+		"argv=a\\x20'b c'\\\\d\nuid=+7\ntoken=1\nstart_id=0\npid_ns=0\nlock_dev=0\nlock_ino=0\nnew_key=\\x41\n"))
+	f.Add([]byte("format=singleinstance/1\ncwd=\\x4"))
+	f.Add([]byte("format=singleinstance/1\nargv='unterminated\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		h, err := parseInfo(data)
+		if err != nil {
+			if h != nil {
+				t.Fatalf("parseInfo returned a holder with error %v", err)
+			}
+			return
+		}
+		if h.PID <= 0 {
+			t.Fatalf("parseInfo accepted pid %d", h.PID)
+		}
+		if h.UID < -1 {
+			t.Fatalf("parseInfo accepted uid %d", h.UID)
+		}
+		again := encodeInfo("fuzz", h)
+		h2, err := parseInfo(again)
+		if err != nil {
+			t.Fatalf("parseInfo(encodeInfo(parsed)) = %v\ninput: %q\nencoded: %q", err, data, again)
+		}
+		if d := sameStored(t, h2, h); d != "" {
+			t.Fatalf("re-encoding changed the holder: %s\ninput: %q\nencoded: %q", d, data, again)
+		}
+	})
+}
+
+// fuzzArgv builds an argument list from s: its first byte separates the
+// arguments in the rest, so that any byte, NUL included, can be inside an
+// argument. An empty s is no arguments.
+func fuzzArgv(s string) []string {
+	if s == "" {
+		return nil
+	}
+	return strings.Split(s[1:], s[:1])
+}
+
+// FuzzInfoRoundTrip encodes holders with arbitrary strings and argv and
+// checks that parsing gives them back exactly.
+func FuzzInfoRoundTrip(f *testing.F) {
+	f.Add("/usr/bin/prog", "/home/me", "me", "box", "8f0c2d3a", "\x00/usr/bin/prog\x00-v\x00", int32(4242), int64(1000),
+		uint64(1709263800000001), int64(1709263800), uint32(123456789), int16(60))
+	f.Add("", "", "", "", "", "", int32(1), int64(-1), uint64(0), int64(0), uint32(0), int16(0))
+	f.Add("/opt/my app/it's", "C:\\dir\n\t\r", "DOMAIN\\user", "h\x00\xff", "b\\x41", " a b 'c' \"d\" \\e  ",
+		int32(math.MaxInt32), int64(math.MaxInt32), uint64(math.MaxUint64), int64(-62135596800), uint32(999999999), int16(-(23*60 + 59)))
+	f.Add("ünï", "✓", "日本", "\x7f", "=", ",'',''\\'\n,\xc3,", int32(7), int64(0), uint64(1), int64(253402300799), uint32(1), int16(23*60+59))
+	f.Fuzz(func(t *testing.T, exe, cwd, user, host, bootID, argv string, pid int32, uid int64, token uint64,
+		startSec int64, nsec uint32, offsetMin int16) {
+		// Times within the years RFC 3339 can write (0000 to 9999), in a
+		// zone with a whole-minute offset under 24 hours.
+		const minSec, maxSec = -62167219200, 253402300799 // 0000-01-01 and 9999-12-31T23:59:59 UTC
+		off := int(offsetMin) % (24 * 60)
+		sec := minSec + 24*3600 + int64(uint64(startSec)%uint64(maxSec-minSec-2*24*3600))
+		zone := time.FixedZone("", off*60)
+		started := time.Unix(sec, int64(nsec%1e9)).In(zone)
+		if pid <= 0 {
+			pid = pid&math.MaxInt32 | 1
+		}
+		h := &Holder{
+			PID:          int(pid),
+			Started:      started,
+			AcquiredAt:   started.Add(time.Duration(nsec)).UTC(),
+			Executable:   exe,
+			Argv:         fuzzArgv(argv),
+			Cwd:          cwd,
+			User:         user,
+			UID:          int(max(uid, -1)),
+			Host:         host,
+			Token:        token,
+			StartID:      token ^ 0x5555,
+			BootID:       bootID,
+			PIDNamespace: uint64(uid),
+			LockDevice:   uint64(startSec),
+			LockInode:    uint64(nsec),
+		}
+		data := encodeInfo("fuzz", h)
+		if len(data) <= MaxInfoSize {
+			if n := strings.Count(string(data), "\n"); n != 17 {
+				t.Fatalf("encoded info has %d lines, want 17: %q", n, data)
+			}
+		}
+		got, err := parseInfo(data)
+		if len(data) > MaxInfoSize {
+			return // too large to read back, as intended
+		}
+		if err != nil {
+			t.Fatalf("parseInfo(encodeInfo(h)) = %v\nencoded: %q", err, data)
+		}
+		if d := sameStored(t, got, h); d != "" {
+			t.Fatalf("round trip changed the holder: %s\nencoded: %q", d, data)
+		}
+	})
+}
+
+// FuzzValidateName checks that no accepted name can leave the lock
+// directory or be unsafe as a file name.
+func FuzzValidateName(f *testing.F) {
+	for _, s := range []string{
+		"trading_bot", "a", "A1", "x.y-z", strings.Repeat("n", MaxNameLen), strings.Repeat("n", MaxNameLen+1),
+		"", ".", "..", "a/b", `a\b`, "../x", "a\x00b", "a\nb", "bøt", ".x", "-x", "x.", "a..b",
+		"CON", "con.txt", "AUX.lock", "LPT9", "COM0.a.b", "CONIN$", "a:b", "a b",
+	} {
+		f.Add(s)
+	}
+	dir := filepath.Join(string(filepath.Separator)+"locks", "dir")
+	f.Fuzz(func(t *testing.T, name string) {
+		if ValidateName(name) != nil {
+			return
+		}
+		switch {
+		case len(name) == 0 || len(name) > MaxNameLen:
+			t.Fatalf("accepted name of %d bytes: %q", len(name), name)
+		case strings.ContainsAny(name, "/\\\x00:"):
+			t.Fatalf("accepted name with a separator or NUL: %q", name)
+		case strings.Contains(name, ".."):
+			t.Fatalf("accepted name with '..': %q", name)
+		case filepath.Base(name) != name || !filepath.IsLocal(name):
+			t.Fatalf("accepted name that is not a plain file name: %q", name)
+		case name[0] == '.' || name[0] == '-' || name[len(name)-1] == '.':
+			t.Fatalf("accepted name with a leading or trailing dot or leading dash: %q", name)
+		}
+		for i := 0; i < len(name); i++ {
+			if c := name[i]; c < 0x20 || c >= 0x7f {
+				t.Fatalf("accepted name with byte %#x: %q", c, name)
+			}
+		}
+		if base, _, _ := strings.Cut(name, "."); windowsReserved[strings.ToUpper(base)] {
+			t.Fatalf("accepted reserved Windows name %q", name)
+		}
+		p := filepath.Join(dir, name+".lock")
+		if filepath.Dir(p) != dir {
+			t.Fatalf("filepath.Join(%q, %q) = %q, outside the directory", dir, name+".lock", p)
+		}
+	})
+}
