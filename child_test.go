@@ -125,6 +125,15 @@ func startChild(t testing.TB, role, dir, name string, env ...string) *child {
 	cmd := exec.CommandContext(t.Context(), os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), childRoleEnv+"="+role, "SI_DIR="+dir, "SI_NAME="+name)
 	cmd.Env = append(cmd.Env, env...)
+	c := startCmd(t, cmd)
+	t.Logf("started child %d as %s", c.pid, role)
+	return c
+}
+
+// startCmd starts cmd, a test binary in a child role, with pipes to talk
+// to it; the test's cleanup closes its stdin and waits for it.
+func startCmd(t testing.TB, cmd *exec.Cmd) *child {
+	t.Helper()
 	cmd.Stderr = os.Stderr
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
@@ -149,7 +158,6 @@ func startChild(t testing.TB, role, dir, name string, env ...string) *child {
 		stdin.Close()
 		c.wait()
 	})
-	t.Logf("started child %d as %s", c.pid, role)
 	return c
 }
 

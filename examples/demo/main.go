@@ -52,7 +52,7 @@ func main() {
 		fmt.Fprintf(os.Stderr, "\nDEMO FAILED: %v\n", err)
 		os.Exit(1)
 	}
-	fmt.Printf("\nAll steps behaved as expected (%.1fs).\n", time.Since(start).Seconds())
+	fmt.Printf("\nAll steps behaved as expected (%v).\n", time.Since(start).Round(time.Millisecond))
 }
 
 // bot is the guarded program. It takes the lock with Run, which finds the
