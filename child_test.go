@@ -32,6 +32,10 @@ const (
 	// roleIdle prints "ready PID" and waits for stdin to close: an
 	// unrelated process.
 	roleIdle = "idle"
+	// roleWrap takes the lock and runs a roleIdle child under it with
+	// StartCommand, printing "wrapping PID"; it releases when the child
+	// ends.
+	roleWrap = "wrap"
 )
 
 func runChild(role string) int {
@@ -97,6 +101,26 @@ func runChild(role string) int {
 		return 0
 	case roleHandoff:
 		return runHandoffChild(dir, name)
+	case roleWrap:
+		inst, err := singleinstance.New(name, singleinstance.WithLockDir(dir))
+		if err != nil {
+			fmt.Println("error", err)
+			return 1
+		}
+		cmd := exec.Command(os.Args[0], "-test.run=^$")
+		cmd.Env = append(os.Environ(), childRoleEnv+"="+roleIdle)
+		cmd.Stdout = os.Stdout
+		stdin, _ := cmd.StdinPipe()
+		defer stdin.Close()
+		if err := inst.StartCommand(cmd); err != nil {
+			fmt.Println("error", err)
+			return 3
+		}
+		fmt.Printf("wrapping %d\n", cmd.Process.Pid)
+		err = cmd.Wait()
+		inst.Release()
+		fmt.Printf("command ended %v\n", err)
+		return 0
 	case roleIdle:
 		fmt.Printf("ready %d\n", os.Getpid())
 		io.Copy(io.Discard, os.Stdin)

@@ -66,8 +66,8 @@ var ErrInfoTooLarge = errors.New("instance info file too large")
 var ErrLockLost = errors.New("lock lost")
 
 // ErrHolderNotVisible means the lock is held, but the holder's process
-// cannot be seen from here (another PID namespace, container or boot) or
-// its description is missing, so it cannot be stopped from here.
+// cannot be seen from here (another PID namespace, container or boot), so
+// it cannot be stopped from here.
 var ErrHolderNotVisible = errors.New("lock holder is not visible from here")
 
 // ErrHolderUnproven means the lock is held, but the process named in the

@@ -46,6 +46,11 @@ type Holder struct {
 	StartID      uint64 `json:"start_id"`
 	BootID       string `json:"boot_id,omitempty"`
 	PIDNamespace uint64 `json:"pid_namespace,omitempty"`
+	// OwnerPID and OwnerStartID identify the process that took the lock on
+	// the holder's behalf (a wrapper such as the CLI's run command that
+	// started the holder with StartCommand); zero otherwise.
+	OwnerPID     int    `json:"owner_pid,omitempty"`
+	OwnerStartID uint64 `json:"owner_start_id,omitempty"`
 	// LockDevice and LockInode identify the lock file the holder locked.
 	LockDevice uint64 `json:"lock_device"`
 	LockInode  uint64 `json:"lock_inode"`
@@ -94,6 +99,10 @@ func encodeInfo(name string, h *Holder) []byte {
 	kv("start_id", strconv.FormatUint(h.StartID, 10))
 	kv("boot_id", h.BootID)
 	kv("pid_ns", strconv.FormatUint(h.PIDNamespace, 10))
+	if h.OwnerPID != 0 {
+		kv("owner_pid", strconv.Itoa(h.OwnerPID))
+		kv("owner_start_id", strconv.FormatUint(h.OwnerStartID, 10))
+	}
 	kv("lock_dev", strconv.FormatUint(h.LockDevice, 10))
 	kv("lock_ino", strconv.FormatUint(h.LockInode, 10))
 	return b.Bytes()
@@ -169,6 +178,10 @@ func parseInfo(data []byte) (*Holder, error) {
 	h.PIDNamespace = num("pid_ns", 64)
 	h.LockDevice = num("lock_dev", 64)
 	h.LockInode = num("lock_ino", 64)
+	if _, ok := fields["owner_pid"]; ok {
+		h.OwnerPID = int(num("owner_pid", 31))
+		h.OwnerStartID = num("owner_start_id", 64)
+	}
 	h.Started = when("started")
 	h.AcquiredAt = when("acquired")
 	if err != nil {

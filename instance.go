@@ -154,6 +154,11 @@ func (i *Instance) abandon() {
 // Instance wrote; it never removes the lock file. Release is idempotent and
 // safe to call from several goroutines at once, including a signal handler's
 // goroutine: every call returns the result of the first.
+//
+// A process that dies without calling Release loses nothing but tidiness:
+// the kernel frees the lock, and stale .pid/.info files are ignored and
+// replaced. With signal.NotifyContext, defer its stop function before
+// deferring Release, so that Release runs while signals are still caught.
 func (i *Instance) Release() error {
 	i.releaseOnce.Do(func() { i.releaseErr = i.release() })
 	return i.releaseErr

@@ -207,3 +207,21 @@ func TestLockFileRestoredAfterDeletion(t *testing.T) {
 		t.Fatalf("restored lock reported lost: %v", inst.Err())
 	}
 }
+
+func TestFromContextInsideRun(t *testing.T) {
+	t.Parallel()
+	_, opt := lockDir(t)
+	err := singleinstance.Run(testName, func(ctx context.Context) error {
+		inst, ok := singleinstance.FromContext(ctx)
+		if !ok || inst.Token() == 0 || inst.Name() != testName {
+			t.Errorf("FromContext = %v, %v", inst, ok)
+		}
+		return nil
+	}, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := singleinstance.FromContext(t.Context()); ok {
+		t.Error("FromContext found an instance in an unrelated context")
+	}
+}

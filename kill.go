@@ -125,7 +125,7 @@ func provenHolder(r *probeResult) (*Holder, error) {
 		return nil, fmt.Errorf("singleinstance: %q is running, but %w: pid %d is gone or belongs to another process",
 			r.state.Name, ErrHolderUnproven, h.PID)
 	}
-	holds, err := proc.HoldsLock(id, r.lockDev, r.lockIno)
+	holds, err := holdsLock(h, r.lockDev, r.lockIno)
 	switch {
 	case errors.Is(err, errors.ErrUnsupported):
 		// No kernel view of locks: the record check above is the proof.
@@ -137,6 +137,31 @@ func provenHolder(r *probeResult) (*Holder, error) {
 			r.state.Name, ErrHolderUnproven, h.PID, r.paths.lock)
 	}
 	return h, nil
+}
+
+// holdsLock asks the kernel whether h's process holds the lock file with
+// device dev and inode ino. A command started by a wrapper with
+// StartCommand may have closed the descriptor it inherited; then the
+// wrapper, recorded as owner, must hold the lock and be the command's
+// parent.
+func holdsLock(h *Holder, dev, ino uint64) (bool, error) {
+	holds, err := proc.HoldsLock(h.identity(), dev, ino)
+	if holds || errors.Is(err, errors.ErrUnsupported) {
+		return holds, err
+	}
+	owner, ok := h.ownerIdentity()
+	if !ok {
+		return holds, err
+	}
+	ownerHolds, oerr := proc.HoldsLock(owner, dev, ino)
+	if oerr != nil || !ownerHolds {
+		return holds, err
+	}
+	ppid, perr := proc.ParentPID(context.Background(), h.identity())
+	if perr != nil || ppid != owner.PID {
+		return holds, err
+	}
+	return true, nil
 }
 
 // waitReleased waits until the lock at path is free or held under a token

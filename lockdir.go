@@ -24,8 +24,10 @@ const LockDirEnv = "SINGLEINSTANCE_LOCK_DIR"
 //   - Windows: %LOCALAPPDATA%\singleinstance.
 //
 // Because the directory is per user, the default guards against a second
-// copy started by the same user. To guard across users (root and a service
-// account, say), point all of them at one shared directory.
+// copy started by the same user. Lock files are refused when they belong to
+// another user (ErrForeignLockFile), so every copy of a program must run as
+// one user account; to guard across working directories, shells, cron and
+// systemd, nothing needs configuring.
 func DefaultLockDir() (string, error) { return defaultLockDir() }
 
 // lockDir resolves the lock directory from the options and the environment,

@@ -16,7 +16,8 @@ func Run(name string, fn func(ctx context.Context) error, opts ...Option) error 
 // RunContext takes the lock called name (waiting as WithTimeout allows),
 // then calls fn with a context that is cancelled when the process receives
 // SIGINT or SIGTERM, when the lock is lost (context.Cause is then an error
-// matching ErrLockLost), or when ctx is done. A signal that arrives while
+// matching ErrLockLost), or when ctx is done. FromContext returns the held
+// Instance from that context, for its fencing token. A signal that arrives while
 // RunContext still waits for the lock ends the wait. The lock is released
 // when fn returns or panics; a panic continues after the release.
 //
@@ -40,7 +41,7 @@ func RunContext(ctx context.Context, name string, fn func(ctx context.Context) e
 			err = rerr
 		}
 	}()
-	runCtx, cancel := context.WithCancelCause(ctx)
+	runCtx, cancel := context.WithCancelCause(context.WithValue(ctx, instanceKey{}, inst))
 	defer cancel(nil)
 	go func() {
 		select {
@@ -54,4 +55,13 @@ func RunContext(ctx context.Context, name string, fn func(ctx context.Context) e
 		err = inst.Err()
 	}
 	return err
+}
+
+type instanceKey struct{}
+
+// FromContext returns the Instance that Run or RunContext holds for the
+// context given to its function, or nil and false for any other context.
+func FromContext(ctx context.Context) (*Instance, bool) {
+	inst, ok := ctx.Value(instanceKey{}).(*Instance)
+	return inst, ok
 }

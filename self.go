@@ -39,3 +39,12 @@ func describeSelf() (*Holder, error) {
 func (h *Holder) identity() proc.Identity {
 	return proc.Identity{PID: h.PID, StartID: h.StartID, BootID: h.BootID, PIDNamespace: h.PIDNamespace}
 }
+
+// ownerIdentity is the identity of the process that took the lock for the
+// holder, if it is not the holder itself.
+func (h *Holder) ownerIdentity() (proc.Identity, bool) {
+	if h.OwnerPID == 0 {
+		return proc.Identity{}, false
+	}
+	return proc.Identity{PID: h.OwnerPID, StartID: h.OwnerStartID, BootID: h.BootID, PIDNamespace: h.PIDNamespace}, true
+}

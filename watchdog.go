@@ -31,7 +31,10 @@ func (i *Instance) watch(ctx context.Context) {
 	lastTouch := time.Now()
 	for {
 		if w == nil {
-			w, _ = filelock.Watch(i.paths.lock)
+			if w, _ = filelock.Watch(i.paths.lock); w != nil && !w.Evented() {
+				w.Close()
+				w = nil // without events, polling faster than the interval buys nothing
+			}
 		}
 		var err error
 		if w != nil {

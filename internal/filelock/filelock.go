@@ -90,6 +90,13 @@ func (w *Watcher) Wait(ctx context.Context, max time.Duration) error {
 	return ctx.Err()
 }
 
+// Evented reports whether the Watcher wakes on real file events, rather
+// than on a polling interval.
+func (w *Watcher) Evented() bool {
+	_, polling := w.w.(*pollWatcher)
+	return !polling
+}
+
 // Close stops watching. It returns at once; on Linux the kernel's watch is
 // retired in the background, which takes a few milliseconds.
 func (w *Watcher) Close() error { return w.w.close() }

@@ -83,3 +83,21 @@ func Describe(ctx context.Context, pid int) (Description, error) {
 	d.User, _ = p.UsernameWithContext(ctx)
 	return d, nil
 }
+
+// ParentPID returns the PID of the parent of the process id names, after
+// checking that it is still that process.
+func ParentPID(ctx context.Context, id Identity) (int, error) {
+	alive, err := Alive(id)
+	if err != nil {
+		return 0, err
+	}
+	if !alive {
+		return 0, ErrNotFound
+	}
+	p, err := process.NewProcessWithContext(ctx, int32(id.PID))
+	if err != nil {
+		return 0, err
+	}
+	ppid, err := p.PpidWithContext(ctx)
+	return int(ppid), err
+}

@@ -8,9 +8,6 @@ import (
 	"io/fs"
 	"os"
 	"syscall"
-	"time"
-
-	"golang.org/x/sys/unix"
 )
 
 // O_NOFOLLOW makes opening a symbolic link fail; O_NONBLOCK keeps opening a
@@ -94,22 +91,4 @@ func fileID(fi fs.FileInfo) (dev, ino uint64) {
 		return uint64(st.Dev), uint64(st.Ino)
 	}
 	return 0, 0
-}
-
-func touch(f *os.File) error {
-	conn, err := f.SyscallConn()
-	if err != nil {
-		return err
-	}
-	now := unix.NsecToTimeval(time.Now().UnixNano())
-	var opErr error
-	if err := conn.Control(func(fd uintptr) {
-		opErr = unix.Futimes(int(fd), []unix.Timeval{now, now})
-	}); err != nil {
-		return err
-	}
-	if opErr != nil {
-		return &fs.PathError{Op: "touch", Path: f.Name(), Err: opErr}
-	}
-	return nil
 }

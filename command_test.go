@@ -1,0 +1,91 @@
+package singleinstance_test
+
+import (
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/singleinstance/singleinstance"
+)
+
+// TestStartCommandDescribesChild runs a command under a wrapper's lock:
+// status names the command, KillRunning stops the command, and the
+// wrapper then releases.
+func TestStartCommandDescribesChild(t *testing.T) {
+	t.Parallel()
+	dir, opt := lockDir(t)
+	w := startChild(t, roleWrap, dir, testName)
+	cmdPID := wrappedPID(t, w)
+	st, err := singleinstance.Status(testName, opt)
+	if err != nil || !st.Running || st.Holder == nil || !st.Verified {
+		t.Fatalf("Status = %+v, %v", st, err)
+	}
+	if st.Holder.PID != cmdPID || st.Holder.OwnerPID != w.pid {
+		t.Fatalf("holder pid %d owner %d; want command %d, owner %d", st.Holder.PID, st.Holder.OwnerPID, cmdPID, w.pid)
+	}
+	killed, err := singleinstance.KillRunning(testName, false, opt)
+	if err != nil || !killed {
+		t.Fatalf("KillRunning = %v, %v", killed, err)
+	}
+	w.expect("command ended signal: terminated")
+	if code := w.exitCode(); code != 0 {
+		t.Fatalf("wrapper exit %d", code)
+	}
+}
+
+// TestStartCommandKeepsLockAfterWrapperDies kills the wrapper with SIGKILL:
+// the command it started still holds the lock, as with flock(1).
+func TestStartCommandKeepsLockAfterWrapperDies(t *testing.T) {
+	t.Parallel()
+	dir, opt := lockDir(t)
+	w := startChild(t, roleWrap, dir, testName)
+	cmdPID := wrappedPID(t, w)
+	w.cmd.Process.Signal(syscall.SIGKILL)
+	if code := w.exitCode(); code != -1 {
+		t.Fatalf("wrapper exit %d, want killed", code)
+	}
+	running, err := singleinstance.CheckRunning(testName, opt)
+	if err != nil || !running {
+		t.Fatalf("CheckRunning after wrapper SIGKILL = %v, %v; want true: the command still runs", running, err)
+	}
+	killed, err := singleinstance.KillRunning(testName, true, opt)
+	if err != nil || !killed {
+		t.Fatalf("KillRunning = %v, %v", killed, err)
+	}
+	if err := syscall.Kill(cmdPID, 0); err == nil {
+		// Reaped by init only after it died; a zombie still answers. The
+		// lock being free (KillRunning returned true) is what matters.
+		t.Logf("command %d not yet reaped", cmdPID)
+	}
+	running, err = singleinstance.CheckRunning(testName, opt)
+	if err != nil || running {
+		t.Fatalf("CheckRunning after kill = %v, %v", running, err)
+	}
+}
+
+// wrappedPID reads the wrapper's "wrapping PID" and the command's "ready
+// PID" lines, which come in either order, and returns the command's PID.
+func wrappedPID(t *testing.T, w *child) int {
+	t.Helper()
+	var wrapping, ready string
+	for range 2 {
+		line := w.next()
+		switch {
+		case strings.HasPrefix(line, "wrapping "):
+			wrapping = strings.TrimPrefix(line, "wrapping ")
+		case strings.HasPrefix(line, "ready "):
+			ready = strings.TrimPrefix(line, "ready ")
+		default:
+			t.Fatalf("unexpected line %q", line)
+		}
+	}
+	if wrapping != ready {
+		t.Fatalf("wrapper started %s, but %s is ready", wrapping, ready)
+	}
+	pid, err := strconv.Atoi(ready)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pid
+}
