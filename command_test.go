@@ -53,11 +53,7 @@ func TestStartCommandKeepsLockAfterWrapperDies(t *testing.T) {
 	if err != nil || !killed {
 		t.Fatalf("KillRunning = %v, %v", killed, err)
 	}
-	if err := syscall.Kill(cmdPID, 0); err == nil {
-		// Reaped by init only after it died; a zombie still answers. The
-		// lock being free (KillRunning returned true) is what matters.
-		t.Logf("command %d not yet reaped", cmdPID)
-	}
+	t.Logf("command %d killed", cmdPID)
 	running, err = singleinstance.CheckRunning(testName, opt)
 	if err != nil || running {
 		t.Fatalf("CheckRunning after kill = %v, %v", running, err)
