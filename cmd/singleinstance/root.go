@@ -1,0 +1,207 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"runtime/debug"
+	"strings"
+
+	"github.com/singleinstance/singleinstance"
+	"github.com/spf13/cobra"
+)
+
+// app holds the global flags and the standard streams of one invocation.
+type app struct {
+	lockDir string
+	json    bool
+	verbose bool
+
+	stdin          io.Reader
+	stdout, stderr io.Writer
+}
+
+// options turns the global flags into library options.
+func (a *app) options() []singleinstance.Option {
+	level := slog.LevelWarn
+	if a.verbose {
+		level = slog.LevelDebug
+	}
+	logger := slog.New(slog.NewTextHandler(a.stderr, &slog.HandlerOptions{Level: level}))
+	opts := []singleinstance.Option{singleinstance.WithLogger(logger)}
+	if a.lockDir != "" {
+		opts = append(opts, singleinstance.WithLockDir(a.lockDir))
+	}
+	return opts
+}
+
+// chatty reports whether progress messages go to stderr: when it is a
+// terminal, or with -v.
+func (a *app) chatty() bool {
+	if a.verbose {
+		return true
+	}
+	f, ok := a.stderr.(*os.File)
+	if !ok {
+		return false
+	}
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
+
+const exitCodesHelp = `Exit codes:
+  0    success; check/status: running
+  1    check/status: not running; kill: nothing stopped; wait: timed out;
+       run: another instance holds the lock (see --conflict-exit-code)
+  2    usage error
+  3    could not tell or could not act: bad name, lock directory or I/O
+       error, holder that cannot be proven or seen from here
+  run only: the command's own exit code, 128+N if it died of signal N,
+  121 if the lock was lost while it ran, 125 if the lock could not be
+  taken, 126 if the command cannot be executed, 127 if it was not found.`
+
+// mainCode runs the command line args and returns the exit code.
+func mainCode(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	a := &app{stdin: stdin, stdout: stdout, stderr: stderr}
+	root := a.rootCommand()
+	root.SetArgs(joinOptionalWait(args))
+	root.SetIn(stdin)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	cmd, err := root.ExecuteC()
+	if err == nil {
+		return exitOK
+	}
+	var ce *codeError
+	if errors.As(err, &ce) {
+		if ce.err != nil {
+			fmt.Fprintf(stderr, "singleinstance: %v\n", ce.err)
+		}
+		return ce.code
+	}
+	var ue *usageError
+	if errors.As(err, &ue) || isFlagError(err) {
+		fmt.Fprintf(stderr, "singleinstance: %v\n", err)
+		fmt.Fprintf(stderr, "Usage: %s\nRun '%s --help' for details.\n", cmd.UseLine(), cmd.CommandPath())
+		return exitUsage
+	}
+	fmt.Fprintf(stderr, "singleinstance: %v\n", err)
+	return exitError
+}
+
+// isFlagError recognises cobra's and pflag's parse errors, which are plain
+// errors.
+func isFlagError(err error) bool {
+	msg := err.Error()
+	for _, p := range []string{"unknown flag", "unknown shorthand flag", "flag needs an argument",
+		"invalid argument", "unknown command", "accepts ", "requires ", "bad flag syntax"} {
+		if strings.Contains(msg, p) {
+			return true
+		}
+	}
+	return false
+}
+
+func version() string {
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		return bi.Main.Version
+	}
+	return "devel"
+}
+
+func (a *app) rootCommand() *cobra.Command {
+	var check, kill, force bool
+	root := &cobra.Command{
+		Use:   "singleinstance",
+		Short: "Run only one copy of a program, check it, stop it, see who holds it",
+		Long: `singleinstance guards a program so that only one copy of it runs on this
+machine under a given NAME, using a kernel file lock that dies with its
+holder: there is never a stale lock to clean up after a crash.
+
+  singleinstance run NAME -- COMMAND [ARGS...]   run COMMAND under the lock
+  singleinstance check NAME                      is NAME running?
+  singleinstance status NAME                     who holds NAME, in detail
+  singleinstance kill NAME                       stop the holder of NAME
+  singleinstance list                            every NAME in the lock directory
+  singleinstance wait NAME                       wait until NAME is free (or held)
+
+The old module's forms still work: "singleinstance NAME --check",
+"singleinstance NAME --kill" and "singleinstance NAME --kill --force".
+
+Lock directory: --lock-dir, else $SINGLEINSTANCE_LOCK_DIR, else a directory
+private to the user (/tmp/singleinstance-UID on Linux, macOS and BSD).
+Durations use Go syntax (500ms, 10s, 2m); a bare number means seconds.
+
+` + exitCodesHelp,
+		Version:       version(),
+		SilenceErrors: true,
+		SilenceUsage:  true,
+		Args:          cobra.ArbitraryArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if !check && !kill {
+				if len(args) == 0 {
+					return cmd.Help()
+				}
+				return usagef("unknown command %q; run 'singleinstance --help'", args[0])
+			}
+			if len(args) != 1 {
+				return usagef("--check and --kill take exactly one NAME")
+			}
+			if check && kill {
+				return usagef("--check and --kill cannot be used together")
+			}
+			if check {
+				return a.check(args[0])
+			}
+			return a.kill(cmd.Context(), args[0], force, singleinstance.DefaultStopTimeout)
+		},
+	}
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return &usageError{err} })
+	pf := root.PersistentFlags()
+	pf.StringVar(&a.lockDir, "lock-dir", "", "lock directory (default $SINGLEINSTANCE_LOCK_DIR, else the per-user default)")
+	pf.BoolVar(&a.json, "json", false, "print data as JSON")
+	pf.BoolVarP(&a.verbose, "verbose", "v", false, "say what is happening on stderr")
+	f := root.Flags()
+	f.BoolVar(&check, "check", false, "old form: NAME --check is 'check NAME'")
+	f.BoolVar(&kill, "kill", false, "old form: NAME --kill is 'kill NAME'")
+	f.BoolVar(&force, "force", false, "old form: with --kill, kill with SIGKILL")
+	root.AddCommand(a.runCommand(), a.checkCommand(), a.killCommand(), a.statusCommand(),
+		a.listCommand(), a.waitCommand())
+	return root
+}
+
+// nameArg validates the single NAME argument of a command.
+func nameArg(cmd *cobra.Command, args []string) error {
+	if len(args) != 1 {
+		return usagef("%s takes exactly one NAME, got %d arguments", cmd.Name(), len(args))
+	}
+	return nil
+}
+
+// joinOptionalWait lets run's --wait take an optional value as a separate
+// word: before the first "--", "--wait X" becomes "--wait=X" when X is a
+// duration, and a bare "--wait" means "--wait=0s" (do not wait).
+func joinOptionalWait(args []string) []string {
+	out := make([]string, 0, len(args))
+	for i := 0; i < len(args); i++ {
+		arg := args[i]
+		if arg == "--" {
+			return append(out, args[i:]...)
+		}
+		if arg != "--wait" {
+			out = append(out, arg)
+			continue
+		}
+		if i+1 < len(args) && args[i+1] != "--" {
+			if _, err := parseDuration(args[i+1]); err == nil {
+				out = append(out, "--wait="+args[i+1])
+				i++
+				continue
+			}
+		}
+		out = append(out, "--wait=0s")
+	}
+	return out
+}

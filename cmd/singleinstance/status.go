@@ -1,0 +1,166 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/singleinstance/singleinstance"
+	"github.com/spf13/cobra"
+)
+
+// statusJSON is the stable JSON form of a lock's state, printed by
+// status --json, check --json and (as an array) list --json. name, running,
+// state, lock_dir and lock_path are always present; the holder's fields
+// (see singleinstance.Holder) appear at the top level while it runs.
+type statusJSON struct {
+	Name          string  `json:"name"`
+	Running       bool    `json:"running"`
+	State         string  `json:"state"` // "running", "not_running" or "stale"
+	LockDir       string  `json:"lock_dir"`
+	LockPath      string  `json:"lock_path"`
+	Verified      bool    `json:"verified"`
+	Orphaned      bool    `json:"orphaned,omitempty"`
+	HolderError   string  `json:"holder_error,omitempty"`
+	UptimeSeconds float64 `json:"uptime_seconds,omitempty"`
+	*singleinstance.Holder
+}
+
+func stateWord(s *singleinstance.State) string {
+	switch {
+	case s.Running:
+		return "running"
+	case s.Stale:
+		return "stale"
+	default:
+		return "not_running"
+	}
+}
+
+func toJSON(s *singleinstance.State) statusJSON {
+	j := statusJSON{Name: s.Name, Running: s.Running, State: stateWord(s), LockDir: s.LockDir,
+		LockPath: s.LockPath, Verified: s.Verified, Orphaned: s.Orphaned, HolderError: s.HolderError}
+	if s.Running && s.Holder != nil {
+		j.Holder = s.Holder
+		if !s.Holder.Started.IsZero() {
+			j.UptimeSeconds = time.Since(s.Holder.Started).Round(time.Millisecond).Seconds()
+		}
+	}
+	return j
+}
+
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+// runningLine is the old module's one-line answer.
+func runningLine(name string, running bool) string {
+	if running {
+		return fmt.Sprintf("Application '%s': RUNNING", name)
+	}
+	return fmt.Sprintf("Application '%s': NOT RUNNING", name)
+}
+
+func runningCode(running bool) error {
+	if running {
+		return nil
+	}
+	return withCode(exitNo, nil)
+}
+
+func (a *app) checkCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "check NAME",
+		Short: "Tell whether NAME is running (exit 0) or not (exit 1)",
+		Long: `check prints "Application 'NAME': RUNNING" and exits 0, or
+"Application 'NAME': NOT RUNNING" and exits 1. It takes no lock and changes
+no file; only the kernel's lock counts, never a PID file. With --json it
+prints the same object as "status --json" (without live CPU and memory
+figures). Exit 3 if it could not tell (bad name, unreadable lock directory).`,
+		Args: nameArg,
+		RunE: func(cmd *cobra.Command, args []string) error { return a.check(args[0]) },
+	}
+}
+
+func (a *app) check(name string) error {
+	if a.json {
+		st, err := singleinstance.Status(name, append(a.options(), singleinstance.WithLiveStats(false))...)
+		if err != nil {
+			return withCode(exitError, err)
+		}
+		if err := writeJSON(a.stdout, toJSON(st)); err != nil {
+			return err
+		}
+		return runningCode(st.Running)
+	}
+	running, err := singleinstance.CheckRunning(name, a.options()...)
+	if err != nil {
+		return withCode(exitError, err)
+	}
+	fmt.Fprintln(a.stdout, runningLine(name, running))
+	return runningCode(running)
+}
+
+func (a *app) statusCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "status NAME",
+		Short: "Show who holds NAME: PID, start time, command, user, host, token, CPU, memory",
+		Long: `status prints whether NAME is running and, if so, everything known about
+its holder: PID, start time and uptime, executable, argv, working directory,
+user, host, fencing token, process state, CPU and memory, and the lock file.
+It takes no lock and changes no file. Exit 0 if running, 1 if not, 3 on error.
+
+With --json it prints one object. Always present: name, running (boolean),
+state ("running", "not_running" or "stale"), lock_dir, lock_path, verified.
+While running, also: pid, started, acquired_at, executable, argv, cwd, user,
+uid, host, token, start_id, boot_id, pid_namespace, owner_pid (when started
+by "run"), lock_device, lock_inode, visible, uptime_seconds and process
+(status, cpu_percent, memory_rss) when visible. holder_error explains a
+missing or unreadable description.`,
+		Args: nameArg,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			st, err := singleinstance.StatusContext(cmd.Context(), args[0], a.options()...)
+			if err != nil {
+				return withCode(exitError, err)
+			}
+			if a.json {
+				if err := writeJSON(a.stdout, toJSON(st)); err != nil {
+					return err
+				}
+			} else {
+				writeStatus(a.stdout, st)
+			}
+			return runningCode(st.Running)
+		},
+	}
+}
+
+func writeStatus(w io.Writer, st *singleinstance.State) {
+	fmt.Fprintln(w, runningLine(st.Name, st.Running))
+	if st.Running && st.Holder != nil {
+		singleinstance.WriteHolder(w, st.Holder, "  ")
+		if st.Holder.OwnerPID != 0 {
+			fmt.Fprintf(w, "  started_by=singleinstance run (pid %d)\n", st.Holder.OwnerPID)
+		}
+		if !st.Verified {
+			fmt.Fprintln(w, "  note=the description may be out of date: the holder has not confirmed it yet")
+		}
+	}
+	if st.Running && st.Holder == nil {
+		why := "it has not described itself yet"
+		if st.HolderError != "" {
+			why = st.HolderError
+		}
+		fmt.Fprintf(w, "  holder=unknown (%s)\n", why)
+	}
+	if st.Orphaned {
+		fmt.Fprintln(w, "  note=the holder's lock file was deleted or replaced; it restores it on its next check")
+	}
+	fmt.Fprintf(w, "  lock=%s\n", st.LockPath)
+	if !st.Running && st.Stale {
+		fmt.Fprintln(w, "  stale=.pid/.info files from an earlier holder (harmless; the next holder replaces them)")
+	}
+}

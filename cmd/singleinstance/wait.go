@@ -1,0 +1,120 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"time"
+
+	"github.com/singleinstance/singleinstance"
+	"github.com/singleinstance/singleinstance/internal/filelock"
+	"github.com/spf13/cobra"
+)
+
+func (a *app) waitCommand() *cobra.Command {
+	until := "free"
+	timeout := forever
+	cmd := &cobra.Command{
+		Use:   "wait [--until free|held] [--timeout DURATION] NAME",
+		Short: "Wait until NAME is free (default) or held",
+		Long: `wait blocks until the lock NAME is free (--until free, the default) or
+held (--until held), at most --timeout (default: no limit). It takes no
+lock. Exit 0 when the state is reached, 1 on timeout, 3 on error.`,
+		Args: nameArg,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var wantHeld bool
+			switch until {
+			case "free":
+			case "held":
+				wantHeld = true
+			default:
+				return usagef("--until must be free or held, not %q", until)
+			}
+			return a.wait(cmd.Context(), args[0], wantHeld, timeout)
+		},
+	}
+	cmd.Flags().StringVar(&until, "until", "free", "state to wait for: free or held")
+	cmd.Flags().Var(durationFlag{&timeout}, "timeout", "give up after this long (default forever)")
+	return cmd
+}
+
+// waitPoll bounds each wait for file events, which cover the lock file of
+// this machine but not every way a lock changes (a lock directory that does
+// not exist yet, a network file system).
+const waitPoll = 100 * time.Millisecond
+
+func (a *app) wait(ctx context.Context, name string, wantHeld bool, timeout time.Duration) error {
+	if timeout >= 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, timeout)
+		defer cancel()
+	}
+	dir, err := a.lockDirPath()
+	if err != nil {
+		return withCode(exitError, err)
+	}
+	var w *filelock.Watcher
+	defer func() {
+		if w != nil {
+			w.Close()
+		}
+	}()
+	announced := false
+	for {
+		running, err := singleinstance.CheckRunning(name, a.options()...)
+		if err != nil {
+			return withCode(exitError, err)
+		}
+		if running == wantHeld {
+			return nil
+		}
+		if !announced && a.chatty() {
+			announced = true
+			a.announceWait(name, wantHeld)
+		}
+		if w == nil {
+			// Watch, then look again, so that no change between the two
+			// goes unseen.
+			if w, err = filelock.Watch(filepath.Join(dir, name+".lock")); err == nil {
+				continue
+			}
+			w = nil
+		}
+		if w != nil {
+			err = w.Wait(ctx, waitPoll)
+		} else {
+			err = sleep(ctx, waitPoll)
+		}
+		if err != nil {
+			state := "free"
+			if wantHeld {
+				state = "held"
+			}
+			fmt.Fprintf(a.stderr, "Timed out after %s waiting for '%s' to be %s\n", durationFlag{&timeout}, name, state)
+			return withCode(exitNo, nil)
+		}
+	}
+}
+
+func (a *app) announceWait(name string, wantHeld bool) {
+	if wantHeld {
+		fmt.Fprintf(a.stderr, "Waiting for '%s' to be started\n", name)
+		return
+	}
+	st, err := singleinstance.Status(name, append(a.options(), singleinstance.WithLiveStats(false))...)
+	if err != nil {
+		return
+	}
+	fmt.Fprintf(a.stderr, "Waiting for '%s'%s to exit\n", name, describeHolder(st.Holder))
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
