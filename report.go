@@ -27,7 +27,7 @@ func WriteHolder(w io.Writer, h *Holder, indent string) {
 	}
 	line("pid", fmt.Sprint(h.PID))
 	if !h.Started.IsZero() {
-		line("started", h.Started.Format("2006-01-02T15:04:05.000000Z07:00")+
+		line("started", h.Started.Format("2006-01-02T15:04:05.000Z07:00")+
 			" (up "+time.Since(h.Started).Round(time.Second).String()+")")
 	}
 	line("executable", h.Executable)
