@@ -1,0 +1,39 @@
+package singleinstance
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"testing"
+)
+
+// HandleTo lets the black-box tests in flags_test.go capture what Handle
+// prints.
+func (f *Flags) HandleTo(stdout, stderr io.Writer, name string, opts ...Option) (int, bool) {
+	return f.handleTo(stdout, stderr, name, opts...)
+}
+
+func TestFlagsKillFailureCode(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		desc string
+		err  error
+		want int
+	}{
+		{"stop timeout", fmt.Errorf("singleinstance: %q (pid 7) was sent SIGTERM but still holds the lock: %w: %w",
+			"bot", ErrStopTimeout, context.DeadlineExceeded), 1},
+		{"holder unproven", fmt.Errorf("singleinstance: %q is running, but %w: no .info file", "bot", ErrHolderUnproven), ExitLockError},
+		{"holder not visible", fmt.Errorf("singleinstance: %q is running as pid 7 in another PID namespace or boot: %w",
+			"bot", ErrHolderNotVisible), ExitLockError},
+		{"bad name", ValidateName("a/b"), ExitLockError},
+		{"permission", classify("lock file /x/bot.lock", &fs.PathError{Op: "open", Path: "/x/bot.lock", Err: fs.ErrPermission}), ExitLockError},
+		{"signal failed", errors.New("singleinstance: signal pid 7: operation not permitted"), ExitLockError},
+	}
+	for _, tt := range tests {
+		if got := killFailureCode(tt.err); got != tt.want {
+			t.Errorf("%s: killFailureCode(%v) = %d, want %d", tt.desc, tt.err, got, tt.want)
+		}
+	}
+}
