@@ -73,25 +73,55 @@ func NewContext(ctx context.Context, name string, opts ...Option) (*Instance, er
 	}
 	warnNetworkFS(cfg.logger, dir)
 	inst := &Instance{name: name, cfg: cfg, paths: pathsFor(dir, name), lost: make(chan struct{})}
-	f, err := inst.takeLock(ctx)
-	if err != nil {
-		return nil, err
-	}
-	inst.f = f
-	self, err := describeSelf()
-	if err != nil {
-		inst.abandon()
-		return nil, err
-	}
-	if err := inst.recordAcquisition(self); err != nil {
-		inst.abandon()
-		return nil, err
+	for attempt := 1; ; attempt++ {
+		retry, err := inst.acquire(ctx)
+		if err == nil {
+			break
+		}
+		if !retry || attempt >= maxReplacedRetries {
+			return nil, err
+		}
 	}
 	watchCtx, cancel := context.WithCancel(context.Background())
 	inst.stopWatch = cancel
 	inst.watchDone = make(chan struct{})
 	go inst.watch(watchCtx)
 	return inst, nil
+}
+
+// acquire takes the lock and describes this process in the files. If the
+// lock file was deleted or replaced while it did so, it locks the new file
+// as a held instance would; if it cannot (another process locked the new
+// file meanwhile, having found no description to refuse on), it gives the
+// lock up and asks to retry: only one of the two may go on.
+func (i *Instance) acquire(ctx context.Context) (retry bool, err error) {
+	f, err := i.takeLock(ctx)
+	if err != nil {
+		return false, err
+	}
+	i.f = f
+	self, err := describeSelf()
+	if err != nil {
+		i.abandon()
+		return false, err
+	}
+	if err := i.recordAcquisition(self); err != nil {
+		i.abandon()
+		return false, err
+	}
+	same, err := safefs.SameFile(i.f, i.paths.lock)
+	if err == nil && same {
+		return false, nil
+	}
+	i.mu.Lock()
+	err = i.restore()
+	i.mu.Unlock()
+	if err == nil {
+		return false, nil
+	}
+	i.abandon()
+	i.holder, i.infoFile, i.pidFile = Holder{}, nil, nil
+	return true, err
 }
 
 // recordAcquisition hands out the fencing token and writes the lock record,

@@ -29,17 +29,21 @@ func (i *Instance) watch(ctx context.Context) {
 		}
 	}()
 	lastTouch := time.Now()
-	for {
+	for first := true; ; first = false {
 		if w == nil {
 			if w, _ = filelock.Watch(i.paths.lock); w != nil && !w.Evented() {
 				w.Close()
 				w = nil // without events, polling faster than the interval buys nothing
 			}
 		}
+		// The first check runs at once: a change made before the watch
+		// existed would otherwise wait a whole interval.
 		var err error
-		if w != nil {
+		switch {
+		case first:
+		case w != nil:
 			err = w.Wait(ctx, i.cfg.checkInterval)
-		} else {
+		default:
 			err = sleepCtx(ctx, i.cfg.checkInterval)
 		}
 		if err != nil {

@@ -20,7 +20,9 @@ func (a *app) listCommand() *cobra.Command {
 		Long: `list prints a table of every NAME that has a .lock, .pid or .info file in
 the lock directory: RUNNING, NOT RUNNING, or STALE (files left by a holder
 that is gone; harmless). With --json it prints an array of "status --json"
-objects (without live CPU and memory figures). It changes nothing.`,
+objects (without live CPU and memory figures). It changes nothing.
+
+Exit 0, or 3 if the lock directory cannot be read.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error { return a.list() },
 	}

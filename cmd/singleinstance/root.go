@@ -11,6 +11,7 @@ import (
 
 	"github.com/singleinstance/singleinstance"
 	"github.com/spf13/cobra"
+	"golang.org/x/term"
 )
 
 // app holds the global flags and the standard streams of one invocation.
@@ -44,11 +45,7 @@ func (a *app) chatty() bool {
 		return true
 	}
 	f, ok := a.stderr.(*os.File)
-	if !ok {
-		return false
-	}
-	fi, err := f.Stat()
-	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+	return ok && term.IsTerminal(int(f.Fd()))
 }
 
 const exitCodesHelp = `Exit codes:
@@ -77,18 +74,28 @@ func mainCode(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	var ce *codeError
 	if errors.As(err, &ce) {
 		if ce.err != nil {
-			fmt.Fprintf(stderr, "singleinstance: %v\n", ce.err)
+			printError(stderr, ce.err)
 		}
 		return ce.code
 	}
 	var ue *usageError
 	if errors.As(err, &ue) || isFlagError(err) {
-		fmt.Fprintf(stderr, "singleinstance: %v\n", err)
+		printError(stderr, err)
 		fmt.Fprintf(stderr, "Usage: %s\nRun '%s --help' for details.\n", cmd.UseLine(), cmd.CommandPath())
 		return exitUsage
 	}
-	fmt.Fprintf(stderr, "singleinstance: %v\n", err)
+	printError(stderr, err)
 	return exitError
+}
+
+// printError prints err on one line starting "singleinstance: ", which the
+// library's own errors already do.
+func printError(w io.Writer, err error) {
+	msg := err.Error()
+	if !strings.HasPrefix(msg, "singleinstance: ") {
+		msg = "singleinstance: " + msg
+	}
+	fmt.Fprintln(w, msg)
 }
 
 // isFlagError recognises cobra's and pflag's parse errors, which are plain

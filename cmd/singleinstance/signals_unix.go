@@ -8,6 +8,8 @@ import (
 	"os/signal"
 	"sync"
 	"syscall"
+
+	"golang.org/x/term"
 )
 
 // forwardedSignals reach the command that run started.
@@ -75,13 +77,11 @@ func (f *forwarder) stop() {
 	<-f.done
 }
 
+// isTerminal reports whether r is a terminal (not merely a character
+// device such as /dev/null).
 func isTerminal(r io.Reader) bool {
 	file, ok := r.(*os.File)
-	if !ok {
-		return false
-	}
-	fi, err := file.Stat()
-	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+	return ok && term.IsTerminal(int(file.Fd()))
 }
 
 func signalNumber(sig os.Signal) int {
