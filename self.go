@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"os/user"
+	"sync"
 	"time"
 
 	"github.com/singleinstance/singleinstance/internal/proc"
@@ -12,28 +13,45 @@ import (
 // describeSelf builds the Holder record of the calling process, without the
 // token and lock file identity, which the acquisition fills in.
 func describeSelf() (*Holder, error) {
+	fixed, err := selfFixed()
+	if err != nil {
+		return nil, err
+	}
+	h := fixed
+	// The arguments and the working directory can change while the process
+	// runs: read them each time.
+	h.Argv = append([]string(nil), os.Args...)
+	h.Cwd, _ = os.Getwd()
+	if host, err := os.Hostname(); err == nil {
+		h.Host = host
+	}
+	return &h, nil
+}
+
+// selfFixed is the part of the calling process's description that cannot
+// change while it runs (identity, start time, executable, user), read once:
+// New is called in loops by some programs, and reading /proc each time
+// costs more than the rest of an acquisition.
+var selfFixed = sync.OnceValues(func() (Holder, error) {
 	id, err := proc.Self()
 	if err != nil {
-		return nil, fmt.Errorf("singleinstance: identify this process: %w", err)
+		return Holder{}, fmt.Errorf("singleinstance: identify this process: %w", err)
 	}
-	h := &Holder{
+	h := Holder{
 		PID:          id.PID,
 		StartID:      id.StartID,
 		BootID:       id.BootID,
 		PIDNamespace: id.PIDNamespace,
-		Argv:         append([]string(nil), os.Args...),
 		UID:          os.Geteuid(),
 	}
 	h.Started, _ = proc.StartTime(id)
 	h.Started = h.Started.Truncate(time.Millisecond)
 	h.Executable, _ = os.Executable()
-	h.Cwd, _ = os.Getwd()
 	if u, err := user.Current(); err == nil {
 		h.User = u.Username
 	}
-	h.Host, _ = os.Hostname()
 	return h, nil
-}
+})
 
 // identity is the process identity a Holder recorded.
 func (h *Holder) identity() proc.Identity {

@@ -10,6 +10,7 @@ package proc
 
 import (
 	"errors"
+	"sync"
 	"time"
 )
 
@@ -40,7 +41,13 @@ type Identity struct {
 }
 
 // Self returns the identity of the calling process.
-func Self() (Identity, error) { return lookup(selfPID()) }
+func Self() (Identity, error) { return self() }
+
+// self caches the calling process's identity: none of its fields can change
+// while the process lives (a process never changes its PID namespace; setns
+// affects only its children). This is the package's only global, and it is
+// written once.
+var self = sync.OnceValues(func() (Identity, error) { return lookup(selfPID()) })
 
 // Lookup returns the identity of the process that now has pid. It returns
 // ErrNotFound if there is none.
