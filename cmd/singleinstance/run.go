@@ -96,7 +96,7 @@ func (a *app) run(ctx context.Context, name string, argv []string, wait time.Dur
 	defer fw.stop()
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	fw.onSignalBeforeStart(func(sig os.Signal) { cancel(signalledError{sig}) })
+	fw.onSignalBeforeLock(func(sig os.Signal) { cancel(signalledError{sig}) })
 
 	opts := a.options()
 	if replace {
@@ -127,6 +127,13 @@ func (a *app) run(ctx context.Context, name string, argv []string, wait time.Dur
 		return withCode(exitRunFailed, err)
 	}
 	defer inst.Release()
+	fw.locked()
+	var sig signalledError
+	if errors.As(context.Cause(ctx), &sig) {
+		// Signalled after the lock was taken but before signals were
+		// queued for the command: do not start it.
+		return withCode(128+signalNumber(sig.sig), nil)
+	}
 
 	c := exec.Command(argv[0], argv[1:]...)
 	c.Stdin, c.Stdout, c.Stderr = a.stdin, a.stdout, a.stderr

@@ -5,8 +5,6 @@ package main
 import (
 	"io"
 	"os"
-	"os/signal"
-	"sync"
 	"syscall"
 
 	"golang.org/x/term"
@@ -16,65 +14,13 @@ import (
 var forwardedSignals = []os.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP,
 	syscall.SIGQUIT, syscall.SIGUSR1, syscall.SIGUSR2}
 
-const terminateSignal = syscall.SIGTERM
+var terminateSignal os.Signal = syscall.SIGTERM
 
-// forwarder catches the forwarded signals from its creation on. Before the
-// command starts, a signal calls beforeStart; after, it is sent on.
-type forwarder struct {
-	ch          chan os.Signal
-	fromTTY     bool
-	mu          sync.Mutex
-	proc        *os.Process
-	beforeStart func(os.Signal)
-	done        chan struct{}
-}
-
-func newForwarder(stdin io.Reader) *forwarder {
-	f := &forwarder{ch: make(chan os.Signal, 8), fromTTY: isTerminal(stdin), done: make(chan struct{})}
-	signal.Notify(f.ch, forwardedSignals...)
-	go f.loop()
-	return f
-}
-
-func (f *forwarder) loop() {
-	defer close(f.done)
-	for sig := range f.ch {
-		f.mu.Lock()
-		p, before := f.proc, f.beforeStart
-		f.mu.Unlock()
-		switch {
-		case p != nil:
-			// A terminal sends SIGINT and SIGQUIT to its whole foreground
-			// process group, the command included; sending them again
-			// would deliver them twice.
-			if f.fromTTY && (sig == syscall.SIGINT || sig == syscall.SIGQUIT) {
-				continue
-			}
-			p.Signal(sig)
-		case before != nil:
-			before(sig)
-		}
-	}
-}
-
-// onSignalBeforeStart sets what a signal does before the command starts.
-func (f *forwarder) onSignalBeforeStart(fn func(os.Signal)) {
-	f.mu.Lock()
-	f.beforeStart = fn
-	f.mu.Unlock()
-}
-
-// started makes signals go to p from now on.
-func (f *forwarder) started(p *os.Process) {
-	f.mu.Lock()
-	f.proc = p
-	f.mu.Unlock()
-}
-
-func (f *forwarder) stop() {
-	signal.Stop(f.ch)
-	close(f.ch)
-	<-f.done
+// skipForward: a terminal sends SIGINT and SIGQUIT to its whole foreground
+// process group, the command included; sending them again would deliver
+// them twice.
+func skipForward(sig os.Signal, fromTTY bool) bool {
+	return fromTTY && (sig == syscall.SIGINT || sig == syscall.SIGQUIT)
 }
 
 // isTerminal reports whether r is a terminal (not merely a character
