@@ -225,3 +225,21 @@ func (c *child) exitCode() int {
 	c.wait()
 	return c.cmd.ProcessState.ExitCode()
 }
+
+// expectStopped checks how a roleHold child ended after a stop request:
+// killed by SIGKILL if force, else a graceful exit 0 after its context was
+// cancelled and it released the lock.
+func (c *child) expectStopped(force bool) {
+	c.t.Helper()
+	if force {
+		if code := c.exitCode(); code != -1 {
+			c.t.Fatalf("holder exit code %d, want killed by SIGKILL", code)
+		}
+		return
+	}
+	c.expect("cancelled")
+	c.expect("released")
+	if code := c.exitCode(); code != 0 {
+		c.t.Fatalf("holder exit code %d, want a graceful 0", code)
+	}
+}

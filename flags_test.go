@@ -189,17 +189,7 @@ func TestFlagsKillInstance(t *testing.T) {
 			if running, err := singleinstance.CheckRunning(testName, opt); err != nil || running {
 				t.Fatalf("CheckRunning after -kill-instance = %v, %v; want false", running, err)
 			}
-			if force {
-				if code := holder.exitCode(); code != -1 {
-					t.Fatalf("holder exit code %d, want killed by SIGKILL", code)
-				}
-			} else {
-				holder.expect("cancelled")
-				holder.expect("released")
-				if code := holder.exitCode(); code != 0 {
-					t.Fatalf("holder exit code %d, want a graceful 0", code)
-				}
-			}
+			holder.expectStopped(force)
 
 			got = handleFlags(t, []string{"-check-instance"}, testName, opt)
 			if want := (flagsResult{code: 1, handled: true, stdout: "Application 'trading_bot': NOT RUNNING\n"}); got != want {

@@ -385,17 +385,7 @@ func TestKillRunningStopsHolder(t *testing.T) {
 				t.Fatalf("New after KillRunning: %v", err)
 			}
 			inst.Release()
-			if force {
-				if code := holder.exitCode(); code != -1 {
-					t.Fatalf("exit code %d, want killed by SIGKILL", code)
-				}
-			} else {
-				holder.expect("cancelled")
-				holder.expect("released")
-				if code := holder.exitCode(); code != 0 {
-					t.Fatalf("exit code %d, want a graceful 0", code)
-				}
-			}
+			holder.expectStopped(force)
 			killed, err = singleinstance.KillRunning(testName, force, opt)
 			if err != nil || killed {
 				t.Fatalf("KillRunning with nothing running = %v, %v", killed, err)
