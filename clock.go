@@ -1,12 +1,7 @@
 package singleinstance
 
-import (
-	"strconv"
-	"time"
-)
+import "time"
 
 // timeNow returns the wall-clock time without its monotonic reading, so that
 // it formats and compares like a time read back from a file.
 func timeNow() time.Time { return time.Now().Round(0) }
-
-func itoa(n int) string { return strconv.Itoa(n) }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io/fs"
 	"os"
+	"strconv"
 	"sync"
 
 	"github.com/singleinstance/singleinstance/internal/filelock"
@@ -159,7 +160,7 @@ func (i *Instance) writeInfoFiles() error {
 	if i.infoFile, err = os.Lstat(i.paths.info); err != nil {
 		return classify("write "+i.paths.info, err)
 	}
-	pid := []byte(itoa(i.holder.PID) + "\n")
+	pid := []byte(strconv.Itoa(i.holder.PID) + "\n")
 	if err := safefs.WriteAtomic(i.paths.pid, pid, 0o644); err != nil {
 		return classify("write "+i.paths.pid, err)
 	}

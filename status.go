@@ -3,7 +3,6 @@ package singleinstance
 import (
 	"context"
 	"errors"
-	"fmt"
 	"os"
 
 	"github.com/singleinstance/singleinstance/internal/filelock"
@@ -180,15 +179,4 @@ func (r *probeResult) checkLock(f *os.File) error {
 func exists(path string) bool {
 	_, err := os.Lstat(path)
 	return err == nil
-}
-
-// describeState is a one-line summary used in messages.
-func describeState(s *State) string {
-	if !s.Running {
-		return fmt.Sprintf("%q is not running", s.Name)
-	}
-	if s.Holder == nil {
-		return fmt.Sprintf("%q is running (holder unknown)", s.Name)
-	}
-	return fmt.Sprintf("%q is running as pid %d", s.Name, s.Holder.PID)
 }

@@ -194,7 +194,3 @@ func Touch(f *os.File) error { return touch(f) }
 // (NFS, SMB/CIFS, FUSE and the like), where file locks may silently not
 // work, and names the kind.
 func NetworkFS(path string) (kind string, ok bool, err error) { return networkFS(path) }
-
-// Owner returns the numeric user ID owning fi, or -1 where the platform has
-// no such notion.
-func Owner(fi fs.FileInfo) int { return owner(fi) }
