@@ -36,6 +36,9 @@ const (
 	// StartCommand, printing "wrapping PID"; it releases when the child
 	// ends.
 	roleWrap = "wrap"
+	// idleUntilKilledEnv makes roleIdle ignore stdin and run until it is
+	// killed.
+	idleUntilKilledEnv = "SI_IDLE_UNTIL_KILLED"
 )
 
 func runChild(role string) int {
@@ -110,8 +113,9 @@ func runChild(role string) int {
 		cmd := exec.Command(os.Args[0], "-test.run=^$")
 		cmd.Env = append(os.Environ(), childRoleEnv+"="+roleIdle)
 		cmd.Stdout = os.Stdout
-		stdin, _ := cmd.StdinPipe()
-		defer stdin.Close()
+		// The command does not read a pipe from the wrapper: it must
+		// outlive a killed wrapper, until a test stops it.
+		cmd.Env = append(cmd.Env, idleUntilKilledEnv+"=1")
 		if err := inst.StartCommand(cmd); err != nil {
 			fmt.Println("error", err)
 			return 3
@@ -123,6 +127,12 @@ func runChild(role string) int {
 		return 0
 	case roleIdle:
 		fmt.Printf("ready %d\n", os.Getpid())
+		if os.Getenv(idleUntilKilledEnv) != "" {
+			// Ended by a signal from the test; the timer only bounds a
+			// leak if the test fails before that.
+			<-time.After(2 * time.Minute)
+			return 0
+		}
 		io.Copy(io.Discard, os.Stdin)
 		return 0
 	}

@@ -1,6 +1,7 @@
 package singleinstance
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -25,7 +26,16 @@ import (
 // time, executable, argv and working directory), and record this process as
 // the lock's owner, so that KillRunning and status tools stop and show the
 // program that does the work.
+//
+// With WithBackend the lease stays with this process, which must keep
+// running (and watch Lost and StopRequested) while the command runs; the
+// backend's record is changed to describe the command where the backend
+// allows (HolderUpdater). On Linux the command is killed with SIGKILL if
+// this process dies, so it can never run on without the lease.
 func (i *Instance) StartCommand(cmd *exec.Cmd) error {
+	if i.lease != nil {
+		return i.startUnderLease(cmd)
+	}
 	i.mu.Lock()
 	defer i.mu.Unlock()
 	if i.released {
@@ -35,15 +45,55 @@ func (i *Instance) StartCommand(cmd *exec.Cmd) error {
 	if err := cmd.Start(); err != nil {
 		return err
 	}
-	id, err := proc.Lookup(cmd.Process.Pid)
-	if err != nil && !errors.Is(err, proc.ErrNotFound) {
-		return fmt.Errorf("singleinstance: identify started command: %w", err)
+	h, ok, err := describeCommand(i.holder, cmd)
+	if err != nil || !ok {
+		return err
 	}
-	if errors.Is(err, proc.ErrNotFound) {
-		// It exited already; the wrapper will see that from Wait.
+	i.holder = h
+	return i.writeInfoFiles()
+}
+
+// startUnderLease is StartCommand for a lock held in a Backend: the lease
+// stays with this process, which must outlive the command. On Linux the
+// command is killed if this process dies, so that it cannot go on after
+// the lease expires.
+func (i *Instance) startUnderLease(cmd *exec.Cmd) error {
+	if i.lease.Err() != nil {
+		return i.lease.Err()
+	}
+	killWithParent(cmd)
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	u, ok := i.lease.(HolderUpdater)
+	if !ok {
 		return nil
 	}
-	h := i.holder
+	h, ok, err := describeCommand(i.lease.Holder(), cmd)
+	if err != nil || !ok {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), describeTimeout)
+	defer cancel()
+	return u.UpdateHolder(ctx, h)
+}
+
+// describeTimeout bounds how long StartCommand waits for a Backend to store
+// the started command's description.
+const describeTimeout = 5 * time.Second
+
+// describeCommand returns the holder description base changed to describe
+// the started cmd, with base's process as the owner. ok is false if cmd
+// has exited already (the wrapper sees that from Wait).
+func describeCommand(base Holder, cmd *exec.Cmd) (h Holder, ok bool, err error) {
+	id, err := proc.Lookup(cmd.Process.Pid)
+	if errors.Is(err, proc.ErrNotFound) {
+		return base, false, nil
+	}
+	if err != nil {
+		return base, false, fmt.Errorf("singleinstance: identify started command: %w", err)
+	}
+	h = base
 	h.OwnerPID, h.OwnerStartID = h.PID, h.StartID
 	h.PID, h.StartID = id.PID, id.StartID
 	h.Started, _ = proc.StartTime(id)
@@ -58,6 +108,5 @@ func (i *Instance) StartCommand(cmd *exec.Cmd) error {
 	} else {
 		h.Cwd, _ = os.Getwd()
 	}
-	i.holder = h
-	return i.writeInfoFiles()
+	return h, true, nil
 }

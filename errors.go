@@ -126,6 +126,9 @@ type AlreadyRunningError struct {
 	Waited time.Duration
 	// Cause is the context error that ended a wait, or nil.
 	Cause error
+	// StopCommand is the command line that stops the holder; empty means
+	// the local one, StopCommand(Name, lock directory).
+	StopCommand string
 }
 
 func (e *AlreadyRunningError) Error() string {

@@ -15,6 +15,9 @@ const (
 	// ExitLockError is the exit status when the lock could not be taken or
 	// checked at all (bad name, unusable lock directory, I/O error).
 	ExitLockError = 3
+	// ExitUnavailable is the exit status when the lock backend (see
+	// WithBackend) could not be reached, so nothing could be decided.
+	ExitUnavailable = 4
 )
 
 // AcquireOrExit takes the lock called name, like New, or ends the process.
@@ -23,7 +26,8 @@ const (
 // time, executable, argv, cwd, user, host, token, process status, CPU and
 // memory) and how to stop it to standard error, logs the conflict at error
 // level through the logger given with WithLogger (if any), and exits with ExitAlreadyRunning.
-// On any other error it prints and logs it and exits with ExitLockError.
+// On any other error it prints and logs it and exits with ExitUnavailable
+// if the lock backend could not be reached, else ExitLockError.
 //
 // Deferred functions do not run when it exits; call it first thing in main.
 func AcquireOrExit(name string, opts ...Option) *Instance {
@@ -56,6 +60,9 @@ func reportFailure(w io.Writer, cfg *config, name string, err error) int {
 	fmt.Fprintf(w, "Cannot start %q: %v\n", name, err)
 	if cfg.loggerSet {
 		cfg.logger.Error("singleinstance: cannot take the lock", "name", name, "err", err)
+	}
+	if errors.Is(err, ErrUnavailable) {
+		return ExitUnavailable
 	}
 	return ExitLockError
 }

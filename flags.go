@@ -163,8 +163,11 @@ func killInstance(stdout, stderr io.Writer, name string, force bool, opts []Opti
 // be still running, ExitLockError when the lock could not be examined or
 // the signal not sent.
 func killFailureCode(err error) int {
-	if errors.Is(err, ErrStopTimeout) {
+	switch {
+	case errors.Is(err, ErrStopTimeout):
 		return 1
+	case errors.Is(err, ErrUnavailable):
+		return ExitUnavailable
 	}
 	return ExitLockError
 }

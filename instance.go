@@ -17,6 +17,7 @@ import (
 type Instance struct {
 	name  string
 	cfg   *config
+	lease Lease // the lock in a Backend; nil for a file lock
 	paths paths
 
 	lost        chan struct{}
@@ -65,6 +66,9 @@ func NewContext(ctx context.Context, name string, opts ...Option) (*Instance, er
 		return nil, err
 	}
 	cfg := newConfig(opts)
+	if cfg.backend != nil {
+		return newWithBackend(ctx, name, cfg)
+	}
 	dir, private, err := cfg.resolveLockDir()
 	if err != nil {
 		return nil, err
@@ -191,6 +195,9 @@ func (i *Instance) abandon() {
 // replaced. With signal.NotifyContext, defer its stop function before
 // deferring Release, so that Release runs while signals are still caught.
 func (i *Instance) Release() error {
+	if i.lease != nil {
+		return i.lease.Release()
+	}
 	i.releaseOnce.Do(func() { i.releaseErr = i.release() })
 	return i.releaseErr
 }
@@ -220,16 +227,25 @@ func (i *Instance) release() error {
 // Name returns the lock name.
 func (i *Instance) Name() string { return i.name }
 
-// LockPath returns the path of the lock file.
+// LockPath returns the path of the lock file; it is empty for a lock held
+// in a Backend.
 func (i *Instance) LockPath() string { return i.paths.lock }
 
-// LockDir returns the lock directory.
+// LockDir returns the lock directory; it is empty for a lock held in a
+// Backend.
 func (i *Instance) LockDir() string { return i.paths.dir }
 
 // Token returns the fencing token of this acquisition: strictly greater
 // than the token of every earlier acquisition of the name on this machine.
 // Pass it to systems that can reject writes from a stale holder.
+//
+// In a Backend the token is the backend's (for etcd, the revision that
+// created the holder's key), greater than that of every earlier
+// acquisition of the name on any machine.
 func (i *Instance) Token() uint64 {
+	if i.lease != nil {
+		return i.lease.Token()
+	}
 	i.mu.Lock()
 	defer i.mu.Unlock()
 	return i.holder.Token
@@ -237,6 +253,9 @@ func (i *Instance) Token() uint64 {
 
 // Holder returns what this instance recorded about itself in the .info file.
 func (i *Instance) Holder() Holder {
+	if i.lease != nil {
+		return i.lease.Holder()
+	}
 	i.mu.Lock()
 	defer i.mu.Unlock()
 	h := i.holder
@@ -248,11 +267,34 @@ func (i *Instance) Holder() Holder {
 // the lock file was deleted or replaced and another process locked the new
 // one before this instance could. Then another copy may be running, and
 // this one must stop at once. The channel is never closed by Release.
-func (i *Instance) Lost() <-chan struct{} { return i.lost }
+//
+// In a Backend, Lost is closed as soon as the lock can no longer be known
+// to be held, such as when the backend stopped confirming it: early enough
+// that no other holder can have taken it yet.
+func (i *Instance) Lost() <-chan struct{} {
+	if i.lease != nil {
+		return i.lease.Lost()
+	}
+	return i.lost
+}
+
+// StopRequested returns a channel that is closed when another process asks
+// this holder to stop through a Backend (KillRunning with WithBackend).
+// Run cancels its function's context then. For a file lock, stop requests
+// are signals, and the channel is never closed.
+func (i *Instance) StopRequested() <-chan struct{} {
+	if i.lease != nil {
+		return i.lease.StopRequested()
+	}
+	return nil
+}
 
 // Err returns nil while the lock is held, and an error matching ErrLockLost
 // once Lost has fired.
 func (i *Instance) Err() error {
+	if i.lease != nil {
+		return i.lease.Err()
+	}
 	i.mu.Lock()
 	defer i.mu.Unlock()
 	return i.lostErr

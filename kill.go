@@ -35,8 +35,20 @@ func KillRunning(name string, force bool, opts ...Option) (bool, error) {
 // It returns false, nil if nothing held the lock; true, nil once the holder
 // has released it; and false with an error matching ErrStopTimeout if the
 // lock was still held when the wait ended.
+//
+// With WithBackend the holder may run on another machine: KillRunning asks
+// it to stop through the backend (Instance.StopRequested; Run cancels its
+// context) and waits the same way. With force, a holder that has not
+// stopped when the wait ends loses the lock in a way that lets no one else
+// take it before that holder's Lost has fired.
 func KillRunningContext(ctx context.Context, name string, force bool, opts ...Option) (bool, error) {
 	cfg := newConfig(opts)
+	if cfg.backend != nil {
+		if err := ValidateName(name); err != nil {
+			return false, err
+		}
+		return cfg.backend.Stop(ctx, name, force, cfg.stopTimeout)
+	}
 	r, h, err := proveHolder(ctx, name, cfg)
 	if err != nil || h == nil {
 		return false, err

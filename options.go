@@ -18,6 +18,7 @@ type config struct {
 	checkInterval time.Duration
 	stopTimeout   time.Duration
 	liveStats     bool
+	backend       Backend
 }
 
 // Defaults.

@@ -64,7 +64,11 @@ func (e *AlreadyRunningError) Report() string {
 		b.WriteString("Holder details unavailable: it has not written them yet\n")
 	}
 	fmt.Fprintf(&b, "  lock=%s\n", e.LockPath)
-	dir := e.LockPath[:max(0, strings.LastIndexAny(e.LockPath, `/\`))]
-	fmt.Fprintf(&b, "To stop it: %s (add --force to kill it)\n", StopCommand(e.Name, dir))
+	stop := e.StopCommand
+	if stop == "" {
+		dir := e.LockPath[:max(0, strings.LastIndexAny(e.LockPath, `/\`))]
+		stop = StopCommand(e.Name, dir)
+	}
+	fmt.Fprintf(&b, "To stop it: %s (add --force to kill it)\n", stop)
 	return b.String()
 }

@@ -16,7 +16,8 @@ func Run(name string, fn func(ctx context.Context) error, opts ...Option) error 
 // RunContext takes the lock called name (waiting as WithTimeout allows),
 // then calls fn with a context that is cancelled when the process receives
 // SIGINT or SIGTERM, when the lock is lost (context.Cause is then an error
-// matching ErrLockLost), or when ctx is done. FromContext returns the held
+// matching ErrLockLost), when another process asks it to stop through a
+// Backend (the cause is ErrStopRequested), or when ctx is done. FromContext returns the held
 // Instance from that context, for its fencing token. A signal that arrives while
 // RunContext still waits for the lock ends the wait. The lock is released
 // when fn returns or panics; a panic continues after the release.
@@ -47,6 +48,8 @@ func RunContext(ctx context.Context, name string, fn func(ctx context.Context) e
 		select {
 		case <-inst.Lost():
 			cancel(inst.Err())
+		case <-inst.StopRequested():
+			cancel(ErrStopRequested)
 		case <-runCtx.Done():
 		}
 	}()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"time"
 
 	"github.com/singleinstance/singleinstance/internal/filelock"
 	"github.com/singleinstance/singleinstance/internal/safefs"
@@ -36,6 +37,16 @@ type State struct {
 	// Orphaned reports that the holder holds a lock file that was deleted
 	// or replaced (it restores it on its next check).
 	Orphaned bool `json:"orphaned,omitempty"`
+	// Backend says where the lock is kept when it is not a file lock (see
+	// WithBackend), and Key names it there; LockDir and LockPath are then
+	// empty.
+	Backend string `json:"backend,omitempty"`
+	Key     string `json:"key,omitempty"`
+	// Fenced reports that the holder was stopped by force through a
+	// Backend: no one can take the lock until the holder is certain to
+	// have noticed, at FencedUntil at the latest.
+	Fenced      bool      `json:"fenced,omitempty"`
+	FencedUntil time.Time `json:"fenced_until,omitzero"`
 }
 
 // CheckRunning reports whether a process holds the lock called name. It
@@ -44,8 +55,19 @@ type State struct {
 // process, or an unrelated process that reuses a recorded PID, as running:
 // only the kernel's lock counts. The error is non-nil when it could not
 // tell (bad name, unreadable or insecure lock directory).
+//
+// With WithBackend it asks the backend instead, and an unreachable backend
+// is an error matching ErrUnavailable.
 func CheckRunning(name string, opts ...Option) (bool, error) {
-	s, err := probe(name, newConfig(opts), false)
+	cfg := newConfig(opts)
+	if cfg.backend != nil {
+		s, err := backendStatus(context.Background(), name, cfg)
+		if err != nil {
+			return false, err
+		}
+		return s.Running, nil
+	}
+	s, err := probe(name, cfg, false)
 	if err != nil {
 		return false, err
 	}
@@ -63,6 +85,9 @@ func Status(name string, opts ...Option) (*State, error) {
 // StatusContext is like Status with a context for reading live figures.
 func StatusContext(ctx context.Context, name string, opts ...Option) (*State, error) {
 	cfg := newConfig(opts)
+	if cfg.backend != nil {
+		return backendStatus(ctx, name, cfg)
+	}
 	s, err := probe(name, cfg, true)
 	if err != nil {
 		return nil, err
@@ -179,4 +204,40 @@ func (r *probeResult) checkLock(f *os.File) error {
 func exists(path string) bool {
 	_, err := os.Lstat(path)
 	return err == nil
+}
+
+// backendStatus is Status over a Backend. The holder's process is observed
+// when it runs on this machine.
+func backendStatus(ctx context.Context, name string, cfg *config) (*State, error) {
+	if err := ValidateName(name); err != nil {
+		return nil, err
+	}
+	s, err := cfg.backend.Status(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	if s.Holder != nil && s.Running {
+		observe(ctx, s.Holder, cfg.liveStats)
+	}
+	return s, nil
+}
+
+// List reports the state of every lock name a Backend holds or has a
+// record for, sorted by name, without live process figures. It needs
+// WithBackend; for file locks, list the lock directory and call Status.
+func List(ctx context.Context, opts ...Option) ([]*State, error) {
+	cfg := newConfig(opts)
+	if cfg.backend == nil {
+		return nil, errors.New("singleinstance: List needs WithBackend")
+	}
+	states, err := cfg.backend.List(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, s := range states {
+		if s.Holder != nil && s.Running {
+			observe(ctx, s.Holder, false)
+		}
+	}
+	return states, nil
 }
