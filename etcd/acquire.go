@@ -1,0 +1,222 @@
+package etcd
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/singleinstance/singleinstance"
+	clientv3 "go.etcd.io/etcd/client/v3"
+)
+
+// TryAcquire implements singleinstance.Backend: it takes the lock called
+// name if no one holds it, in one transaction that also stores self.
+func (b *Backend) TryAcquire(ctx context.Context, name string, self *singleinstance.Holder) (singleinstance.Lease, error) {
+	return b.acquire(ctx, name, self, false)
+}
+
+// Acquire implements singleinstance.Backend: it takes the lock called
+// name, waiting for its holder to go. A release wakes it through a watch,
+// within milliseconds; a holder that vanished is gone when its lease
+// expires, within the TTL. While it waits its own lease is kept alive, and
+// a cluster that stops answering is retried until ctx is done.
+func (b *Backend) Acquire(ctx context.Context, name string, self *singleinstance.Holder) (singleinstance.Lease, error) {
+	return b.acquire(ctx, name, self, true)
+}
+
+// retryPause is how long a waiter pauses after the cluster failed to
+// answer before it asks again.
+const retryPause = 500 * time.Millisecond
+
+func (b *Backend) acquire(ctx context.Context, name string, self *singleinstance.Holder, wait bool) (singleinstance.Lease, error) {
+	if err := singleinstance.ValidateName(name); err != nil {
+		return nil, err
+	}
+	if self == nil {
+		self = &singleinstance.Holder{}
+	}
+	start := time.Now()
+	var (
+		sess     *session
+		conflict *singleinstance.AlreadyRunningError // the last one seen
+		answered bool                                // the cluster answered at least once
+	)
+	defer func() {
+		if sess != nil {
+			sess.close()
+		}
+	}()
+	// ended returns the error for a wait that ctx ended.
+	ended := func(err error) error {
+		if conflict == nil {
+			return err
+		}
+		conflict.Cause = ctx.Err()
+		conflict.Waited = time.Since(start)
+		return conflict
+	}
+	// retry reports whether a failure to reach the cluster is waited out.
+	retry := func(err error) bool {
+		if !wait || !answered || !errors.Is(err, singleinstance.ErrUnavailable) {
+			return false
+		}
+		b.logger.Warn("singleinstance/etcd: cluster not answering; still waiting for the lock", "name", name, "err", err)
+		return sleepCtx(ctx, retryPause) == nil
+	}
+	for {
+		if ctx.Err() != nil {
+			return nil, ended(ctx.Err())
+		}
+		if sess != nil && sess.Err() != nil {
+			sess.close()
+			sess = nil
+		}
+		if sess == nil {
+			s, err := b.grant(ctx)
+			if err != nil {
+				if ctx.Err() != nil {
+					return nil, ended(err)
+				}
+				if retry(err) {
+					continue
+				}
+				return nil, err
+			}
+			sess = s
+		}
+		h := *self
+		h.Token = 0
+		h.AcquiredAt = time.Now().Truncate(time.Millisecond)
+		resp, err := b.tryOnce(ctx, name, sess, &h)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, ended(err)
+			}
+			if retry(err) {
+				continue
+			}
+			return nil, err
+		}
+		answered = true
+		if resp.Succeeded {
+			token := uint64(resp.Header.Revision)
+			if err := sess.Err(); err != nil {
+				// The lease may have expired while the answer was on its
+				// way: give the key back, and do not claim it.
+				b.deleteIfHeld(name, token, sess.id)
+				if !wait {
+					return nil, err
+				}
+				continue
+			}
+			hd := b.newHold(name, sess, token, h)
+			sess = nil
+			return hd, nil
+		}
+		var watchKey string
+		conflict, watchKey = b.conflict(name, resp)
+		if !wait {
+			return nil, conflict
+		}
+		if err := b.waitGone(ctx, watchKey, resp.Header.Revision+1, sess); err != nil {
+			return nil, ended(err)
+		}
+	}
+}
+
+// tryOnce is the acquiring transaction: the holder's key is created with
+// the session's lease and the holder's description if neither it nor a
+// fence exists; otherwise both are read.
+func (b *Backend) tryOnce(ctx context.Context, name string, sess *session, h *singleinstance.Holder) (*clientv3.TxnResponse, error) {
+	key, fence := b.lockKey(name), b.fenceKey(name)
+	value := encodeRecord(record{Holder: h, TTL: int64(sess.ttl / time.Second)})
+	rctx, cancel := context.WithTimeout(ctx, b.requestTimeout)
+	defer cancel()
+	resp, err := b.client.Txn(rctx).
+		If(clientv3.Compare(clientv3.CreateRevision(key), "=", 0),
+			clientv3.Compare(clientv3.CreateRevision(fence), "=", 0)).
+		Then(clientv3.OpPut(key, value, clientv3.WithLease(sess.id))).
+		Else(clientv3.OpGet(key), clientv3.OpGet(fence)).
+		Commit()
+	if err != nil {
+		return nil, b.unavailable("acquire "+name, err)
+	}
+	return resp, nil
+}
+
+// conflict describes the holder (or the fence) that a failed acquiring
+// transaction read, and returns the key to wait on.
+func (b *Backend) conflict(name string, resp *clientv3.TxnResponse) (*singleinstance.AlreadyRunningError, string) {
+	st := b.stateOf(name, resp.Responses[0].GetResponseRange().Kvs, resp.Responses[1].GetResponseRange().Kvs)
+	e := &singleinstance.AlreadyRunningError{
+		Name:        name,
+		LockPath:    "etcd:" + st.Key,
+		Holder:      st.Holder,
+		StopCommand: b.StopCommand(name),
+	}
+	if st.HolderError != "" {
+		e.HolderErr = errors.New(st.HolderError)
+	}
+	if st.Fenced {
+		return e, b.fenceKey(name)
+	}
+	return e, b.lockKey(name)
+}
+
+// waitGone waits until key is deleted at or after revision rev, the
+// session is lost (to be replaced), or a while has passed (a safety net
+// for a watch that broke without telling). It returns an error only when
+// ctx is done.
+func (b *Backend) waitGone(ctx context.Context, key string, rev int64, sess *session) error {
+	wctx, cancel := context.WithCancel(clientv3.WithRequireLeader(ctx))
+	defer cancel()
+	ch := b.client.Watch(wctx, key, clientv3.WithRev(rev), clientv3.WithFilterPut())
+	recheck := time.NewTimer(b.ttl)
+	defer recheck.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-sess.lost:
+			return nil
+		case <-recheck.C:
+			return nil
+		case wr, ok := <-ch:
+			if !ok || wr.Err() != nil || len(wr.Events) > 0 {
+				if !ok || wr.Err() != nil {
+					// Try again after a pause, so that a cluster
+					// without a leader is not asked in a busy loop.
+					if err := sleepCtx(ctx, retryPause); err != nil {
+						return err
+					}
+				}
+				return nil
+			}
+		}
+	}
+}
+
+// deleteIfHeld deletes name's key if the acquisition with token on lease
+// id still holds it.
+func (b *Backend) deleteIfHeld(name string, token uint64, id clientv3.LeaseID) {
+	key := b.lockKey(name)
+	ctx, cancel := context.WithTimeout(context.Background(), b.requestTimeout)
+	defer cancel()
+	b.client.Txn(ctx).
+		If(clientv3.Compare(clientv3.CreateRevision(key), "=", int64(token)),
+			clientv3.Compare(clientv3.LeaseValue(key), "=", id)).
+		Then(clientv3.OpDelete(key)).
+		Commit()
+}
+
+// sleepCtx waits for d or until ctx is done.
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}

@@ -1,0 +1,152 @@
+package etcd_test
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/singleinstance/singleinstance"
+	"github.com/singleinstance/singleinstance/etcd"
+)
+
+// Roles of a re-executed test binary: a process on another "host", with
+// its own client and lease.
+const (
+	// roleHold waits for the lock, prints "acquired TOKEN", and holds it
+	// until stdin closes.
+	roleHold = "hold"
+	// roleJournal takes the lock SI_ROUNDS times, each time appending
+	// "start PID" and "end PID" to the journal SI_JOURNAL in between.
+	roleJournal = "journal"
+)
+
+func runChild(role string) int {
+	ctx := context.Background()
+	b, err := etcd.Dial(ctx, etcd.Config{Endpoints: etcd.SplitEndpoints(os.Getenv("SI_ENDPOINTS"))},
+		etcd.WithPrefix(os.Getenv("SI_PREFIX")), etcd.WithTTL(testTTL))
+	if err != nil {
+		fmt.Println("error", err)
+		return 3
+	}
+	defer b.Close()
+	name := os.Getenv("SI_NAME")
+	opts := []singleinstance.Option{singleinstance.WithBackend(b), singleinstance.WithTimeout(-1)}
+	switch role {
+	case roleHold:
+		inst, err := singleinstance.New(name, opts...)
+		if err != nil {
+			fmt.Println("error", err)
+			return 1
+		}
+		fmt.Println("acquired", inst.Token())
+		io.Copy(io.Discard, os.Stdin)
+		inst.Release()
+		fmt.Println("released")
+		return 0
+	case roleJournal:
+		rounds, _ := strconv.Atoi(os.Getenv("SI_ROUNDS"))
+		j, err := os.OpenFile(os.Getenv("SI_JOURNAL"), os.O_WRONLY|os.O_APPEND, 0)
+		if err != nil {
+			fmt.Println("error", err)
+			return 3
+		}
+		defer j.Close()
+		pid := os.Getpid()
+		for range rounds {
+			inst, err := singleinstance.New(name, opts...)
+			if err != nil {
+				fmt.Println("error", err)
+				return 1
+			}
+			fmt.Fprintf(j, "start %d %d\n", pid, inst.Token())
+			fmt.Fprintf(j, "end %d %d\n", pid, inst.Token())
+			if err := inst.Release(); err != nil {
+				fmt.Println("error", err)
+				return 3
+			}
+		}
+		return 0
+	}
+	fmt.Fprintln(os.Stderr, "unknown child role", role)
+	return 2
+}
+
+// child is a re-executed test binary acting as another host.
+type child struct {
+	t     testing.TB
+	cmd   *exec.Cmd
+	stdin io.WriteCloser
+	lines chan string
+	done  chan struct{}
+}
+
+// startChild starts the test binary in role against endpoints and prefix;
+// env adds variables. Its stdin is closed and it is waited for when the
+// test ends.
+func startChild(t testing.TB, role string, endpoints []string, prefix, name string, env ...string) *child {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), childRoleEnv+"="+role, "SI_ENDPOINTS="+strings.Join(endpoints, ","),
+		"SI_PREFIX="+prefix, "SI_NAME="+name)
+	cmd.Env = append(cmd.Env, env...)
+	cmd.Stderr = os.Stderr
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	c := &child{t: t, cmd: cmd, stdin: stdin, lines: make(chan string, 64), done: make(chan struct{})}
+	go func() {
+		defer close(c.lines)
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			c.lines <- sc.Text()
+		}
+	}()
+	t.Cleanup(func() {
+		stdin.Close()
+		c.wait()
+	})
+	return c
+}
+
+// next returns the child's next output line, failing the test after a
+// deadline.
+func (c *child) next() string {
+	c.t.Helper()
+	select {
+	case line, ok := <-c.lines:
+		if !ok {
+			c.t.Fatalf("child %d ended its output", c.cmd.Process.Pid)
+		}
+		return line
+	case <-time.After(30 * time.Second):
+		c.t.Fatalf("child %d printed nothing within 30s", c.cmd.Process.Pid)
+	}
+	return ""
+}
+
+// wait waits for the child to exit and returns its exit code (-1 if it
+// was killed by a signal).
+func (c *child) wait() int {
+	select {
+	case <-c.done:
+	default:
+		c.cmd.Wait()
+		close(c.done)
+	}
+	return c.cmd.ProcessState.ExitCode()
+}

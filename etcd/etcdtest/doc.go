@@ -1,0 +1,19 @@
+// Package etcdtest gives tests a real etcd server and a proxy that can
+// simulate a network partition between a client and that server.
+//
+// It is meant for tests of programs that use the etcd backend: it links
+// the etcd server, so import it from _test.go files only.
+//
+// Start runs an in-process etcd member listening on UNIX sockets, unless
+// the environment variable named by EndpointsEnv lists the endpoints of an
+// external cluster, in which case tests share that cluster. Tests should
+// therefore keep their keys under a prefix obtained from Cluster.Prefix,
+// which is unique per call and deleted when the test ends.
+//
+// NewProxy forwards connections to one endpoint; Proxy.Partition turns the
+// proxy into a black hole (connections stay open but no bytes pass) and
+// Proxy.Heal restores forwarding.
+//
+// Everything started by this package is stopped by the cleanup functions it
+// registers with testing.TB.Cleanup, so tests need no explicit teardown.
+package etcdtest
