@@ -17,7 +17,7 @@ const maxValueSize = singleinstance.MaxInfoSize
 
 // record is the JSON value of a holder's key, and of a fence key.
 type record struct {
-	Format string               `json:"format"`
+	Format string                 `json:"format"`
 	Holder *singleinstance.Holder `json:"holder"`
 	// TTL is the holder's lease TTL in seconds.
 	TTL int64 `json:"ttl"`
