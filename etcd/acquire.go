@@ -118,6 +118,7 @@ func (b *Backend) acquire(ctx context.Context, name string, self *singleinstance
 		if !wait {
 			return nil, conflict
 		}
+		b.logger.Debug("singleinstance/etcd: waiting for the lock", "name", name, "key", watchKey)
 		if err := b.waitGone(ctx, watchKey, resp.Header.Revision+1, sess); err != nil {
 			return nil, ended(err)
 		}

@@ -3,8 +3,10 @@ package etcd_test
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/exec"
 	"strconv"
@@ -25,12 +27,28 @@ const (
 	// roleJournal takes the lock SI_ROUNDS times, each time appending
 	// "start PID" and "end PID" to the journal SI_JOURNAL in between.
 	roleJournal = "journal"
+	// roleRunWait runs singleinstance.Run waiting without limit, printing
+	// "waiting" once it waits, and prints how Run ended.
+	roleRunWait = "runwait"
+	// roleWrap takes the lock and starts roleIdle under it with
+	// StartCommand, printing "wrapping PID"; it waits for the command.
+	roleWrap = "wrap"
+	// roleIdle prints "ready PID" and runs until killed (at most 2
+	// minutes, should a test fail to kill it).
+	roleIdle = "idle"
 )
 
 func runChild(role string) int {
+	if role == roleIdle {
+		fmt.Printf("ready %d\n", os.Getpid())
+		<-time.After(2 * time.Minute)
+		return 0
+	}
 	ctx := context.Background()
+	logger := slog.New(&signalHandler{msg: "singleinstance/etcd: waiting for the lock", ch: make(chan struct{}, 1),
+		print: "waiting"})
 	b, err := etcd.Dial(ctx, etcd.Config{Endpoints: etcd.SplitEndpoints(os.Getenv("SI_ENDPOINTS"))},
-		etcd.WithPrefix(os.Getenv("SI_PREFIX")), etcd.WithTTL(testTTL))
+		etcd.WithPrefix(os.Getenv("SI_PREFIX")), etcd.WithTTL(testTTL), etcd.WithLogger(logger))
 	if err != nil {
 		fmt.Println("error", err)
 		return 3
@@ -72,6 +90,28 @@ func runChild(role string) int {
 				return 3
 			}
 		}
+		return 0
+	case roleRunWait:
+		err := singleinstance.Run(name, func(ctx context.Context) error { return nil }, opts...)
+		fmt.Printf("run ended: %v; conflict %v; cancelled %v\n", err,
+			errors.Is(err, singleinstance.ErrAlreadyRunning), errors.Is(err, context.Canceled))
+		return 0
+	case roleWrap:
+		inst, err := singleinstance.New(name, opts...)
+		if err != nil {
+			fmt.Println("error", err)
+			return 1
+		}
+		cmd := exec.Command(os.Args[0], "-test.run=^$")
+		cmd.Env = append(os.Environ(), childRoleEnv+"="+roleIdle)
+		cmd.Stdout = os.Stdout
+		if err := inst.StartCommand(cmd); err != nil {
+			fmt.Println("error", err)
+			return 3
+		}
+		fmt.Printf("wrapping %d\n", cmd.Process.Pid)
+		cmd.Wait()
+		inst.Release()
 		return 0
 	}
 	fmt.Fprintln(os.Stderr, "unknown child role", role)

@@ -24,6 +24,8 @@ type session struct {
 	ttl    time.Duration // as granted
 	margin time.Duration
 	logger *slog.Logger
+	// requestTimeout bounds the revocation.
+	requestTimeout time.Duration
 
 	lost     chan struct{}
 	stop     context.CancelFunc
@@ -54,6 +56,8 @@ func (b *Backend) grant(ctx context.Context) (*session, error) {
 		margin: b.margin,
 		logger: b.logger,
 		lost:   make(chan struct{}),
+
+		requestTimeout: b.requestTimeout,
 	}
 	if err := b.checkGranted(granted); err != nil {
 		s.revoke()
@@ -190,7 +194,7 @@ func (s *session) close() error {
 
 // revoke revokes the lease, which deletes the keys attached to it.
 func (s *session) revoke() error {
-	ctx, cancel := context.WithTimeout(context.Background(), DefaultRequestTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), s.requestTimeout)
 	defer cancel()
 	_, err := s.client.Revoke(ctx, s.id)
 	if errors.Is(err, rpctypes.ErrLeaseNotFound) {
