@@ -61,6 +61,17 @@
 // deletion of the files. Downstream systems can reject writes that carry
 // a token lower than one they have seen.
 //
+// # Across machines
+//
+// A file lock guards one machine. WithBackend keeps the lock in a Backend
+// instead, such as the etcd backend in the separate module
+// github.com/singleinstance/singleinstance/etcd, so that one holder runs
+// across several hosts. The API is the same; Lost then fires before
+// another host can take the lock, StopRequested carries stop requests from
+// other hosts, and an unreachable backend is ErrUnavailable. This package
+// never imports a backend: programs that use file locks only do not link
+// etcd or gRPC.
+//
 // # Platforms
 //
 // Linux (open file description locks, inotify, pidfd), macOS and the BSDs
