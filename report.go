@@ -3,7 +3,6 @@ package singleinstance
 import (
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"time"
 )
@@ -44,8 +43,6 @@ func WriteHolder(w io.Writer, h *Holder, indent string) {
 		line("memory", fmt.Sprintf("%.1f MB", float64(h.Process.MemoryRSS)/1e6))
 	case h.Visible:
 		line("status", "running")
-	case h.Host != "" && h.Host != localHost():
-		line("status", "on another host")
 	default:
 		line("status", "not visible from here (another container, PID namespace or boot)")
 	}
@@ -76,8 +73,3 @@ func (e *AlreadyRunningError) Report() string {
 	return b.String()
 }
 
-// localHost is this machine's host name, or "" if unknown.
-func localHost() string {
-	host, _ := os.Hostname()
-	return host
-}
