@@ -72,4 +72,3 @@ func (e *AlreadyRunningError) Report() string {
 	fmt.Fprintf(&b, "To stop it: %s (add --force to kill it)\n", stop)
 	return b.String()
 }
-
