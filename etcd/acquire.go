@@ -118,7 +118,6 @@ func (b *Backend) acquire(ctx context.Context, name string, self *singleinstance
 		if !wait {
 			return nil, conflict
 		}
-		b.logger.Debug("singleinstance/etcd: waiting for the lock", "name", name, "key", watchKey)
 		if err := b.waitGone(ctx, watchKey, resp.Header.Revision+1, sess); err != nil {
 			return nil, ended(err)
 		}
@@ -171,7 +170,7 @@ func (b *Backend) conflict(name string, resp *clientv3.TxnResponse) (*singleinst
 func (b *Backend) waitGone(ctx context.Context, key string, rev int64, sess *session) error {
 	wctx, cancel := context.WithCancel(clientv3.WithRequireLeader(ctx))
 	defer cancel()
-	ch := b.client.Watch(wctx, key, clientv3.WithRev(rev), clientv3.WithFilterPut())
+	ch := b.client.Watch(wctx, key, clientv3.WithRev(rev), clientv3.WithFilterPut(), clientv3.WithCreatedNotify())
 	recheck := time.NewTimer(b.ttl)
 	defer recheck.Stop()
 	for {
@@ -183,6 +182,10 @@ func (b *Backend) waitGone(ctx context.Context, key string, rev int64, sess *ses
 		case <-recheck.C:
 			return nil
 		case wr, ok := <-ch:
+			if ok && wr.Created && wr.Err() == nil {
+				b.logger.Debug("singleinstance/etcd: waiting for the lock", "key", key)
+				continue
+			}
 			if !ok || wr.Err() != nil || len(wr.Events) > 0 {
 				if !ok || wr.Err() != nil {
 					// Try again after a pause, so that a cluster
