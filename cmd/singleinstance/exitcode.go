@@ -3,6 +3,8 @@ package main
 import (
 	"errors"
 	"fmt"
+
+	"github.com/singleinstance/singleinstance"
 )
 
 // Exit codes shared by the commands. run also exits with its command's
@@ -18,7 +20,11 @@ const (
 	exitNotFound  = 127 // run: command not found
 )
 
-// exitError carries an exit code out of a command.
+// exitUnavailable means the lock backend (etcd) could not be reached or did
+// not answer, so that nothing was decided.
+const exitUnavailable = singleinstance.ExitUnavailable // 4
+
+// codeError carries an exit code out of a command.
 type codeError struct {
 	code int
 	err  error // printed unless nil
@@ -43,6 +49,18 @@ func (e *usageError) Error() string { return e.err.Error() }
 
 func usagef(format string, args ...any) error { return &usageError{fmt.Errorf(format, args...)} }
 
+// failed wraps err (non-nil, printed) with unavailableOr(code, err).
+func failed(code int, err error) error { return withCode(unavailableOr(code, err), err) }
+
+// unavailableOr is exitUnavailable if err says the lock backend could not
+// be reached, so that nothing was decided, and code otherwise.
+func unavailableOr(code int, err error) int {
+	if errors.Is(err, singleinstance.ErrUnavailable) {
+		return exitUnavailable
+	}
+	return code
+}
+
 func codeOf(err error) int {
 	var ce *codeError
 	var ue *usageError
@@ -53,6 +71,8 @@ func codeOf(err error) int {
 		return ce.code
 	case errors.As(err, &ue):
 		return exitUsage
+	case errors.Is(err, singleinstance.ErrUnavailable):
+		return exitUnavailable
 	default:
 		return exitError
 	}

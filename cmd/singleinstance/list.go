@@ -1,8 +1,11 @@
 package main
 
 import (
+	"cmp"
+	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"slices"
 	"strings"
@@ -16,15 +19,28 @@ import (
 func (a *app) listCommand() *cobra.Command {
 	return &cobra.Command{
 		Use:   "list",
-		Short: "List every NAME in the lock directory with its state",
+		Short: "List every NAME in the lock directory (or etcd) with its state",
 		Long: `list prints a table of every NAME that has a .lock, .pid or .info file in
 the lock directory: RUNNING, NOT RUNNING, or STALE (files left by a holder
 that is gone; harmless). With --json it prints an array of "status --json"
 objects (without live CPU and memory figures). It changes nothing.
 
-Exit 0, or 3 if the lock directory cannot be read.`,
+Over etcd (--etcd) it lists every NAME held under the prefix, from any
+host: RUNNING, or FENCED (stopped by "kill --force"; no one can take it
+yet), with the holder's host.
+
+Exit 0, or 3 if the lock directory cannot be read, 4 if etcd could not be
+reached.`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error { return a.list() },
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := a.connect(cmd); err != nil {
+				return err
+			}
+			if a.backend != nil {
+				return a.listBackend(cmd.Context())
+			}
+			return a.list()
+		},
 	}
 }
 
@@ -78,11 +94,7 @@ func (a *app) list() error {
 		states = append(states, st)
 	}
 	if a.json {
-		out := make([]statusJSON, len(states))
-		for i, st := range states {
-			out[i] = toJSON(st)
-		}
-		return writeJSON(a.stdout, out)
+		return writeJSONStates(a.stdout, states)
 	}
 	if len(states) == 0 {
 		fmt.Fprintf(a.stderr, "no locks in %s\n", dir)
@@ -107,4 +119,48 @@ func (a *app) list() error {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", st.Name, state, pid, started, token, command)
 	}
 	return tw.Flush()
+}
+
+// listBackend is list over etcd.
+func (a *app) listBackend(ctx context.Context) error {
+	states, err := singleinstance.List(ctx, a.options()...)
+	if err != nil {
+		return failed(exitError, err)
+	}
+	if a.json {
+		return writeJSONStates(a.stdout, states)
+	}
+	if len(states) == 0 {
+		fmt.Fprintf(a.stderr, "no locks in %s\n", a.backend)
+		return nil
+	}
+	tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "NAME\tSTATE\tHOST\tPID\tSTARTED\tTOKEN\tCOMMAND")
+	for _, st := range states {
+		state, host, pid, started, token, command := "NOT RUNNING", "-", "-", "-", "-", "-"
+		if st.Running {
+			state = "RUNNING"
+			if st.Fenced {
+				state = "FENCED"
+			}
+			if h := st.Holder; h != nil {
+				host = cmp.Or(h.Host, "-")
+				pid = fmt.Sprint(h.PID)
+				started = h.Started.Format(time.DateTime)
+				token = fmt.Sprint(h.Token)
+				command = strings.Join(h.Argv, " ")
+			}
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", st.Name, state, host, pid, started, token, command)
+	}
+	return tw.Flush()
+}
+
+// writeJSONStates prints states as an array of status objects.
+func writeJSONStates(w io.Writer, states []*singleinstance.State) error {
+	out := make([]statusJSON, len(states))
+	for i, st := range states {
+		out[i] = toJSON(st)
+	}
+	return writeJSON(w, out)
 }

@@ -8,6 +8,9 @@
 //	singleinstance list
 //	singleinstance wait [--until free|held] [--timeout D] NAME
 //
+// With --etcd ENDPOINTS (or $SINGLEINSTANCE_ETCD_ENDPOINTS) the locks are
+// kept in an etcd cluster, so that one copy runs across hosts.
+//
 // Run "singleinstance help" for the details and exit codes.
 package main
 

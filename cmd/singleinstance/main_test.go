@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"os"
@@ -13,6 +14,8 @@ import (
 
 	"github.com/rogpeppe/go-internal/testscript"
 	"github.com/singleinstance/singleinstance"
+	etcdbackend "github.com/singleinstance/singleinstance/etcd"
+	"github.com/singleinstance/singleinstance/etcd/etcdtest"
 	"go.uber.org/goleak"
 )
 
@@ -56,7 +59,15 @@ func (l leakCheck) Run() int {
 	return 0
 }
 
+// TestScript runs the scripts in testdata/script. One embedded etcd server
+// (or the external cluster named by $SINGLEINSTANCE_TEST_ETCD_ENDPOINTS)
+// serves them all: each script finds its endpoints in $ETCD and a key
+// prefix of its own in $ETCD_PREFIX. The etcd_*.txtar scripts use them;
+// the others keep file locks, as $SINGLEINSTANCE_ETCD_ENDPOINTS is unset.
 func TestScript(t *testing.T) {
+	cluster := etcdtest.Start(t)
+	endpoints := strings.Join(cluster.Endpoints(), ",")
+	prefixes := cluster.Prefix(t)
 	testscript.Run(t, testscript.Params{
 		Dir:                 filepath.Join("testdata", "script"),
 		RequireExplicitExec: true,
@@ -71,12 +82,22 @@ func TestScript(t *testing.T) {
 			lockDir := filepath.Join(env.WorkDir, "locks")
 			env.Setenv(singleinstance.LockDirEnv, lockDir)
 			env.Setenv("GORACE", goRace())
+			// A script may set $SINGLEINSTANCE_ETCD_ENDPOINTS itself; one
+			// inherited from the environment would turn every script to etcd.
+			env.Setenv(etcdbackend.EndpointsEnv, "")
+			env.Setenv(etcdbackend.PrefixEnv, "")
+			env.Setenv("ETCD", endpoints)
+			prefix := prefixes + filepath.Base(env.WorkDir) + "/"
+			env.Setenv("ETCD_PREFIX", prefix)
 			for name, text := range helperScripts {
 				if err := os.WriteFile(filepath.Join(env.WorkDir, name), []byte(text), 0o666); err != nil {
 					return err
 				}
 			}
-			env.Defer(func() { stopLeftovers(env.T(), env.WorkDir, lockDir) })
+			env.Defer(func() {
+				stopLeftovers(env.T(), env.WorkDir, lockDir)
+				stopEtcdLeftovers(env.T(), endpoints, prefix)
+			})
 			return nil
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
@@ -233,29 +254,41 @@ func cmdWaitFile(ts *testscript.TestScript, neg bool, args []string) {
 	})
 }
 
-// cmdWaitState waits until the lock NAME in $SINGLEINSTANCE_LOCK_DIR is
-// held (running) or free, as the library's CheckRunning sees it:
+// cmdWaitState waits until the lock NAME is held (running), held by a
+// holder stopped with "kill --force" (fenced), or free, as the library
+// sees it in $SINGLEINSTANCE_LOCK_DIR, or in etcd when the script has set
+// $SINGLEINSTANCE_ETCD_ENDPOINTS (and $SINGLEINSTANCE_ETCD_PREFIX):
 //
-//	waitstate NAME running|free
+//	waitstate NAME running|fenced|free
 func cmdWaitState(ts *testscript.TestScript, neg bool, args []string) {
 	if neg {
 		ts.Fatalf("unsupported: ! waitstate")
 	}
-	if len(args) != 2 || (args[1] != "running" && args[1] != "free") {
-		ts.Fatalf("usage: waitstate NAME running|free")
+	if len(args) != 2 || (args[1] != "running" && args[1] != "fenced" && args[1] != "free") {
+		ts.Fatalf("usage: waitstate NAME running|fenced|free")
 	}
-	name, want := args[0], args[1] == "running"
-	dir := ts.Getenv(singleinstance.LockDirEnv)
-	poll(ts, fmt.Sprintf("%q to be %s", name, args[1]), func() (bool, error) {
-		running, err := singleinstance.CheckRunning(name, singleinstance.WithLockDir(dir))
-		return running == want, err
+	name, want := args[0], args[1]
+	opts, done := scriptLockOptions(ts)
+	defer done()
+	poll(ts, fmt.Sprintf("%q to be %s", name, want), func() (bool, error) {
+		st, err := singleinstance.Status(name, append(opts, singleinstance.WithLiveStats(false))...)
+		if err != nil {
+			return false, err
+		}
+		switch want {
+		case "running":
+			return st.Running, nil
+		case "fenced":
+			return st.Fenced, nil
+		}
+		return !st.Running, nil
 	})
 }
 
-// cmdWaitCommand waits until the lock NAME in $SINGLEINSTANCE_LOCK_DIR is
-// held and its .info file describes the COMMAND that "run" started, not
-// run itself. Until then, kill and status see run, and a signal sent to run
-// may be lost (see bug_signal_at_start.txtar):
+// cmdWaitCommand waits until the lock NAME (where waitstate looks) is held
+// and described as the COMMAND that "run" started, not run itself. Until
+// then, kill and status see run, and a signal sent to run may be lost (see
+// bug_signal_at_start.txtar):
 //
 //	waitcommand NAME
 func cmdWaitCommand(ts *testscript.TestScript, neg bool, args []string) {
@@ -266,12 +299,71 @@ func cmdWaitCommand(ts *testscript.TestScript, neg bool, args []string) {
 		ts.Fatalf("usage: waitcommand NAME")
 	}
 	name := args[0]
-	dir := ts.Getenv(singleinstance.LockDirEnv)
+	opts, done := scriptLockOptions(ts)
+	defer done()
 	poll(ts, fmt.Sprintf("%q to be held by the command run started", name), func() (bool, error) {
-		st, err := singleinstance.Status(name, singleinstance.WithLockDir(dir), singleinstance.WithLiveStats(false))
+		st, err := singleinstance.Status(name, append(opts, singleinstance.WithLiveStats(false))...)
 		if err != nil {
 			return false, err
 		}
 		return st.Running && st.Holder != nil && st.Holder.OwnerPID != 0, nil
 	})
+}
+
+// scriptLockOptions returns the options that reach the locks of the
+// script's CLI: the etcd cluster if the script has set
+// $SINGLEINSTANCE_ETCD_ENDPOINTS, else $SINGLEINSTANCE_LOCK_DIR. Call done
+// when finished with them.
+func scriptLockOptions(ts *testscript.TestScript) (opts []singleinstance.Option, done func()) {
+	endpoints := etcdbackend.SplitEndpoints(ts.Getenv(etcdbackend.EndpointsEnv))
+	if len(endpoints) == 0 {
+		return []singleinstance.Option{singleinstance.WithLockDir(ts.Getenv(singleinstance.LockDirEnv))}, func() {}
+	}
+	b, err := dialScriptEtcd(endpoints, ts.Getenv(etcdbackend.PrefixEnv))
+	if err != nil {
+		ts.Fatalf("%v", err)
+	}
+	return []singleinstance.Option{singleinstance.WithBackend(b)}, func() { b.Close() }
+}
+
+// dialScriptEtcd connects to the test cluster with prefix, if not empty.
+func dialScriptEtcd(endpoints []string, prefix string) (*etcdbackend.Backend, error) {
+	var opts []etcdbackend.Option
+	if prefix != "" {
+		opts = append(opts, etcdbackend.WithPrefix(prefix))
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), scriptDeadline)
+	defer cancel()
+	return etcdbackend.Dial(ctx, etcdbackend.Config{Endpoints: endpoints}, opts...)
+}
+
+// stopEtcdLeftovers is stopLeftovers for the etcd locks under a script's
+// prefix: it stops every holder that a failed script left running there,
+// fencing it if it does not stop within a second, so that its "run" kills
+// its command. A passing script leaves nothing to stop.
+func stopEtcdLeftovers(t testscript.T, endpoints, prefix string) {
+	b, err := dialScriptEtcd(etcdbackend.SplitEndpoints(endpoints), prefix)
+	if err != nil {
+		t.Log(fmt.Sprintf("cleanup: %v", err))
+		return
+	}
+	defer b.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	opts := []singleinstance.Option{singleinstance.WithBackend(b), singleinstance.WithStopTimeout(time.Second)}
+	states, err := singleinstance.List(ctx, opts...)
+	if err != nil {
+		t.Log(fmt.Sprintf("cleanup: list %s: %v", prefix, err))
+		return
+	}
+	for _, st := range states {
+		if !st.Running || st.Fenced {
+			continue
+		}
+		if _, err := singleinstance.KillRunningContext(ctx, st.Name, true, opts...); err != nil {
+			t.Log(fmt.Sprintf("cleanup: cannot stop the holder of %q: %v", st.Name, err))
+		} else {
+			t.Log(fmt.Sprintf("cleanup: stopped the holder of %q left running", st.Name))
+		}
+	}
 }

@@ -10,32 +10,40 @@ import (
 	"strings"
 
 	"github.com/singleinstance/singleinstance"
+	etcdbackend "github.com/singleinstance/singleinstance/etcd"
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 )
 
-// app holds the global flags and the standard streams of one invocation.
+// app holds the global flags, the standard streams and the etcd
+// connection of one invocation.
 type app struct {
 	lockDir string
 	json    bool
 	verbose bool
+	etcd    etcdFlags
 
 	stdin          io.Reader
 	stdout, stderr io.Writer
+
+	// backend is the etcd cluster that holds the locks, once connect has
+	// dialled it; nil for file locks.
+	backend *etcdbackend.Backend
 }
 
-// options turns the global flags into library options.
-func (a *app) options() []singleinstance.Option {
+// logger logs warnings (and with -v, debug messages) to stderr.
+func (a *app) logger() *slog.Logger {
 	level := slog.LevelWarn
 	if a.verbose {
 		level = slog.LevelDebug
 	}
-	logger := slog.New(slog.NewTextHandler(a.stderr, &slog.HandlerOptions{Level: level}))
-	opts := []singleinstance.Option{singleinstance.WithLogger(logger)}
-	if a.lockDir != "" {
-		opts = append(opts, singleinstance.WithLockDir(a.lockDir))
-	}
-	return opts
+	return slog.New(slog.NewTextHandler(a.stderr, &slog.HandlerOptions{Level: level}))
+}
+
+// options turns the global flags into library options. Commands call
+// connect first, so that the options reach etcd when it holds the locks.
+func (a *app) options() []singleinstance.Option {
+	return append([]singleinstance.Option{singleinstance.WithLogger(a.logger())}, a.lockOptions()...)
 }
 
 // chatty reports whether progress messages go to stderr: when it is a
@@ -53,8 +61,12 @@ const exitCodesHelp = `Exit codes:
   1    check/status: not running; kill: nothing stopped; wait: timed out;
        run: another instance holds the lock (see --conflict-exit-code)
   2    usage error
+       (also invalid etcd settings: a TTL below 2s, bad certificate files)
   3    could not tell or could not act: bad name, lock directory or I/O
-       error, holder that cannot be proven or seen from here
+       error, holder that cannot be proven or seen from here, etcd
+       refusing the credentials
+  4    etcd could not be reached or did not answer in time: nothing was
+       decided (check and status never say "not running" then)
   run only: the command's own exit code, 128+N if it died of signal N,
   121 if the lock was lost while it ran, 125 if the lock could not be
   taken, 126 if the command cannot be executed, 127 if it was not found.`
@@ -62,6 +74,7 @@ const exitCodesHelp = `Exit codes:
 // mainCode runs the command line args and returns the exit code.
 func mainCode(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	a := &app{stdin: stdin, stdout: stdout, stderr: stderr}
+	defer a.close()
 	root := a.rootCommand()
 	root.SetArgs(joinOptionalWait(args))
 	root.SetIn(stdin)
@@ -85,13 +98,20 @@ func mainCode(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	printError(stderr, err)
+	if errors.Is(err, singleinstance.ErrUnavailable) {
+		return exitUnavailable
+	}
 	return exitError
 }
 
 // printError prints err on one line starting "singleinstance: ", which the
-// library's own errors already do.
+// library's own errors already do. The etcd backend's, which start
+// "singleinstance/etcd: ", start "singleinstance: etcd: " instead.
 func printError(w io.Writer, err error) {
 	msg := err.Error()
+	if sub, ok := strings.CutPrefix(msg, "singleinstance/"); ok {
+		msg = sub
+	}
 	if !strings.HasPrefix(msg, "singleinstance: ") {
 		msg = "singleinstance: " + msg
 	}
@@ -131,7 +151,7 @@ holder: there is never a stale lock to clean up after a crash.
   singleinstance check NAME                      is NAME running?
   singleinstance status NAME                     who holds NAME, in detail
   singleinstance kill NAME                       stop the holder of NAME
-  singleinstance list                            every NAME in the lock directory
+  singleinstance list                            every NAME in the lock directory or etcd
   singleinstance wait NAME                       wait until NAME is free (or held)
 
 The old module's forms still work: "singleinstance NAME --check",
@@ -140,6 +160,14 @@ The old module's forms still work: "singleinstance NAME --check",
 Lock directory: --lock-dir, else $SINGLEINSTANCE_LOCK_DIR, else a directory
 private to the user (/tmp/singleinstance-UID on Linux, macOS and BSD).
 Durations use Go syntax (500ms, 10s, 2m); a bare number means seconds.
+
+Across hosts: with --etcd ENDPOINTS (else $SINGLEINSTANCE_ETCD_ENDPOINTS) the
+locks are kept in that etcd cluster instead, so that one copy runs across
+every machine that uses it, and every command works over etcd; --lock-dir
+cannot be given then, and --etcd '' turns it off. Each --etcd-* flag falls
+back to its $SINGLEINSTANCE_ETCD_* variable. A password given with
+--etcd-password or --etcd-user user:password is visible to other users of
+the machine: prefer $SINGLEINSTANCE_ETCD_PASSWORD.
 
 ` + exitCodesHelp,
 		Version:       version(),
@@ -159,6 +187,9 @@ Durations use Go syntax (500ms, 10s, 2m); a bare number means seconds.
 			if check && kill {
 				return usagef("--check and --kill cannot be used together")
 			}
+			if err := a.connect(cmd); err != nil {
+				return err
+			}
 			if check {
 				return a.check(args[0])
 			}
@@ -170,6 +201,7 @@ Durations use Go syntax (500ms, 10s, 2m); a bare number means seconds.
 	pf.StringVar(&a.lockDir, "lock-dir", "", "lock directory (default $SINGLEINSTANCE_LOCK_DIR, else the per-user default)")
 	pf.BoolVar(&a.json, "json", false, "print data as JSON")
 	pf.BoolVarP(&a.verbose, "verbose", "v", false, "say what is happening on stderr")
+	a.etcd.register(pf)
 	f := root.Flags()
 	f.BoolVar(&check, "check", false, "old form: NAME --check is 'check NAME'")
 	f.BoolVar(&kill, "kill", false, "old form: NAME --kill is 'kill NAME'")

@@ -8,16 +8,20 @@ import (
 	"io/fs"
 	"os"
 	"os/exec"
-	"sync"
 	"time"
 
 	"github.com/singleinstance/singleinstance"
 	"github.com/spf13/cobra"
 )
 
-// lostGrace is how long run lets its command stop after SIGTERM, once the
-// lock is lost, before it sends SIGKILL.
+// lostGrace is how long run lets its command stop after SIGTERM, once a
+// file lock is lost, before it sends SIGKILL. Over etcd the backend's
+// StopGrace applies: the command must be dead before the lease can expire.
 const lostGrace = 5 * time.Second
+
+// lostReleaseWait bounds how long run tries to release a lock that was
+// lost: etcd may be out of reach, and the lease expires by itself.
+const lostReleaseWait = time.Second
 
 // replaceGrace is how long run --replace lets the running holder stop
 // after SIGTERM before it sends SIGKILL.
@@ -51,6 +55,13 @@ deploy-friendly restart. If the lock is lost while COMMAND runs (its lock
 file deleted and taken by another process), COMMAND gets SIGTERM, then
 SIGKILL after 5s, and run exits 121.
 
+Over etcd (--etcd) the lock is an etcd lease that run keeps alive: run
+must outlive COMMAND, and on Linux COMMAND is killed if run dies. "kill
+NAME" from any host makes run send SIGTERM to COMMAND. If the lease can no
+longer be known to be held (etcd out of reach for most of --etcd-ttl, or
+"kill --force"), COMMAND gets SIGTERM at once and SIGKILL a tenth of the
+TTL later, before any other host can take the lock, and run exits 121.
+
 run exits with COMMAND's exit code, 128+N if it died of signal N, 125 if
 the lock could not be taken, 126 if COMMAND cannot be executed and 127 if
 it was not found.`,
@@ -72,6 +83,9 @@ it was not found.`,
 			if conflictCode < 0 || conflictCode > 255 {
 				return usagef("--conflict-exit-code must be 0-255, not %d", conflictCode)
 			}
+			if err := a.connect(cmd); err != nil {
+				return err
+			}
 			return a.run(cmd.Context(), args[0], args[1:], wait, conflictCode, replace)
 		},
 	}
@@ -87,6 +101,15 @@ it was not found.`,
 type signalledError struct{ sig os.Signal }
 
 func (e signalledError) Error() string { return "interrupted by " + e.sig.String() }
+
+// signalled returns the signal that cancelled ctx, if one did.
+func signalled(ctx context.Context) (os.Signal, bool) {
+	var sig signalledError
+	if errors.As(context.Cause(ctx), &sig) {
+		return sig.sig, true
+	}
+	return nil, false
+}
 
 func (a *app) run(ctx context.Context, name string, argv []string, wait time.Duration, conflictCode int, replace bool) error {
 	if ctx == nil {
@@ -109,96 +132,164 @@ func (a *app) run(ctx context.Context, name string, argv []string, wait time.Dur
 		if a.chatty() {
 			var conflict *singleinstance.AlreadyRunningError
 			errors.As(err, &conflict)
-			fmt.Fprintf(a.stderr, "Waiting for '%s'%s to exit\n", name, describeHolder(conflict.Holder))
+			fmt.Fprintf(a.stderr, "Waiting for '%s'%s to exit\n", name, a.describeHolder(conflict.Holder))
 		}
 		inst, err = singleinstance.NewContext(ctx, name, append(opts, singleinstance.WithTimeout(wait))...)
 	}
 	if err != nil {
-		var sig signalledError
-		if errors.As(context.Cause(ctx), &sig) {
-			fmt.Fprintf(a.stderr, "singleinstance: %s while waiting for '%s'\n", sig.sig, name)
-			return withCode(128+signalNumber(sig.sig), nil)
+		if sig, ok := signalled(ctx); ok {
+			fmt.Fprintf(a.stderr, "singleinstance: %s while waiting for '%s'\n", sig, name)
+			return withCode(128+signalNumber(sig), nil)
 		}
 		var conflict *singleinstance.AlreadyRunningError
 		if errors.As(err, &conflict) {
 			io.WriteString(a.stderr, conflict.Report())
 			return withCode(conflictCode, nil)
 		}
-		return withCode(exitRunFailed, err)
+		return failed(exitRunFailed, err)
 	}
-	defer inst.Release()
+	defer releaseLock(inst)
 	fw.locked()
-	var sig signalledError
-	if errors.As(context.Cause(ctx), &sig) {
+	if sig, ok := signalled(ctx); ok {
 		// Signalled after the lock was taken but before signals were
 		// queued for the command: do not start it.
-		return withCode(128+signalNumber(sig.sig), nil)
+		return withCode(128+signalNumber(sig), nil)
 	}
 
 	c := exec.Command(argv[0], argv[1:]...)
 	c.Stdin, c.Stdout, c.Stderr = a.stdin, a.stdout, a.stderr
 	if err := inst.StartCommand(c); err != nil {
-		switch {
-		case errors.Is(err, exec.ErrNotFound), errors.Is(err, fs.ErrNotExist):
-			return withCode(exitNotFound, fmt.Errorf("%s: command not found", argv[0]))
-		case errors.Is(err, fs.ErrPermission), errors.Is(err, exec.ErrDot):
-			return withCode(exitNoExec, fmt.Errorf("%s: cannot execute: %w", argv[0], err))
+		if c.Process == nil {
+			return startError(argv[0], err)
 		}
-		return withCode(exitRunFailed, err)
+		// The command runs under the lock; only its description could
+		// not be stored. Look after it as usual.
+		printError(a.stderr, fmt.Errorf("%s runs, but its description could not be stored: %w", argv[0], err))
 	}
 	fw.started(c.Process)
-
-	var lost bool
-	var mu sync.Mutex
-	done := make(chan struct{})
-	go func() {
-		select {
-		case <-inst.Lost():
-		case <-done:
-			return
-		}
-		mu.Lock()
-		lost = true
-		mu.Unlock()
-		fmt.Fprintf(a.stderr, "singleinstance: lock '%s' lost (%v); stopping the command\n", name, inst.Err())
-		c.Process.Signal(terminateSignal)
-		t := time.NewTimer(lostGrace)
-		defer t.Stop()
-		select {
-		case <-t.C:
-			c.Process.Kill()
-		case <-done:
-		}
-	}()
-	c.Wait()
-	close(done)
-	mu.Lock()
-	defer mu.Unlock()
-	if lost {
+	if a.supervise(name, inst, c) {
 		return withCode(exitLockLost, nil)
 	}
 	return withCode(exitCodeOf(c.ProcessState), nil)
 }
 
+// startError is the exit for a command that did not start.
+func startError(command string, err error) error {
+	switch {
+	case errors.Is(err, exec.ErrNotFound), errors.Is(err, fs.ErrNotExist):
+		return withCode(exitNotFound, fmt.Errorf("%s: command not found", command))
+	case errors.Is(err, fs.ErrPermission), errors.Is(err, exec.ErrDot):
+		return withCode(exitNoExec, fmt.Errorf("%s: cannot execute: %w", command, err))
+	case errors.Is(err, singleinstance.ErrLockLost):
+		return withCode(exitLockLost, err)
+	}
+	return failed(exitRunFailed, err)
+}
+
+// supervise waits for the started command c and reports whether the lock
+// was lost while it ran. Meanwhile it watches the lock: a loss stops c
+// (SIGTERM, then SIGKILL after a grace period), and a stop request from
+// another host (kill over etcd) sends c SIGTERM, after which c exits as it
+// likes.
+func (a *app) supervise(name string, inst *singleinstance.Instance, c *exec.Cmd) (lost bool) {
+	exited := make(chan struct{})
+	result := make(chan bool, 1)
+	go func() { result <- a.watchLock(name, inst, c.Process, exited) }()
+	c.Wait()
+	close(exited)
+	return <-result
+}
+
+// watchLock is supervise's watcher; it returns once exited is closed, true
+// if the lock was lost first.
+func (a *app) watchLock(name string, inst *singleinstance.Instance, p *os.Process, exited <-chan struct{}) bool {
+	stopRequested := inst.StopRequested() // nil, never ready, for a file lock
+	for lost := false; !lost; {
+		select {
+		case <-exited:
+			return false
+		case <-stopRequested:
+			stopRequested = nil
+			if a.chatty() {
+				fmt.Fprintf(a.stderr, "Stop of '%s' requested through %s; sending %s to the command\n",
+					name, a.backend, terminateSignal)
+			}
+			p.Signal(terminateSignal)
+		case <-inst.Lost():
+			lost = true
+		}
+	}
+	grace := lostGrace
+	if a.backend != nil {
+		grace = a.backend.StopGrace()
+	}
+	fmt.Fprintf(a.stderr, "singleinstance: lock '%s' lost (%v); stopping the command (SIGKILL after %v)\n",
+		name, inst.Err(), grace)
+	p.Signal(terminateSignal)
+	t := time.NewTimer(grace)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		p.Kill()
+	case <-exited:
+	}
+	return true
+}
+
+// releaseLock gives the lock up. Once the lock was lost, etcd may be out of
+// reach (a partition): it then waits at most lostReleaseWait, since the
+// lease expires by itself and run should exit at once.
+func releaseLock(inst *singleinstance.Instance) {
+	if inst.Err() == nil {
+		inst.Release()
+		return
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		inst.Release()
+	}()
+	t := time.NewTimer(lostReleaseWait)
+	defer t.Stop()
+	select {
+	case <-done:
+	case <-t.C:
+	}
+}
+
 // replaceHolder stops the running holder of name, gracefully first.
 func (a *app) replaceHolder(ctx context.Context, name string) error {
 	opts := append(a.options(), singleinstance.WithStopTimeout(replaceGrace))
-	st, err := singleinstance.Status(name, append(opts, singleinstance.WithLiveStats(false))...)
+	st, err := singleinstance.StatusContext(ctx, name, append(opts, singleinstance.WithLiveStats(false))...)
 	if err != nil {
-		return withCode(exitRunFailed, err)
+		return failed(exitRunFailed, err)
 	}
 	if !st.Running {
 		return nil
 	}
-	if a.chatty() {
-		fmt.Fprintf(a.stderr, "Replacing '%s'%s: SIGTERM, SIGKILL after %s\n", name, describeHolder(st.Holder), replaceGrace)
-	}
-	_, err = singleinstance.KillRunningContext(ctx, name, false, opts...)
-	if errors.Is(err, singleinstance.ErrStopTimeout) {
+	if a.backend != nil {
+		// Over etcd, one forced stop asks the holder to stop, waits, then
+		// fences it and waits until the fence is gone.
+		if a.chatty() {
+			fmt.Fprintf(a.stderr, "Replacing '%s'%s: asking it to stop through %s, fencing it after %s\n",
+				name, a.describeHolder(st.Holder), a.backend, replaceGrace)
+		}
 		_, err = singleinstance.KillRunningContext(ctx, name, true, opts...)
+	} else {
+		if a.chatty() {
+			fmt.Fprintf(a.stderr, "Replacing '%s'%s: SIGTERM, SIGKILL after %s\n", name, a.describeHolder(st.Holder), replaceGrace)
+		}
+		_, err = singleinstance.KillRunningContext(ctx, name, false, opts...)
+		if errors.Is(err, singleinstance.ErrStopTimeout) {
+			_, err = singleinstance.KillRunningContext(ctx, name, true, opts...)
+		}
+	}
+	if sig, ok := signalled(ctx); ok && err != nil {
+		fmt.Fprintf(a.stderr, "singleinstance: %s while replacing '%s'\n", sig, name)
+		return withCode(128+signalNumber(sig), nil)
 	}
 	if err != nil {
-		return withCode(exitRunFailed, fmt.Errorf("cannot replace the running instance: %w", err))
+		return failed(exitRunFailed, fmt.Errorf("cannot replace the running instance: %w", err))
 	}
 	return nil
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -12,18 +13,23 @@ import (
 
 // statusJSON is the stable JSON form of a lock's state, printed by
 // status --json, check --json and (as an array) list --json. name, running,
-// state, lock_dir and lock_path are always present; the holder's fields
-// (see singleinstance.Holder) appear at the top level while it runs.
+// state, lock_dir and lock_path are always present (the last two empty over
+// etcd, which names backend and key instead); the holder's fields (see
+// singleinstance.Holder) appear at the top level while it runs.
 type statusJSON struct {
-	Name          string  `json:"name"`
-	Running       bool    `json:"running"`
-	State         string  `json:"state"` // "running", "not_running" or "stale"
-	LockDir       string  `json:"lock_dir"`
-	LockPath      string  `json:"lock_path"`
-	Verified      bool    `json:"verified"`
-	Orphaned      bool    `json:"orphaned,omitempty"`
-	HolderError   string  `json:"holder_error,omitempty"`
-	UptimeSeconds float64 `json:"uptime_seconds,omitempty"`
+	Name          string    `json:"name"`
+	Running       bool      `json:"running"`
+	State         string    `json:"state"` // "running", "not_running" or "stale"
+	LockDir       string    `json:"lock_dir"`
+	LockPath      string    `json:"lock_path"`
+	Backend       string    `json:"backend,omitempty"`
+	Key           string    `json:"key,omitempty"`
+	Fenced        bool      `json:"fenced,omitempty"`
+	FencedUntil   time.Time `json:"fenced_until,omitzero"`
+	Verified      bool      `json:"verified"`
+	Orphaned      bool      `json:"orphaned,omitempty"`
+	HolderError   string    `json:"holder_error,omitempty"`
+	UptimeSeconds float64   `json:"uptime_seconds,omitempty"`
 	*singleinstance.Holder
 }
 
@@ -40,7 +46,8 @@ func stateWord(s *singleinstance.State) string {
 
 func toJSON(s *singleinstance.State) statusJSON {
 	j := statusJSON{Name: s.Name, Running: s.Running, State: stateWord(s), LockDir: s.LockDir,
-		LockPath: s.LockPath, Verified: s.Verified, Orphaned: s.Orphaned, HolderError: s.HolderError}
+		LockPath: s.LockPath, Backend: s.Backend, Key: s.Key, Fenced: s.Fenced, FencedUntil: s.FencedUntil,
+		Verified: s.Verified, Orphaned: s.Orphaned, HolderError: s.HolderError}
 	if s.Running && s.Holder != nil {
 		j.Holder = s.Holder
 		if !s.Holder.Started.IsZero() {
@@ -79,9 +86,15 @@ func (a *app) checkCommand() *cobra.Command {
 "Application 'NAME': NOT RUNNING" and exits 1. It takes no lock and changes
 no file; only the kernel's lock counts, never a PID file. With --json it
 prints the same object as "status --json" (without live CPU and memory
-figures). Exit 3 if it could not tell (bad name, unreadable lock directory).`,
+figures). Exit 3 if it could not tell (bad name, unreadable lock directory),
+4 if etcd (--etcd) could not be reached: then it says neither.`,
 		Args: nameArg,
-		RunE: func(cmd *cobra.Command, args []string) error { return a.check(args[0]) },
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := a.connect(cmd); err != nil {
+				return err
+			}
+			return a.check(args[0])
+		},
 	}
 }
 
@@ -89,7 +102,7 @@ func (a *app) check(name string) error {
 	if a.json {
 		st, err := singleinstance.Status(name, append(a.options(), singleinstance.WithLiveStats(false))...)
 		if err != nil {
-			return withCode(exitError, err)
+			return failed(exitError, err)
 		}
 		if err := writeJSON(a.stdout, toJSON(st)); err != nil {
 			return err
@@ -98,7 +111,7 @@ func (a *app) check(name string) error {
 	}
 	running, err := singleinstance.CheckRunning(name, a.options()...)
 	if err != nil {
-		return withCode(exitError, err)
+		return failed(exitError, err)
 	}
 	fmt.Fprintln(a.stdout, runningLine(name, running))
 	return runningCode(running)
@@ -111,7 +124,12 @@ func (a *app) statusCommand() *cobra.Command {
 		Long: `status prints whether NAME is running and, if so, everything known about
 its holder: PID, start time and uptime, executable, argv, working directory,
 user, host, fencing token, process state, CPU and memory, and the lock file.
-It takes no lock and changes no file. Exit 0 if running, 1 if not, 3 on error.
+It takes no lock and changes no file. Exit 0 if running, 1 if not, 3 on error,
+4 if etcd (--etcd) could not be reached.
+
+Over etcd it shows the holder's host, and the backend and key instead of
+the lock file; a holder stopped by "kill --force" shows as fenced until
+no one can doubt it has stopped.
 
 With --json it prints one object. Always present: name, running (boolean),
 state ("running", "not_running" or "stale"), lock_dir, lock_path, verified.
@@ -119,12 +137,16 @@ While running, also: pid, started, acquired_at, executable, argv, cwd, user,
 uid, host, token, start_id, boot_id, pid_namespace, owner_pid (when started
 by "run"), lock_device, lock_inode, visible, uptime_seconds and process
 (status, cpu_percent, memory_rss) when visible. holder_error explains a
-missing or unreadable description.`,
+missing or unreadable description. Over etcd lock_dir and lock_path are
+empty, and backend, key, and while fenced, fenced and fenced_until appear.`,
 		Args: nameArg,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := a.connect(cmd); err != nil {
+				return err
+			}
 			st, err := singleinstance.StatusContext(cmd.Context(), args[0], a.options()...)
 			if err != nil {
-				return withCode(exitError, err)
+				return failed(exitError, err)
 			}
 			if a.json {
 				if err := writeJSON(a.stdout, toJSON(st)); err != nil {
@@ -138,6 +160,10 @@ missing or unreadable description.`,
 	}
 }
 
+// timeFormat is how status shows times, as singleinstance.WriteHolder
+// does.
+const timeFormat = "2006-01-02T15:04:05.000Z07:00"
+
 func writeStatus(w io.Writer, st *singleinstance.State) {
 	fmt.Fprintln(w, runningLine(st.Name, st.Running))
 	if st.Running && st.Holder != nil {
@@ -145,11 +171,11 @@ func writeStatus(w io.Writer, st *singleinstance.State) {
 		if st.Holder.OwnerPID != 0 {
 			fmt.Fprintf(w, "  started_by=singleinstance run (pid %d)\n", st.Holder.OwnerPID)
 		}
-		if !st.Verified {
+		if !st.Verified && !st.Fenced {
 			fmt.Fprintln(w, "  note=the description may be out of date: the holder has not confirmed it yet")
 		}
 	}
-	if st.Running && st.Holder == nil {
+	if st.Running && st.Holder == nil && !st.Fenced {
 		why := "it has not described itself yet"
 		if st.HolderError != "" {
 			why = st.HolderError
@@ -159,7 +185,16 @@ func writeStatus(w io.Writer, st *singleinstance.State) {
 	if st.Orphaned {
 		fmt.Fprintln(w, "  note=the holder's lock file was deleted or replaced; it restores it on its next check")
 	}
-	fmt.Fprintf(w, "  lock=%s\n", st.LockPath)
+	if st.Fenced {
+		// HolderError says when and until when.
+		fmt.Fprintf(w, "  fenced=%s\n", cmp.Or(st.HolderError, "until "+st.FencedUntil.Format(timeFormat)))
+	}
+	if st.Backend != "" {
+		fmt.Fprintf(w, "  backend=%s\n", st.Backend)
+		fmt.Fprintf(w, "  key=%s\n", st.Key)
+	} else {
+		fmt.Fprintf(w, "  lock=%s\n", st.LockPath)
+	}
 	if !st.Running && st.Stale {
 		fmt.Fprintln(w, "  stale=.pid/.info files from an earlier holder (harmless; the next holder replaces them)")
 	}

@@ -19,7 +19,8 @@ func (a *app) waitCommand() *cobra.Command {
 		Short: "Wait until NAME is free (default) or held",
 		Long: `wait blocks until the lock NAME is free (--until free, the default) or
 held (--until held), at most --timeout (default: no limit). It takes no
-lock. Exit 0 when the state is reached, 1 on timeout, 3 on error.`,
+lock. Exit 0 when the state is reached, 1 on timeout, 3 on error, 4 if etcd
+(--etcd) could not be reached. Over etcd it asks the cluster every 100ms.`,
 		Args: nameArg,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var wantHeld bool
@@ -29,6 +30,9 @@ lock. Exit 0 when the state is reached, 1 on timeout, 3 on error.`,
 				wantHeld = true
 			default:
 				return usagef("--until must be free or held, not %q", until)
+			}
+			if err := a.connect(cmd); err != nil {
+				return err
 			}
 			return a.wait(cmd.Context(), args[0], wantHeld, timeout)
 		},
@@ -40,7 +44,8 @@ lock. Exit 0 when the state is reached, 1 on timeout, 3 on error.`,
 
 // waitPoll bounds each wait for file events, which cover the lock file of
 // this machine but not every way a lock changes (a lock directory that does
-// not exist yet, a network file system).
+// not exist yet, a network file system). Over etcd it is how often wait
+// asks the cluster.
 const waitPoll = 100 * time.Millisecond
 
 func (a *app) wait(ctx context.Context, name string, wantHeld bool, timeout time.Duration) error {
@@ -48,6 +53,9 @@ func (a *app) wait(ctx context.Context, name string, wantHeld bool, timeout time
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, timeout)
 		defer cancel()
+	}
+	if a.backend != nil {
+		return a.pollBackend(ctx, name, wantHeld, timeout)
 	}
 	dir, err := a.lockDirPath()
 	if err != nil {
@@ -63,7 +71,7 @@ func (a *app) wait(ctx context.Context, name string, wantHeld bool, timeout time
 	for {
 		running, err := singleinstance.CheckRunning(name, a.options()...)
 		if err != nil {
-			return withCode(exitError, err)
+			return failed(exitError, err)
 		}
 		if running == wantHeld {
 			return nil
@@ -86,14 +94,44 @@ func (a *app) wait(ctx context.Context, name string, wantHeld bool, timeout time
 			err = sleep(ctx, waitPoll)
 		}
 		if err != nil {
-			state := "free"
-			if wantHeld {
-				state = "held"
-			}
-			fmt.Fprintf(a.stderr, "Timed out after %s waiting for '%s' to be %s\n", durationFlag{&timeout}, name, state)
-			return withCode(exitNo, nil)
+			return a.timedOut(name, wantHeld, timeout)
 		}
 	}
+}
+
+// pollBackend is wait over etcd, which it asks every waitPoll until the
+// state is reached or ctx is done.
+func (a *app) pollBackend(ctx context.Context, name string, wantHeld bool, timeout time.Duration) error {
+	opts := append(a.options(), singleinstance.WithLiveStats(false))
+	announced := false
+	for {
+		st, err := singleinstance.StatusContext(ctx, name, opts...)
+		switch {
+		case ctx.Err() != nil:
+			return a.timedOut(name, wantHeld, timeout)
+		case err != nil:
+			return failed(exitError, err)
+		case st.Running == wantHeld:
+			return nil
+		}
+		if !announced && a.chatty() {
+			announced = true
+			a.announceWait(name, wantHeld)
+		}
+		if err := sleep(ctx, waitPoll); err != nil {
+			return a.timedOut(name, wantHeld, timeout)
+		}
+	}
+}
+
+// timedOut reports a wait that timed out.
+func (a *app) timedOut(name string, wantHeld bool, timeout time.Duration) error {
+	state := "free"
+	if wantHeld {
+		state = "held"
+	}
+	fmt.Fprintf(a.stderr, "Timed out after %s waiting for '%s' to be %s\n", durationFlag{&timeout}, name, state)
+	return withCode(exitNo, nil)
 }
 
 func (a *app) announceWait(name string, wantHeld bool) {
@@ -105,7 +143,7 @@ func (a *app) announceWait(name string, wantHeld bool) {
 	if err != nil {
 		return
 	}
-	fmt.Fprintf(a.stderr, "Waiting for '%s'%s to exit\n", name, describeHolder(st.Holder))
+	fmt.Fprintf(a.stderr, "Waiting for '%s'%s to exit\n", name, a.describeHolder(st.Holder))
 }
 
 func sleep(ctx context.Context, d time.Duration) error {
