@@ -105,8 +105,13 @@ func newWithBackend(ctx context.Context, name string, cfg *config) (*Instance, e
 	}
 	if err != nil {
 		var conflict *AlreadyRunningError
-		if errors.As(err, &conflict) && cfg.timeout != 0 && conflict.Waited == 0 {
-			conflict.Waited = time.Since(start)
+		if errors.As(err, &conflict) {
+			if cfg.timeout != 0 && conflict.Waited == 0 {
+				conflict.Waited = time.Since(start)
+			}
+			if conflict.Holder != nil {
+				observe(ctx, conflict.Holder, cfg.liveStats)
+			}
 		}
 		return nil, err
 	}

@@ -43,7 +43,7 @@ func (b *Backend) acquire(ctx context.Context, name string, self *singleinstance
 	)
 	defer func() {
 		if sess != nil {
-			sess.close()
+			sess.close(b.requestTimeout)
 		}
 	}()
 	// ended returns the error for a wait that ctx ended.
@@ -68,7 +68,7 @@ func (b *Backend) acquire(ctx context.Context, name string, self *singleinstance
 			return nil, ended(ctx.Err())
 		}
 		if sess != nil && sess.Err() != nil {
-			sess.close()
+			sess.close(b.requestTimeout)
 			sess = nil
 		}
 		if sess == nil {

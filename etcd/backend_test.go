@@ -87,8 +87,8 @@ func TestConflictNamesHolder(t *testing.T) {
 	for _, backend := range []*etcd.Backend{a, b} {
 		_, err := singleinstance.New(testName, singleinstance.WithBackend(backend))
 		conflict := wantConflict(t, err, inst.Token())
-		if conflict.Holder.PID != os.Getpid() {
-			t.Fatalf("conflict holder pid %d", conflict.Holder.PID)
+		if conflict.Holder.PID != os.Getpid() || !conflict.Holder.Visible {
+			t.Fatalf("conflict holder pid %d, visible %v; want this process, visible", conflict.Holder.PID, conflict.Holder.Visible)
 		}
 		if !strings.Contains(conflict.Report(), "singleinstance --etcd ") {
 			t.Fatalf("report does not say how to stop it over etcd:\n%s", conflict.Report())

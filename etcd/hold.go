@@ -197,17 +197,27 @@ func (h *hold) Release() error {
 	return h.relErr
 }
 
+// lostReleaseTimeout bounds each request of a Release after the lease was
+// lost.
+const lostReleaseTimeout = time.Second
+
 func (h *hold) doRelease() error {
 	h.cancelWatch()
 	<-h.watchDone
-	ctx, cancel := context.WithTimeout(context.Background(), h.b.requestTimeout)
+	timeout := h.b.requestTimeout
+	if h.sess.Err() != nil {
+		// Lost: most likely cut off from the cluster. Try briefly; the
+		// lease expires by itself anyway.
+		timeout = min(timeout, lostReleaseTimeout)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	_, derr := h.b.client.Txn(ctx).
 		If(clientv3.Compare(clientv3.CreateRevision(h.key), "=", int64(h.token)),
 			clientv3.Compare(clientv3.LeaseValue(h.key), "=", h.sess.id)).
 		Then(clientv3.OpDelete(h.key)).
 		Commit()
-	rerr := h.sess.close()
+	rerr := h.sess.close(timeout)
 	if err := errors.Join(derr, rerr); err != nil {
 		return fmt.Errorf("%w (the lease expires by itself within %v)", h.b.unavailable("release "+h.name, err), h.sess.ttl)
 	}

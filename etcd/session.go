@@ -24,8 +24,6 @@ type session struct {
 	ttl    time.Duration // as granted
 	margin time.Duration
 	logger *slog.Logger
-	// requestTimeout bounds the revocation.
-	requestTimeout time.Duration
 
 	lost     chan struct{}
 	stop     context.CancelFunc
@@ -56,11 +54,9 @@ func (b *Backend) grant(ctx context.Context) (*session, error) {
 		margin: b.margin,
 		logger: b.logger,
 		lost:   make(chan struct{}),
-
-		requestTimeout: b.requestTimeout,
 	}
 	if err := b.checkGranted(granted); err != nil {
-		s.revoke()
+		s.revoke(b.requestTimeout)
 		return nil, err
 	}
 	s.deadline = sent.Add(granted - s.margin)
@@ -181,20 +177,21 @@ func (s *session) Err() error {
 	return err
 }
 
-// close stops keeping the lease alive and revokes it.
-func (s *session) close() error {
+// close stops keeping the lease alive and revokes it, waiting at most
+// timeout for the revocation.
+func (s *session) close(timeout time.Duration) error {
 	s.stop()
 	<-s.loopDone
 	s.mu.Lock()
 	s.closed = true
 	s.timer.Stop()
 	s.mu.Unlock()
-	return s.revoke()
+	return s.revoke(timeout)
 }
 
 // revoke revokes the lease, which deletes the keys attached to it.
-func (s *session) revoke() error {
-	ctx, cancel := context.WithTimeout(context.Background(), s.requestTimeout)
+func (s *session) revoke(timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	_, err := s.client.Revoke(ctx, s.id)
 	if errors.Is(err, rpctypes.ErrLeaseNotFound) {

@@ -38,8 +38,18 @@ func (b *Backend) Stop(ctx context.Context, name string, force bool, wait time.D
 	kvs := resp.Responses[0].GetResponseRange().Kvs
 	if len(kvs) == 0 {
 		if len(resp.Responses[1].GetResponseRange().Kvs) > 0 {
-			// An earlier forced stop is still in force.
-			return true, b.waitFenceGone(ctx, name, resp.Header.Revision+1)
+			// An earlier forced stop is still in force: the holder has
+			// lost the lock already. Wait for the fence as long as asked.
+			if wait == 0 {
+				return true, nil
+			}
+			wctx := ctx
+			if wait > 0 {
+				var cancel context.CancelFunc
+				wctx, cancel = context.WithTimeout(ctx, wait)
+				defer cancel()
+			}
+			return true, b.waitFenceGone(wctx, name, resp.Header.Revision+1)
 		}
 		return false, nil
 	}

@@ -108,7 +108,10 @@ func TestStopTimeoutAndForce(t *testing.T) {
 			st, err := singleinstance.Status(testName, singleinstance.WithBackend(third))
 			if err == nil && st.Fenced {
 				_, err := singleinstance.New(testName, singleinstance.WithBackend(third))
-				if errors.Is(err, singleinstance.ErrAlreadyRunning) {
+				// Stopping a fenced name waits no longer than asked.
+				stopped, serr := singleinstance.KillRunning(testName, false, singleinstance.WithBackend(third),
+					singleinstance.WithStopTimeout(10*time.Millisecond))
+				if errors.Is(err, singleinstance.ErrAlreadyRunning) && stopped && serr == nil {
 					fenceSeen <- st
 				} else {
 					fenceSeen <- nil
