@@ -3,6 +3,7 @@ package singleinstance_test
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -10,6 +11,8 @@ import (
 	"time"
 
 	"github.com/singleinstance/singleinstance"
+	"github.com/singleinstance/singleinstance/internal/filelock"
+	"github.com/singleinstance/singleinstance/internal/safefs"
 )
 
 // roleHandoff holds and releases the lock on command: it waits for the
@@ -54,6 +57,37 @@ func BenchmarkNewRelease(b *testing.B) {
 		if err := inst.Release(); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// BenchmarkNewReleaseFloor does, directly, only the file operations that
+// New and Release cannot do without: open and lock the lock file, write
+// the .info and .pid files atomically (create, write, rename), remove them,
+// unlock. BenchmarkNewRelease over this is what the library adds (its
+// checks, the holder's description, the watcher).
+func BenchmarkNewReleaseFloor(b *testing.B) {
+	dir := b.TempDir()
+	lock := filepath.Join(dir, "bench.lock")
+	info, pid := filepath.Join(dir, "bench.info"), filepath.Join(dir, "bench.pid")
+	description := make([]byte, 400) // about the size of a real .info
+	for b.Loop() {
+		f, err := safefs.OpenLockFile(lock, 0o600)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := filelock.TryLock(f); err != nil {
+			b.Fatal(err)
+		}
+		if err := safefs.WriteAtomic(info, description, 0o600); err != nil {
+			b.Fatal(err)
+		}
+		if err := safefs.WriteAtomic(pid, []byte("12345\n"), 0o644); err != nil {
+			b.Fatal(err)
+		}
+		os.Remove(info)
+		os.Remove(pid)
+		filelock.Unlock(f)
+		f.Close()
 	}
 }
 
