@@ -221,7 +221,8 @@ func nameArg(cmd *cobra.Command, args []string) error {
 
 // joinOptionalWait lets run's --wait take an optional value as a separate
 // word: before the first "--", "--wait X" becomes "--wait=X" when X is a
-// duration, and a bare "--wait" means "--wait=0s" (do not wait).
+// duration or is followed by another word (NAME), and a bare "--wait"
+// means "--wait=0s" (do not wait).
 func joinOptionalWait(args []string) []string {
 	out := make([]string, 0, len(args))
 	for i := 0; i < len(args); i++ {
@@ -234,7 +235,12 @@ func joinOptionalWait(args []string) []string {
 			continue
 		}
 		if i+1 < len(args) && args[i+1] != "--" {
-			if _, err := parseDuration(args[i+1]); err == nil {
+			_, err := parseDuration(args[i+1])
+			// Not a duration, but followed by another word before "--":
+			// that word is NAME, so this one was meant as the value, and
+			// the flag parser reports it as a bad duration.
+			meant := i+2 < len(args) && args[i+2] != "--" && !strings.HasPrefix(args[i+2], "-")
+			if err == nil || meant {
 				out = append(out, "--wait="+args[i+1])
 				i++
 				continue
