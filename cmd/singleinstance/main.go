@@ -9,15 +9,25 @@
 //	singleinstance wait [--until free|held] [--timeout D] NAME
 //
 // With --etcd ENDPOINTS (or $SINGLEINSTANCE_ETCD_ENDPOINTS) the locks are
-// kept in an etcd cluster, so that one copy runs across hosts.
+// kept in an etcd cluster, so that one copy runs across hosts. This binary
+// does not link the etcd client, which would slow every start: it hands
+// such command lines to singleinstance-etcd (next to it, or on $PATH),
+// which is the same command with etcd support.
 //
 // Run "singleinstance help" for the details and exit codes.
 package main
 
 import (
 	"os"
+
+	"github.com/singleinstance/singleinstance/cmd/singleinstance/internal/cli"
+	"github.com/singleinstance/singleinstance/cmd/singleinstance/internal/etcdflags"
 )
 
 func main() {
-	os.Exit(mainCode(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+	args := os.Args[1:]
+	if etcdflags.Requested(args, os.Getenv) {
+		os.Exit(runEtcdBuild(args))
+	}
+	os.Exit(cli.Main(args, os.Stdin, os.Stdout, os.Stderr, nil))
 }

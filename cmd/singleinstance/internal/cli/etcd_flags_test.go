@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"errors"
@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	etcdbackend "github.com/singleinstance/singleinstance/etcd"
+	"github.com/singleinstance/singleinstance/cmd/singleinstance/internal/etcdflags"
 	"github.com/spf13/pflag"
 )
 
@@ -21,33 +21,33 @@ func TestEtcdFlagsResolve(t *testing.T) {
 		flags   map[string]string // flag name to value, as given on the command line
 		wantOn  bool
 		wantErr string
-		check   func(t *testing.T, s etcdSettings)
+		check   func(t *testing.T, s etcdflags.Settings)
 	}{
 		{name: "nothing", wantOn: false},
 		{
 			name:   "environment",
-			env:    map[string]string{etcdbackend.EndpointsEnv: "a:2379, b:2379", etcdbackend.PrefixEnv: "/p/"},
+			env:    map[string]string{etcdflags.EndpointsEnv: "a:2379, b:2379", etcdflags.PrefixEnv: "/p/"},
 			wantOn: true,
-			check: func(t *testing.T, s etcdSettings) {
-				if !slices.Equal(s.cfg.Endpoints, []string{"a:2379", "b:2379"}) || s.prefix != "/p/" {
-					t.Errorf("endpoints %q, prefix %q", s.cfg.Endpoints, s.prefix)
+			check: func(t *testing.T, s etcdflags.Settings) {
+				if !slices.Equal(s.Endpoints, []string{"a:2379", "b:2379"}) || s.Prefix != "/p/" {
+					t.Errorf("endpoints %q, prefix %q", s.Endpoints, s.Prefix)
 				}
 			},
 		},
 		{
 			name:   "flags win",
-			env:    map[string]string{etcdbackend.EndpointsEnv: "a:2379", etcdbackend.PrefixEnv: "/p/"},
+			env:    map[string]string{etcdflags.EndpointsEnv: "a:2379", etcdflags.PrefixEnv: "/p/"},
 			flags:  map[string]string{"etcd": "c:2379", "etcd-prefix": "/q/", "etcd-ttl": "5s"},
 			wantOn: true,
-			check: func(t *testing.T, s etcdSettings) {
-				if !slices.Equal(s.cfg.Endpoints, []string{"c:2379"}) || s.prefix != "/q/" || s.ttl != 5*time.Second {
-					t.Errorf("endpoints %q, prefix %q, ttl %v", s.cfg.Endpoints, s.prefix, s.ttl)
+			check: func(t *testing.T, s etcdflags.Settings) {
+				if !slices.Equal(s.Endpoints, []string{"c:2379"}) || s.Prefix != "/q/" || s.TTL != 5*time.Second {
+					t.Errorf("endpoints %q, prefix %q, ttl %v", s.Endpoints, s.Prefix, s.TTL)
 				}
 			},
 		},
 		{
 			name:   "empty --etcd turns etcd off",
-			env:    map[string]string{etcdbackend.EndpointsEnv: "a:2379"},
+			env:    map[string]string{etcdflags.EndpointsEnv: "a:2379"},
 			flags:  map[string]string{"etcd": ""},
 			wantOn: false,
 		},
@@ -68,42 +68,42 @@ func TestEtcdFlagsResolve(t *testing.T) {
 		},
 		{
 			name:   "user:password",
-			env:    map[string]string{etcdbackend.UserEnv: "alice:env-secret"},
+			env:    map[string]string{etcdflags.UserEnv: "alice:env-secret"},
 			flags:  map[string]string{"etcd": "a:2379", "etcd-user": "bob:secret"},
 			wantOn: true,
-			check: func(t *testing.T, s etcdSettings) {
-				if s.cfg.Username != "bob" || s.cfg.Password != "secret" {
-					t.Errorf("user %q, password %q", s.cfg.Username, s.cfg.Password)
+			check: func(t *testing.T, s etcdflags.Settings) {
+				if s.Username != "bob" || s.Password != "secret" {
+					t.Errorf("user %q, password %q", s.Username, s.Password)
 				}
 			},
 		},
 		{
 			name:   "user with the password from the environment",
-			env:    map[string]string{etcdbackend.UserEnv: "alice:env-secret", etcdbackend.PasswordEnv: "pw"},
+			env:    map[string]string{etcdflags.UserEnv: "alice:env-secret", etcdflags.PasswordEnv: "pw"},
 			flags:  map[string]string{"etcd": "a:2379", "etcd-user": "bob"},
 			wantOn: true,
-			check: func(t *testing.T, s etcdSettings) {
-				if s.cfg.Username != "bob" || s.cfg.Password != "pw" {
-					t.Errorf("user %q, password %q", s.cfg.Username, s.cfg.Password)
+			check: func(t *testing.T, s etcdflags.Settings) {
+				if s.Username != "bob" || s.Password != "pw" {
+					t.Errorf("user %q, password %q", s.Username, s.Password)
 				}
 			},
 		},
 		{
 			name:   "password flag wins",
-			env:    map[string]string{etcdbackend.UserEnv: "alice:env-secret"},
+			env:    map[string]string{etcdflags.UserEnv: "alice:env-secret"},
 			flags:  map[string]string{"etcd": "a:2379", "etcd-password": "flag-secret"},
 			wantOn: true,
-			check: func(t *testing.T, s etcdSettings) {
-				if s.cfg.Username != "alice" || s.cfg.Password != "flag-secret" {
-					t.Errorf("user %q, password %q", s.cfg.Username, s.cfg.Password)
+			check: func(t *testing.T, s etcdflags.Settings) {
+				if s.Username != "alice" || s.Password != "flag-secret" {
+					t.Errorf("user %q, password %q", s.Username, s.Password)
 				}
 			},
 		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			for _, name := range []string{etcdbackend.EndpointsEnv, etcdbackend.PrefixEnv, etcdbackend.CACertEnv,
-				etcdbackend.CertEnv, etcdbackend.KeyEnv, etcdbackend.UserEnv, etcdbackend.PasswordEnv} {
+			for _, name := range []string{etcdflags.EndpointsEnv, etcdflags.PrefixEnv, etcdflags.CACertEnv,
+				etcdflags.CertEnv, etcdflags.KeyEnv, etcdflags.UserEnv, etcdflags.PasswordEnv} {
 				t.Setenv(name, tt.env[name])
 			}
 			var f etcdFlags
@@ -137,20 +137,20 @@ func TestEtcdFlagsResolve(t *testing.T) {
 // quoted for the shell, never credentials.
 func TestEtcdStopHint(t *testing.T) {
 	tests := []struct {
-		s    etcdSettings
+		s    etcdflags.Settings
 		want string
 	}{
-		{etcdSettings{cfg: etcdbackend.Config{Endpoints: []string{"a:2379", "b:2379"}}, prefix: etcdbackend.DefaultPrefix},
+		{etcdflags.Settings{Endpoints: []string{"a:2379", "b:2379"}, Prefix: etcdflags.DefaultPrefix},
 			"--etcd a:2379,b:2379"},
-		{etcdSettings{cfg: etcdbackend.Config{Endpoints: []string{"a:2379"}}, prefix: "/singleinstance"},
+		{etcdflags.Settings{Endpoints: []string{"a:2379"}, Prefix: "/singleinstance"},
 			"--etcd a:2379"},
-		{etcdSettings{cfg: etcdbackend.Config{Endpoints: []string{"a:2379"}, Username: "bob", Password: "secret"}, prefix: "/jobs/"},
+		{etcdflags.Settings{Endpoints: []string{"a:2379"}, Username: "bob", Password: "secret", Prefix: "/jobs/"},
 			"--etcd a:2379 --etcd-prefix /jobs/"},
-		{etcdSettings{cfg: etcdbackend.Config{Endpoints: []string{"a:2379"}}, prefix: "/my jobs/it's/"},
+		{etcdflags.Settings{Endpoints: []string{"a:2379"}, Prefix: "/my jobs/it's/"},
 			`--etcd a:2379 --etcd-prefix '/my jobs/it'\''s/'`},
 	}
 	for _, tt := range tests {
-		if got := tt.s.stopHint(); got != tt.want {
+		if got := stopHint(&tt.s); got != tt.want {
 			t.Errorf("stopHint() = %q, want %q", got, tt.want)
 		}
 	}

@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"errors"
@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/singleinstance/singleinstance"
-	etcdbackend "github.com/singleinstance/singleinstance/etcd"
+	"github.com/singleinstance/singleinstance/cmd/singleinstance/internal/etcdflags"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 )
@@ -28,83 +28,76 @@ type etcdFlags struct {
 
 // register adds the flags to fs.
 func (f *etcdFlags) register(fs *pflag.FlagSet) {
-	f.ttl = etcdbackend.DefaultTTL
-	f.dialTimeout = etcdbackend.DefaultDialTimeout
+	f.ttl = etcdflags.DefaultTTL
+	f.dialTimeout = etcdflags.DefaultDialTimeout
 	fs.StringVar(&f.endpoints, "etcd", "",
-		"keep the locks in the etcd cluster at these comma-separated endpoints, across hosts (default $"+etcdbackend.EndpointsEnv+")")
-	fs.StringVar(&f.prefix, "etcd-prefix", etcdbackend.DefaultPrefix,
-		"etcd key prefix of the locks ($"+etcdbackend.PrefixEnv+")")
+		"keep the locks in the etcd cluster at these comma-separated endpoints, across hosts (default $"+etcdflags.EndpointsEnv+")")
+	fs.StringVar(&f.prefix, "etcd-prefix", etcdflags.DefaultPrefix,
+		"etcd key prefix of the locks ($"+etcdflags.PrefixEnv+")")
 	fs.Var(durationFlag{&f.ttl}, "etcd-ttl",
 		"etcd lease TTL: how long a holder cut off from etcd keeps the lock (at least 2s)")
-	fs.StringVar(&f.caCert, "etcd-cacert", "", "PEM file of the CA that signed the etcd servers' certificates ($"+etcdbackend.CACertEnv+")")
-	fs.StringVar(&f.cert, "etcd-cert", "", "PEM file of the etcd client certificate ($"+etcdbackend.CertEnv+")")
-	fs.StringVar(&f.key, "etcd-key", "", "PEM file of the etcd client key ($"+etcdbackend.KeyEnv+")")
-	fs.StringVar(&f.user, "etcd-user", "", "etcd user, or user:password ($"+etcdbackend.UserEnv+")")
+	fs.StringVar(&f.caCert, "etcd-cacert", "", "PEM file of the CA that signed the etcd servers' certificates ($"+etcdflags.CACertEnv+")")
+	fs.StringVar(&f.cert, "etcd-cert", "", "PEM file of the etcd client certificate ($"+etcdflags.CertEnv+")")
+	fs.StringVar(&f.key, "etcd-key", "", "PEM file of the etcd client key ($"+etcdflags.KeyEnv+")")
+	fs.StringVar(&f.user, "etcd-user", "", "etcd user, or user:password ($"+etcdflags.UserEnv+")")
 	fs.StringVar(&f.password, "etcd-password", "",
-		"etcd password; other users can see command lines, so prefer $"+etcdbackend.PasswordEnv)
+		"etcd password; other users can see command lines, so prefer $"+etcdflags.PasswordEnv)
 	fs.Var(durationFlag{&f.dialTimeout}, "etcd-dial-timeout", "how long to try to reach etcd before giving up with exit 4")
-}
-
-// etcdSettings is what the etcd flags and environment resolve to.
-type etcdSettings struct {
-	cfg    etcdbackend.Config
-	prefix string
-	ttl    time.Duration
 }
 
 // resolve combines the flags given on the command line (set reports which)
 // with the SINGLEINSTANCE_ETCD_* environment; a flag wins over its
 // variable, and --etcd ” turns etcd off even when the variable is set.
 // on is false without endpoints: the locks are then file locks.
-func (f *etcdFlags) resolve(set func(name string) bool) (s etcdSettings, on bool, err error) {
-	s.cfg = etcdbackend.ConfigFromEnv()
+func (f *etcdFlags) resolve(set func(name string) bool) (s etcdflags.Settings, on bool, err error) {
+	s = settingsFromEnv()
 	if set("etcd") {
-		s.cfg.Endpoints = etcdbackend.SplitEndpoints(f.endpoints)
+		s.Endpoints = etcdflags.SplitEndpoints(f.endpoints)
 	}
-	if len(s.cfg.Endpoints) == 0 {
+	if len(s.Endpoints) == 0 {
 		// These mean nothing without endpoints.
 		for _, name := range []string{"etcd-prefix", "etcd-ttl", "etcd-cacert", "etcd-cert", "etcd-key",
 			"etcd-user", "etcd-password", "etcd-dial-timeout"} {
 			if set(name) {
-				return s, false, usagef("--%s needs --etcd ENDPOINTS (or $%s)", name, etcdbackend.EndpointsEnv)
+				return s, false, usagef("--%s needs --etcd ENDPOINTS (or $%s)", name, etcdflags.EndpointsEnv)
 			}
 		}
 		return s, false, nil
 	}
 	if set("etcd-cacert") {
-		s.cfg.CACert = f.caCert
+		s.CACert = f.caCert
 	}
 	if set("etcd-cert") {
-		s.cfg.Cert = f.cert
+		s.Cert = f.cert
 	}
 	if set("etcd-key") {
-		s.cfg.Key = f.key
+		s.Key = f.key
 	}
 	if set("etcd-user") {
 		user, password, ok := strings.Cut(f.user, ":")
 		if !ok {
-			password = os.Getenv(etcdbackend.PasswordEnv)
+			password = os.Getenv(etcdflags.PasswordEnv)
 		}
-		s.cfg.Username, s.cfg.Password = user, password
+		s.Username, s.Password = user, password
 	}
 	if set("etcd-password") {
-		s.cfg.Password = f.password
+		s.Password = f.password
 	}
 	if f.dialTimeout <= 0 {
 		return s, false, usagef("--etcd-dial-timeout must be positive, not %s", durationFlag{&f.dialTimeout})
 	}
-	s.cfg.DialTimeout = f.dialTimeout
-	s.prefix = f.prefix
-	if p := os.Getenv(etcdbackend.PrefixEnv); !set("etcd-prefix") && p != "" {
-		s.prefix = p
+	s.DialTimeout = f.dialTimeout
+	s.Prefix = f.prefix
+	if p := os.Getenv(etcdflags.PrefixEnv); !set("etcd-prefix") && p != "" {
+		s.Prefix = p
 	}
-	if s.prefix == "" {
+	if s.Prefix == "" {
 		return s, false, usagef("--etcd-prefix must not be empty")
 	}
-	if f.ttl < etcdbackend.MinTTL {
-		return s, false, usagef("--etcd-ttl must be at least %v, not %s", etcdbackend.MinTTL, durationFlag{&f.ttl})
+	if f.ttl < etcdflags.MinTTL {
+		return s, false, usagef("--etcd-ttl must be at least %v, not %s", etcdflags.MinTTL, durationFlag{&f.ttl})
 	}
-	s.ttl = f.ttl
+	s.TTL = f.ttl
 	return s, true, nil
 }
 
@@ -112,10 +105,10 @@ func (f *etcdFlags) resolve(set func(name string) bool) (s etcdSettings, on bool
 // "To stop it" line of a conflict report: the endpoints, and the prefix
 // unless it is the default. Credentials are left out, the password above
 // all.
-func (s *etcdSettings) stopHint() string {
-	hint := "--etcd " + shellQuote(strings.Join(s.cfg.Endpoints, ","))
-	if p := strings.TrimSuffix(s.prefix, "/") + "/"; p != etcdbackend.DefaultPrefix {
-		hint += " --etcd-prefix " + shellQuote(s.prefix)
+func stopHint(s *etcdflags.Settings) string {
+	hint := "--etcd " + shellQuote(strings.Join(s.Endpoints, ","))
+	if p := strings.TrimSuffix(s.Prefix, "/") + "/"; p != etcdflags.DefaultPrefix {
+		hint += " --etcd-prefix " + shellQuote(s.Prefix)
 	}
 	return hint
 }
@@ -133,15 +126,15 @@ func (a *app) connect(cmd *cobra.Command) error {
 		return err
 	}
 	if flags.Changed("lock-dir") {
-		return usagef("--lock-dir cannot be used with etcd (--etcd or $%s): the locks are kept in etcd", etcdbackend.EndpointsEnv)
+		return usagef("--lock-dir cannot be used with etcd (--etcd or $%s): the locks are kept in etcd", etcdflags.EndpointsEnv)
 	}
-	b, err := etcdbackend.Dial(cmd.Context(), s.cfg,
-		etcdbackend.WithPrefix(s.prefix),
-		etcdbackend.WithTTL(s.ttl),
-		etcdbackend.WithLogger(a.logger()),
-		etcdbackend.WithStopHint(s.stopHint()))
+	if a.connectEtcd == nil {
+		return failed(exitError, errors.New("this build of singleinstance has no etcd support; run singleinstance-etcd"))
+	}
+	s.StopHint = stopHint(&s)
+	b, err := a.connectEtcd(cmd.Context(), s, a.logger())
 	switch {
-	case errors.Is(err, etcdbackend.ErrInvalidConfig):
+	case errors.Is(err, etcdflags.ErrInvalid):
 		return &usageError{err}
 	case err != nil:
 		return failed(exitError, err)
@@ -175,4 +168,22 @@ func shellQuote(s string) string {
 		return s
 	}
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// settingsFromEnv returns the etcd settings that the SINGLEINSTANCE_ETCD_*
+// environment variables describe; a user given as "name:password" sets
+// both.
+func settingsFromEnv() etcdflags.Settings {
+	s := etcdflags.Settings{
+		Endpoints: etcdflags.SplitEndpoints(os.Getenv(etcdflags.EndpointsEnv)),
+		CACert:    os.Getenv(etcdflags.CACertEnv),
+		Cert:      os.Getenv(etcdflags.CertEnv),
+		Key:       os.Getenv(etcdflags.KeyEnv),
+		Username:  os.Getenv(etcdflags.UserEnv),
+		Password:  os.Getenv(etcdflags.PasswordEnv),
+	}
+	if u, p, ok := strings.Cut(s.Username, ":"); ok && s.Password == "" {
+		s.Username, s.Password = u, p
+	}
+	return s
 }

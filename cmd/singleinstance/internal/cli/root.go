@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"errors"
@@ -10,7 +10,7 @@ import (
 	"strings"
 
 	"github.com/singleinstance/singleinstance"
-	etcdbackend "github.com/singleinstance/singleinstance/etcd"
+	"github.com/singleinstance/singleinstance/cmd/singleinstance/internal/etcdflags"
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 )
@@ -26,9 +26,11 @@ type app struct {
 	stdin          io.Reader
 	stdout, stderr io.Writer
 
+	// connectEtcd dials etcd; nil in a build without etcd support.
+	connectEtcd etcdflags.Connector
 	// backend is the etcd cluster that holds the locks, once connect has
 	// dialled it; nil for file locks.
-	backend *etcdbackend.Backend
+	backend etcdflags.Backend
 }
 
 // logger logs warnings (and with -v, debug messages) to stderr.
@@ -71,9 +73,11 @@ const exitCodesHelp = `Exit codes:
   121 if the lock was lost while it ran, 125 if the lock could not be
   taken, 126 if the command cannot be executed, 127 if it was not found.`
 
-// mainCode runs the command line args and returns the exit code.
-func mainCode(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	a := &app{stdin: stdin, stdout: stdout, stderr: stderr}
+// Main runs the singleinstance command line args and returns the exit
+// code. connectEtcd dials etcd for --etcd; nil builds the command without
+// etcd support.
+func Main(args []string, stdin io.Reader, stdout, stderr io.Writer, connectEtcd etcdflags.Connector) int {
+	a := &app{stdin: stdin, stdout: stdout, stderr: stderr, connectEtcd: connectEtcd}
 	defer a.close()
 	root := a.rootCommand()
 	root.SetArgs(joinOptionalWait(args))

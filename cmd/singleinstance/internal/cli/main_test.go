@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"context"
@@ -14,6 +14,7 @@ import (
 
 	"github.com/rogpeppe/go-internal/testscript"
 	"github.com/singleinstance/singleinstance"
+	"github.com/singleinstance/singleinstance/cmd/singleinstance/internal/etcdcli"
 	etcdbackend "github.com/singleinstance/singleinstance/etcd"
 	"github.com/singleinstance/singleinstance/etcd/etcdtest"
 	"go.uber.org/goleak"
@@ -32,7 +33,7 @@ const scriptDeadline = 30 * time.Second
 const pollInterval = 5 * time.Millisecond
 
 func cliMain() {
-	os.Exit(mainCode(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+	os.Exit(Main(os.Args[1:], os.Stdin, os.Stdout, os.Stderr, etcdcli.Connect))
 }
 
 func TestMain(m *testing.M) {
