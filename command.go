@@ -30,10 +30,11 @@ import (
 // With WithBackend the lease stays with this process, which must keep
 // running (and watch Lost and StopRequested) while the command runs; the
 // backend's record is changed to describe the command where the backend
-// allows (HolderUpdater). On Linux and FreeBSD the command is killed with
-// SIGKILL if this process dies, so it can never run on without the lease;
-// elsewhere (macOS, Windows) a wrapper killed without a chance to stop its
-// command leaves the command running unguarded.
+// allows (HolderUpdater). On Linux and FreeBSD (parent-death signal) and
+// Windows (a job object) the command is killed if this process dies, so it
+// can never run on without the lease; elsewhere (macOS, the other BSDs) a
+// wrapper killed without a chance to stop its command leaves the command
+// running unguarded.
 func (i *Instance) StartCommand(cmd *exec.Cmd) error {
 	if i.lease != nil {
 		return i.startUnderLease(cmd)
@@ -56,16 +57,20 @@ func (i *Instance) StartCommand(cmd *exec.Cmd) error {
 }
 
 // startUnderLease is StartCommand for a lock held in a Backend: the lease
-// stays with this process, which must outlive the command. On Linux and
-// FreeBSD the command is killed if this process dies, so that it cannot go
-// on after the lease expires.
+// stays with this process, which must outlive the command. Where the
+// system allows, the command is killed if this process dies, so that it
+// cannot go on after the lease expires.
 func (i *Instance) startUnderLease(cmd *exec.Cmd) error {
 	if i.lease.Err() != nil {
 		return i.lease.Err()
 	}
-	killWithParent(cmd)
+	afterStart := bindToParent(cmd)
 	if err := cmd.Start(); err != nil {
 		return err
+	}
+	if err := afterStart(); err != nil {
+		// The command runs; it just would not die with this process.
+		i.cfg.logger.Warn("singleinstance: the command may outlive this process and its lease", "err", err)
 	}
 	u, ok := i.lease.(HolderUpdater)
 	if !ok {
