@@ -103,7 +103,9 @@ func (b *Backend) acquire(ctx context.Context, name string, self *singleinstance
 			if err := sess.Err(); err != nil {
 				// The lease may have expired while the answer was on its
 				// way: give the key back, and do not claim it.
-				b.deleteIfHeld(name, token, sess.id)
+				dctx, cancel := context.WithTimeout(context.Background(), b.requestTimeout)
+				b.deleteIfHeld(dctx, name, token, sess.id)
+				cancel()
 				if !wait {
 					return nil, err
 				}
@@ -200,17 +202,21 @@ func (b *Backend) waitGone(ctx context.Context, key string, rev int64, sess *ses
 	}
 }
 
+// heldBy is the comparison that holds while the acquisition of name with
+// token, on lease id, still holds its key (a fence replaces the lease).
+func (b *Backend) heldBy(name string, token uint64, id clientv3.LeaseID) []clientv3.Cmp {
+	key := b.lockKey(name)
+	return []clientv3.Cmp{
+		clientv3.Compare(clientv3.CreateRevision(key), "=", int64(token)),
+		clientv3.Compare(clientv3.LeaseValue(key), "=", id),
+	}
+}
+
 // deleteIfHeld deletes name's key if the acquisition with token on lease
 // id still holds it.
-func (b *Backend) deleteIfHeld(name string, token uint64, id clientv3.LeaseID) {
-	key := b.lockKey(name)
-	ctx, cancel := context.WithTimeout(context.Background(), b.requestTimeout)
-	defer cancel()
-	b.client.Txn(ctx).
-		If(clientv3.Compare(clientv3.CreateRevision(key), "=", int64(token)),
-			clientv3.Compare(clientv3.LeaseValue(key), "=", id)).
-		Then(clientv3.OpDelete(key)).
-		Commit()
+func (b *Backend) deleteIfHeld(ctx context.Context, name string, token uint64, id clientv3.LeaseID) error {
+	_, err := b.client.Txn(ctx).If(b.heldBy(name, token, id)...).Then(clientv3.OpDelete(b.lockKey(name))).Commit()
+	return err
 }
 
 // sleepCtx waits for d or until ctx is done.

@@ -173,8 +173,7 @@ func (h *hold) UpdateHolder(ctx context.Context, desc singleinstance.Holder) err
 	rctx, cancel := context.WithTimeout(ctx, h.b.requestTimeout)
 	defer cancel()
 	resp, err := h.b.client.Txn(rctx).
-		If(clientv3.Compare(clientv3.CreateRevision(h.key), "=", int64(h.token)),
-			clientv3.Compare(clientv3.LeaseValue(h.key), "=", h.sess.id)).
+		If(h.b.heldBy(h.name, h.token, h.sess.id)...).
 		Then(clientv3.OpPut(h.key, value, clientv3.WithLease(h.sess.id))).
 		Commit()
 	if err != nil {
@@ -212,11 +211,7 @@ func (h *hold) doRelease() error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	_, derr := h.b.client.Txn(ctx).
-		If(clientv3.Compare(clientv3.CreateRevision(h.key), "=", int64(h.token)),
-			clientv3.Compare(clientv3.LeaseValue(h.key), "=", h.sess.id)).
-		Then(clientv3.OpDelete(h.key)).
-		Commit()
+	derr := h.b.deleteIfHeld(ctx, h.name, h.token, h.sess.id)
 	rerr := h.sess.close(timeout)
 	if err := errors.Join(derr, rerr); err != nil {
 		return fmt.Errorf("%w (the lease expires by itself within %v)", h.b.unavailable("release "+h.name, err), h.sess.ttl)
