@@ -43,12 +43,8 @@ func (b *Backend) Stop(ctx context.Context, name string, force bool, wait time.D
 			if wait == 0 {
 				return true, nil
 			}
-			wctx := ctx
-			if wait > 0 {
-				var cancel context.CancelFunc
-				wctx, cancel = context.WithTimeout(ctx, wait)
-				defer cancel()
-			}
+			wctx, cancel := boundedBy(ctx, wait)
+			defer cancel()
 			return true, b.waitFenceGone(wctx, name, resp.Header.Revision+1)
 		}
 		return false, nil
@@ -61,12 +57,8 @@ func (b *Backend) Stop(ctx context.Context, name string, force bool, wait time.D
 	if wait == 0 {
 		return true, nil
 	}
-	wctx := ctx
-	if wait > 0 {
-		var cancel context.CancelFunc
-		wctx, cancel = context.WithTimeout(ctx, wait)
-		defer cancel()
-	}
+	wctx, cancel := boundedBy(ctx, wait)
+	defer cancel()
 	err = b.waitReleased(wctx, name, token, resp.Header.Revision+1)
 	if err == nil {
 		return true, nil
@@ -76,6 +68,15 @@ func (b *Backend) Stop(ctx context.Context, name string, force bool, wait time.D
 			name, singleinstance.ErrStopTimeout, err)
 	}
 	return b.fence(ctx, name, kv)
+}
+
+// boundedBy returns ctx limited to wait if wait is positive; a negative
+// wait is bounded by ctx alone.
+func boundedBy(ctx context.Context, wait time.Duration) (context.Context, context.CancelFunc) {
+	if wait > 0 {
+		return context.WithTimeout(ctx, wait)
+	}
+	return context.WithCancel(ctx)
 }
 
 // requestStop puts token on the stop key, with a lease that removes it
