@@ -55,13 +55,18 @@ func (b *Backend) acquire(ctx context.Context, name string, self *singleinstance
 		conflict.Waited = time.Since(start)
 		return conflict
 	}
-	// retry reports whether a failure to reach the cluster is waited out.
-	retry := func(err error) bool {
+	// failed decides what a failed request means: the end of a wait that
+	// ctx ended, an outage that a waiter that got answers before waits out
+	// (again), or the error to return.
+	failed := func(err error) (again bool, out error) {
+		if ctx.Err() != nil {
+			return false, ended(err)
+		}
 		if !wait || !answered || !errors.Is(err, singleinstance.ErrUnavailable) {
-			return false
+			return false, err
 		}
 		b.logger.Warn("singleinstance/etcd: cluster not answering; still waiting for the lock", "name", name, "err", err)
-		return sleepCtx(ctx, retryPause) == nil
+		return sleepCtx(ctx, retryPause) == nil, err
 	}
 	for {
 		if ctx.Err() != nil {
@@ -74,13 +79,10 @@ func (b *Backend) acquire(ctx context.Context, name string, self *singleinstance
 		if sess == nil {
 			s, err := b.grant(ctx)
 			if err != nil {
-				if ctx.Err() != nil {
-					return nil, ended(err)
+				if again, err := failed(err); !again {
+					return nil, err
 				}
-				if retry(err) {
-					continue
-				}
-				return nil, err
+				continue
 			}
 			sess = s
 		}
@@ -89,13 +91,10 @@ func (b *Backend) acquire(ctx context.Context, name string, self *singleinstance
 		h.AcquiredAt = time.Now().Truncate(time.Millisecond)
 		resp, err := b.tryOnce(ctx, name, sess, &h)
 		if err != nil {
-			if ctx.Err() != nil {
-				return nil, ended(err)
+			if again, err := failed(err); !again {
+				return nil, err
 			}
-			if retry(err) {
-				continue
-			}
-			return nil, err
+			continue
 		}
 		answered = true
 		if resp.Succeeded {
