@@ -1,6 +1,7 @@
 package etcd_test
 
 import (
+	"context"
 	"log/slog"
 	"slices"
 	"testing"
@@ -46,16 +47,7 @@ func BenchmarkHandoff(b *testing.B) {
 	i := 0
 	for b.Loop() {
 		i++
-		type result struct {
-			inst *singleinstance.Instance
-			err  error
-			at   time.Time
-		}
-		got := make(chan result, 1)
-		go func() {
-			inst, err := singleinstance.New(testName, singleinstance.WithBackend(hosts[i%2]), singleinstance.WithTimeout(-1))
-			got <- result{inst, err, time.Now()}
-		}()
+		got := standBy(context.Background(), hosts[i%2], testName)
 		<-waiting
 		released := time.Now()
 		if err := holder.Release(); err != nil {

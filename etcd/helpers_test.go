@@ -89,3 +89,21 @@ func wantConflict(t testing.TB, err error, token uint64) *singleinstance.Already
 	}
 	return conflict
 }
+
+// acquired is how a standby's wait for the lock ended, and when.
+type acquired struct {
+	inst *singleinstance.Instance
+	err  error
+	at   time.Time
+}
+
+// standBy waits for the lock name on b without limit (but for ctx), in a
+// goroutine; the channel receives the outcome.
+func standBy(ctx context.Context, b *etcd.Backend, name string) <-chan acquired {
+	got := make(chan acquired, 1)
+	go func() {
+		inst, err := singleinstance.NewContext(ctx, name, singleinstance.WithBackend(b), singleinstance.WithTimeout(-1))
+		got <- acquired{inst, err, time.Now()}
+	}()
+	return got
+}

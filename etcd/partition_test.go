@@ -5,7 +5,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/singleinstance/singleinstance"
 	"github.com/singleinstance/singleinstance/etcd"
 	"github.com/singleinstance/singleinstance/etcd/etcdtest"
 	"go.etcd.io/etcd/client/v3/concurrency"
@@ -90,16 +89,16 @@ func setUpPartition(t *testing.T, ctx context.Context, c *etcdtest.Cluster) *par
 			p.lostAt <- time.Time{}
 		}
 	}()
+	ours := standBy(ctx, standbyBackend, testName)
 	go func() {
-		inst, err := singleinstance.NewContext(ctx, testName, singleinstance.WithBackend(standbyBackend),
-			singleinstance.WithTimeout(-1))
-		if err != nil {
-			t.Errorf("standby: %v", err)
+		r := <-ours
+		if r.err != nil {
+			t.Errorf("standby: %v", r.err)
 			p.standbyAt <- time.Time{}
 			return
 		}
-		p.standbyAt <- time.Now()
-		inst.Release()
+		p.standbyAt <- r.at
+		r.inst.Release()
 	}()
 
 	// The naive lock: etcd's Mutex on a Session, the holder trusting

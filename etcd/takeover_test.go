@@ -29,16 +29,7 @@ func TestStandbyWakesOnRelease(t *testing.T) {
 	b := host(t, c, prefix, etcd.WithTTL(10*time.Second), etcd.WithLogger(logger))
 	holder := hold(t, a, testName)
 
-	type result struct {
-		inst *singleinstance.Instance
-		err  error
-		at   time.Time
-	}
-	got := make(chan result, 1)
-	go func() {
-		inst, err := singleinstance.New(testName, singleinstance.WithBackend(b), singleinstance.WithTimeout(-1))
-		got <- result{inst, err, time.Now()}
-	}()
+	got := standBy(context.Background(), b, testName)
 	waitClosed(t, waiting, 10*time.Second, "standby waiting")
 	released := time.Now()
 	if err := holder.Release(); err != nil {
