@@ -43,7 +43,7 @@ func (b *Backend) acquire(ctx context.Context, name string, self *singleinstance
 	)
 	defer func() {
 		if sess != nil {
-			sess.close(b.requestTimeout)
+			b.closeSession(sess)
 		}
 	}()
 	// ended returns the error for a wait that ctx ended.
@@ -73,7 +73,7 @@ func (b *Backend) acquire(ctx context.Context, name string, self *singleinstance
 			return nil, ended(ctx.Err())
 		}
 		if sess != nil && sess.Err() != nil {
-			sess.close(b.requestTimeout)
+			b.closeSession(sess)
 			sess = nil
 		}
 		if sess == nil {
@@ -123,6 +123,14 @@ func (b *Backend) acquire(ctx context.Context, name string, self *singleinstance
 			return nil, ended(err)
 		}
 	}
+}
+
+// closeSession closes a session that holds nothing, within the request
+// timeout.
+func (b *Backend) closeSession(sess *session) {
+	ctx, cancel := context.WithTimeout(context.Background(), b.requestTimeout)
+	defer cancel()
+	sess.close(ctx)
 }
 
 // tryOnce is the acquiring transaction: the holder's key is created with

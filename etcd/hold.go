@@ -196,8 +196,7 @@ func (h *hold) Release() error {
 	return h.relErr
 }
 
-// lostReleaseTimeout bounds each request of a Release after the lease was
-// lost.
+// lostReleaseTimeout bounds a Release after the lease was lost.
 const lostReleaseTimeout = time.Second
 
 func (h *hold) doRelease() error {
@@ -209,10 +208,11 @@ func (h *hold) doRelease() error {
 		// lease expires by itself anyway.
 		timeout = min(timeout, lostReleaseTimeout)
 	}
+	// One deadline for both requests.
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	derr := h.b.deleteIfHeld(ctx, h.name, h.token, h.sess.id)
-	rerr := h.sess.close(timeout)
+	rerr := h.sess.close(ctx)
 	if err := errors.Join(derr, rerr); err != nil {
 		return fmt.Errorf("%w (the lease expires by itself within %v)", h.b.unavailable("release "+h.name, err), h.sess.ttl)
 	}

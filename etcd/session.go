@@ -56,7 +56,9 @@ func (b *Backend) grant(ctx context.Context) (*session, error) {
 		lost:   make(chan struct{}),
 	}
 	if err := b.checkGranted(granted); err != nil {
-		s.revoke(b.requestTimeout)
+		rev, cancel := context.WithTimeout(context.Background(), b.requestTimeout)
+		defer cancel()
+		s.revoke(rev)
 		return nil, err
 	}
 	s.deadline = sent.Add(granted - s.margin)
@@ -177,22 +179,19 @@ func (s *session) Err() error {
 	return err
 }
 
-// close stops keeping the lease alive and revokes it, waiting at most
-// timeout for the revocation.
-func (s *session) close(timeout time.Duration) error {
+// close stops keeping the lease alive and revokes it, while ctx allows.
+func (s *session) close(ctx context.Context) error {
 	s.stop()
 	<-s.loopDone
 	s.mu.Lock()
 	s.closed = true
 	s.timer.Stop()
 	s.mu.Unlock()
-	return s.revoke(timeout)
+	return s.revoke(ctx)
 }
 
 // revoke revokes the lease, which deletes the keys attached to it.
-func (s *session) revoke(timeout time.Duration) error {
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	defer cancel()
+func (s *session) revoke(ctx context.Context) error {
 	_, err := s.client.Revoke(ctx, s.id)
 	if errors.Is(err, rpctypes.ErrLeaseNotFound) {
 		return nil

@@ -19,10 +19,6 @@ import (
 // StopGrace applies: the command must be dead before the lease can expire.
 const lostGrace = 5 * time.Second
 
-// lostReleaseWait bounds how long run tries to release a lock that was
-// lost: etcd may be out of reach, and the lease expires by itself.
-const lostReleaseWait = time.Second
-
 // replaceGrace is how long run --replace lets the running holder stop
 // after SIGTERM before it sends SIGKILL.
 const replaceGrace = 10 * time.Second
@@ -148,7 +144,9 @@ func (a *app) run(ctx context.Context, name string, argv []string, wait time.Dur
 		}
 		return failed(exitRunFailed, err)
 	}
-	defer releaseLock(inst)
+	// After a loss over etcd, Release gives up within a second: the
+	// lease expires by itself.
+	defer inst.Release()
 	fw.locked()
 	if sig, ok := signalled(ctx); ok {
 		// Signalled after the lock was taken but before signals were
@@ -234,27 +232,6 @@ func (a *app) watchLock(name string, inst *singleinstance.Instance, p *os.Proces
 	case <-exited:
 	}
 	return true
-}
-
-// releaseLock gives the lock up. Once the lock was lost, etcd may be out of
-// reach (a partition): it then waits at most lostReleaseWait, since the
-// lease expires by itself and run should exit at once.
-func releaseLock(inst *singleinstance.Instance) {
-	if inst.Err() == nil {
-		inst.Release()
-		return
-	}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		inst.Release()
-	}()
-	t := time.NewTimer(lostReleaseWait)
-	defer t.Stop()
-	select {
-	case <-done:
-	case <-t.C:
-	}
 }
 
 // replaceHolder stops the running holder of name, gracefully first.
