@@ -69,7 +69,17 @@ func (i *Instance) takeLock(ctx context.Context) (*os.File, error) {
 				continue
 			}
 			if orphan = heldOrphan(i.paths, f, i.cfg.logger); orphan == nil {
-				return f, nil
+				tok, pids, err := claimToken(i.tokenKey, i.cfg.logger)
+				if err == nil {
+					i.token = tok
+					return f, nil
+				}
+				if !errors.Is(err, ErrAlreadyRunning) {
+					filelock.Unlock(f)
+					f.Close()
+					return nil, err
+				}
+				orphan = tokenHolder(i.paths, pids)
 			}
 			filelock.Unlock(f)
 		case !errors.Is(err, filelock.ErrLocked):
@@ -169,6 +179,20 @@ func heldOrphan(p paths, f *os.File, log *slog.Logger) *Holder {
 			"pid", o.PID, "lock", p.lock)
 	}
 	return o
+}
+
+// tokenHolder describes the holder of a name token whose lock file is not
+// the one at the lock path: the .info file's holder if it is among pids,
+// else the first of pids that can be looked up.
+func tokenHolder(p paths, pids []int) *Holder {
+	if h, err := readHolder(p); err == nil && h != nil {
+		for _, pid := range pids {
+			if pid == h.PID || pid == h.OwnerPID {
+				return h
+			}
+		}
+	}
+	return describePIDs(pids)
 }
 
 // readHolder reads and parses the .info file. It returns nil, nil if there

@@ -17,10 +17,19 @@ import (
 // command does). It calls cmd.Start; the caller waits for cmd and then
 // calls Release.
 //
-// On Unix the child inherits the lock (an extra descriptor, which it may
-// ignore): the lock stays held for as long as the child runs, even if this
-// process is killed with SIGKILL, as with flock(1). On Windows, where a lock
-// cannot be shared with a child, it stays with this process.
+// On Unix the child inherits the lock and, on Linux, the name token as the
+// next descriptors after cmd.ExtraFiles (3 and 4 if it is empty): every
+// process of the command's tree that keeps them holds the name, even after
+// the command and this process have exited. A process lets go of the name
+// by closing both. On Windows, where a lock cannot be shared with a child,
+// it stays with this process.
+//
+// On Linux and FreeBSD (parent-death signal) and Windows (a job object) the
+// command is killed if this process dies, even by SIGKILL: the command
+// itself never runs on unguarded, even if it closed the descriptors it
+// inherited. Elsewhere (macOS, the other BSDs) a wrapper killed without a
+// chance to stop its command leaves the command running, guarded only by
+// the descriptor it inherited.
 //
 // From then on the .pid and .info files describe the child (its PID, start
 // time, executable, argv and working directory), and record this process as
@@ -30,11 +39,7 @@ import (
 // With WithBackend the lease stays with this process, which must keep
 // running (and watch Lost and StopRequested) while the command runs; the
 // backend's record is changed to describe the command where the backend
-// allows (HolderUpdater). On Linux and FreeBSD (parent-death signal) and
-// Windows (a job object) the command is killed if this process dies, so it
-// can never run on without the lease; elsewhere (macOS, the other BSDs) a
-// wrapper killed without a chance to stop its command leaves the command
-// running unguarded.
+// allows (HolderUpdater).
 func (i *Instance) StartCommand(cmd *exec.Cmd) error {
 	if i.lease != nil {
 		return i.startUnderLease(cmd)
@@ -44,9 +49,14 @@ func (i *Instance) StartCommand(cmd *exec.Cmd) error {
 	if i.released {
 		return fmt.Errorf("singleinstance: StartCommand after Release")
 	}
-	shareLock(cmd, i.f)
+	shareLock(cmd, i.f, i.token)
+	afterStart := bindToParent(cmd)
 	if err := cmd.Start(); err != nil {
 		return err
+	}
+	i.shared = true
+	if err := afterStart(); err != nil {
+		i.cfg.logger.Warn("singleinstance: the command may outlive this process", "err", err)
 	}
 	h, ok, err := describeCommand(i.holder, cmd)
 	if err != nil || !ok {

@@ -1,6 +1,7 @@
 package singleinstance_test
 
 import (
+	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -34,9 +35,13 @@ func TestStartCommandDescribesChild(t *testing.T) {
 	}
 }
 
-// TestStartCommandKeepsLockAfterWrapperDies kills the wrapper with SIGKILL:
-// the command it started still holds the lock, as with flock(1).
-func TestStartCommandKeepsLockAfterWrapperDies(t *testing.T) {
+// TestStartCommandDiesWithWrapper kills the wrapper with SIGKILL: the
+// kernel kills the command it started too (parent-death signal), so the
+// command never runs on unguarded, and the name is free once both are gone.
+func TestStartCommandDiesWithWrapper(t *testing.T) {
+	if runtime.GOOS != "linux" && runtime.GOOS != "freebsd" {
+		t.Skip("no parent-death signal on " + runtime.GOOS)
+	}
 	t.Parallel()
 	dir, opt := lockDir(t)
 	w := startChild(t, roleWrap, dir, testName)
@@ -45,18 +50,10 @@ func TestStartCommandKeepsLockAfterWrapperDies(t *testing.T) {
 	if code := w.exitCode(); code != -1 {
 		t.Fatalf("wrapper exit %d, want killed", code)
 	}
+	waitGone(t, cmdPID)
 	running, err := singleinstance.CheckRunning(testName, opt)
-	if err != nil || !running {
-		t.Fatalf("CheckRunning after wrapper SIGKILL = %v, %v; want true: the command still runs", running, err)
-	}
-	killed, err := singleinstance.KillRunning(testName, true, opt)
-	if err != nil || !killed {
-		t.Fatalf("KillRunning = %v, %v", killed, err)
-	}
-	t.Logf("command %d killed", cmdPID)
-	running, err = singleinstance.CheckRunning(testName, opt)
 	if err != nil || running {
-		t.Fatalf("CheckRunning after kill = %v, %v", running, err)
+		t.Fatalf("CheckRunning after wrapper and command died = %v, %v; want false", running, err)
 	}
 }
 

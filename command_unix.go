@@ -7,7 +7,13 @@ import (
 	"os/exec"
 )
 
-// shareLock passes the locked file to the child as an extra descriptor: the
-// child's copy refers to the same open file description, so it holds the
-// same lock.
-func shareLock(cmd *exec.Cmd, f *os.File) { cmd.ExtraFiles = append(cmd.ExtraFiles, f) }
+// shareLock passes the locked file and then the name token, if any, to the
+// child after the caller's own extra files (as descriptors 3 and 4 when
+// there are none): its copies refer to the same open file descriptions, so
+// it holds the same lock and token.
+func shareLock(cmd *exec.Cmd, f, token *os.File) {
+	cmd.ExtraFiles = append(cmd.ExtraFiles, f)
+	if token != nil {
+		cmd.ExtraFiles = append(cmd.ExtraFiles, token)
+	}
+}

@@ -8,7 +8,6 @@ import (
 	"strconv"
 	"sync"
 
-	"github.com/singleinstance/singleinstance/internal/filelock"
 	"github.com/singleinstance/singleinstance/internal/safefs"
 )
 
@@ -19,6 +18,10 @@ type Instance struct {
 	cfg   *config
 	lease Lease // the lock in a Backend; nil for a file lock
 	paths paths
+	// tokenKey names the name token (see token.go); token is the bound
+	// token, nil where the platform has none or another user squats it.
+	tokenKey string
+	token    *os.File
 
 	lost        chan struct{}
 	stopWatch   context.CancelFunc
@@ -28,6 +31,7 @@ type Instance struct {
 
 	mu       sync.Mutex // guards the fields below
 	f        *os.File   // the locked lock file
+	shared   bool       // a started command shares f and token
 	holder   Holder     // what the .info file says
 	infoFile fs.FileInfo
 	pidFile  fs.FileInfo
@@ -77,7 +81,8 @@ func NewContext(ctx context.Context, name string, opts ...Option) (*Instance, er
 		return nil, err
 	}
 	warnNetworkFS(cfg.logger, dir)
-	inst := &Instance{name: name, cfg: cfg, paths: pathsFor(dir, name), lost: make(chan struct{})}
+	inst := &Instance{name: name, cfg: cfg, paths: pathsFor(dir, name), lost: make(chan struct{}),
+		tokenKey: tokenKey(dir, private, name)}
 	for attempt := 1; ; attempt++ {
 		retry, err := inst.acquire(ctx)
 		if err == nil {
@@ -180,13 +185,27 @@ func (i *Instance) abandon() {
 		safefs.RemoveIfSame(i.paths.info, i.infoFile)
 	}
 	writeRecord(i.f, record{token: i.holder.Token})
-	filelock.Unlock(i.f)
-	i.f.Close()
+	i.closeLock()
 }
 
-// Release gives up the lock. With cleanup on exit (the default) it first
-// removes the .pid and .info files, if they are still the ones this
-// Instance wrote; it never removes the lock file. Release is idempotent and
+// closeLock lets go of the lock: the name token first, so that whoever
+// takes the file lock next finds the token free too. Closing is the only
+// way this package releases: a description shared with a started command
+// stays locked for as long as the command's tree keeps it.
+func (i *Instance) closeLock() error {
+	var errs []error
+	if i.token != nil {
+		errs = append(errs, i.token.Close())
+		i.token = nil
+	}
+	return errors.Join(append(errs, i.f.Close())...)
+}
+
+// Release gives up the lock by closing it. With cleanup on exit (the
+// default) it first removes the .pid and .info files, if they are still
+// the ones this Instance wrote; it never removes the lock file. After
+// StartCommand, processes of the command's tree that still run keep the
+// lock held, and the files stay while they do. Release is idempotent and
 // safe to call from several goroutines at once, including a signal handler's
 // goroutine: every call returns the result of the first.
 //
@@ -209,15 +228,20 @@ func (i *Instance) release() error {
 	defer i.mu.Unlock()
 	i.released = true
 	var errs []error
-	if i.lostErr == nil && i.cfg.cleanupOnExit {
+	// While a started command's tree still shares the lock, the files
+	// describe a running holder: they stay, and so does the "held" record.
+	sole := !i.shared || i.soleHolder()
+	if sole && i.lostErr == nil && i.cfg.cleanupOnExit {
 		errs = append(errs,
 			safefs.RemoveIfSame(i.paths.info, i.infoFile),
 			safefs.RemoveIfSame(i.paths.pid, i.pidFile))
 	}
-	// "free" before unlocking: a reader that still sees "held" knows the
-	// .info describes a process that has not released yet.
-	errs = append(errs, writeRecord(i.f, record{token: i.holder.Token}))
-	errs = append(errs, filelock.Unlock(i.f), i.f.Close())
+	if sole {
+		// "free" before closing: a reader that still sees "held" knows the
+		// .info describes a process that has not released yet.
+		errs = append(errs, writeRecord(i.f, record{token: i.holder.Token}))
+	}
+	errs = append(errs, i.closeLock())
 	if err := errors.Join(errs...); err != nil {
 		return classify("release "+i.paths.lock, err)
 	}

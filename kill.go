@@ -50,19 +50,24 @@ func KillRunningContext(ctx context.Context, name string, force bool, opts ...Op
 		return cfg.backend.Stop(ctx, name, force, cfg.stopTimeout)
 	}
 	r, h, err := proveHolder(ctx, name, cfg)
-	if err != nil || h == nil {
+	if r == nil || !r.state.Running {
+		return false, err
+	}
+	// Without a proven .info file, the kernel's list of holding processes
+	// is enough if the .info file is gone (a cleaner deleted it) or names
+	// a process that has exited (the command, whose tree still runs). A
+	// damaged one, or one that names a live process that holds nothing,
+	// was tampered with, and then nothing is signalled.
+	if err != nil && (len(r.state.Holding) == 0 || r.holderErr != nil || describesLiveProcess(r.state.Holder)) {
 		return false, err
 	}
 	sig := "SIGTERM"
 	if force {
 		sig = "SIGKILL"
 	}
-	cfg.logger.Debug("singleinstance: stopping holder", "name", name, "pid", h.PID, "signal", sig)
-	if err := proc.Signal(h.identity(), force); err != nil && !errors.Is(err, proc.ErrNotFound) {
-		if errors.Is(err, proc.ErrNotSameProcess) {
-			return false, fmt.Errorf("singleinstance: %w: pid %d was reused by another process; nothing was signalled", ErrHolderUnproven, h.PID)
-		}
-		return false, fmt.Errorf("singleinstance: signal pid %d: %w", h.PID, err)
+	s := &stopper{name: name, force: force, log: cfg.logger, signalled: map[int]uint64{}}
+	if err := s.signalTree(r, h); err != nil {
+		return false, err
 	}
 	if cfg.stopTimeout == 0 {
 		return true, nil
@@ -72,11 +77,25 @@ func KillRunningContext(ctx context.Context, name string, force bool, opts ...Op
 		ctx, cancel = context.WithTimeout(ctx, cfg.stopTimeout)
 		defer cancel()
 	}
-	if err := waitReleased(ctx, r.paths.lock, h.Token); err != nil {
-		return false, fmt.Errorf("singleinstance: %q (pid %d) was sent %s but still holds the lock: %w: %w",
-			name, h.PID, sig, ErrStopTimeout, err)
+	token := r.record.token
+	if h != nil {
+		token = h.Token
+	}
+	if err := waitReleased(ctx, r.paths.lock, r.tokenKey, token, func() { s.again(name, cfg) }); err != nil {
+		return false, fmt.Errorf("singleinstance: %q (pid %s) was sent %s but still holds the lock: %w: %w",
+			name, s.pids(), sig, ErrStopTimeout, err)
 	}
 	return true, nil
+}
+
+// describesLiveProcess reports whether h names a process that still runs,
+// or one that cannot be looked up from here.
+func describesLiveProcess(h *Holder) bool {
+	if h == nil {
+		return false
+	}
+	alive, err := proc.Alive(h.identity())
+	return err != nil || alive
 }
 
 // settleTime bounds how long KillRunning waits for a holder that is still
@@ -95,8 +114,10 @@ func proveHolder(ctx context.Context, name string, cfg *config) (*probeResult, *
 		}
 		h, err := provenHolder(r)
 		// A damaged .info file will not heal; a missing or outdated one
-		// may be rewritten in a moment.
-		if err == nil || !errors.Is(err, ErrHolderUnproven) || r.holderErr != nil || time.Now().After(deadline) {
+		// may be rewritten in a moment. Where the kernel names the
+		// holding processes, the .info file is not needed.
+		if err == nil || !errors.Is(err, ErrHolderUnproven) || r.holderErr != nil ||
+			len(r.state.Holding) > 0 && !describesLiveProcess(r.state.Holder) || time.Now().After(deadline) {
 			return r, h, err
 		}
 		if err := sleepCtx(ctx, 5*time.Millisecond); err != nil {
@@ -116,7 +137,7 @@ func provenHolder(r *probeResult) (*Holder, error) {
 		}
 		return nil, fmt.Errorf("singleinstance: %q is running, but %w: %s", r.state.Name, ErrHolderUnproven, why)
 	}
-	if !r.state.Verified {
+	if !r.recordMatches {
 		return nil, fmt.Errorf("singleinstance: %q is running, but %w: the .info file (pid %d) does not describe the current lock holder",
 			r.state.Name, ErrHolderUnproven, h.PID)
 	}
@@ -137,7 +158,7 @@ func provenHolder(r *probeResult) (*Holder, error) {
 		return nil, fmt.Errorf("singleinstance: %q is running, but %w: pid %d is gone or belongs to another process",
 			r.state.Name, ErrHolderUnproven, h.PID)
 	}
-	holds, err := holdsLock(h, r.lockDev, r.lockIno)
+	holds, err := holdsLock(h, r.lockDev, r.lockIno, r.sockIno)
 	switch {
 	case errors.Is(err, errors.ErrUnsupported):
 		// No kernel view of locks: the record check above is the proof.
@@ -156,10 +177,18 @@ func provenHolder(r *probeResult) (*Holder, error) {
 // StartCommand may have closed the descriptor it inherited; then the
 // wrapper, recorded as owner, must hold the lock and be the command's
 // parent.
-func holdsLock(h *Holder, dev, ino uint64) (bool, error) {
+func holdsLock(h *Holder, dev, ino, sockIno uint64) (bool, error) {
 	holds, err := proc.HoldsLock(h.identity(), dev, ino)
 	if holds || errors.Is(err, errors.ErrUnsupported) {
 		return holds, err
+	}
+	if sockIno != 0 && err == nil {
+		// A process of the tree that kept only the name token.
+		if t, terr := proc.HoldsToken(h.PID, sockIno, 0, 0); terr == nil && t {
+			if alive, aerr := proc.Alive(h.identity()); aerr == nil && alive {
+				return true, nil
+			}
+		}
 	}
 	owner, ok := h.ownerIdentity()
 	if !ok {
@@ -177,8 +206,10 @@ func holdsLock(h *Holder, dev, ino uint64) (bool, error) {
 }
 
 // waitReleased waits until the lock at path is free or held under a token
-// other than token.
-func waitReleased(ctx context.Context, path string, token uint64) error {
+// other than token, and no process of this user holds the name token key
+// for the old holder. Each time it finds the lock still held it calls
+// again, which stops any process that has joined the holders meanwhile.
+func waitReleased(ctx context.Context, path, key string, token uint64, again func()) error {
 	w, err := filelock.Watch(path)
 	if err != nil {
 		w = nil
@@ -191,8 +222,21 @@ func waitReleased(ctx context.Context, path string, token uint64) error {
 			return err
 		}
 		if done {
-			return nil
+			// The file lock is free or has a new holder; the name token
+			// outlives a dying holder's lock by a few instructions.
+			held, err := tokenHeldBy(key, path, token)
+			if err != nil {
+				return err
+			}
+			if !held {
+				return nil
+			}
+			if err := sleepCtx(ctx, time.Millisecond); err != nil {
+				return err
+			}
+			continue
 		}
+		again()
 		if w != nil {
 			err = w.Wait(ctx, fallbackWake)
 		} else {
@@ -202,6 +246,27 @@ func waitReleased(ctx context.Context, path string, token uint64) error {
 			return err
 		}
 	}
+}
+
+// tokenHeldBy reports whether the name token is held for the acquisition
+// with token: it is held and the lock at path is not held under another
+// token (a new holder holds the token for itself).
+func tokenHeldBy(key, path string, token uint64) (bool, error) {
+	held, _, err := tokenHeld(key)
+	if err != nil || !held {
+		return false, err
+	}
+	f, err := safefs.OpenExisting(path)
+	if err != nil {
+		return true, nil
+	}
+	defer f.Close()
+	locked, err := filelock.IsLocked(f)
+	if err != nil || !locked {
+		return true, nil
+	}
+	rec := readRecord(f)
+	return !(rec.held && rec.token != token), nil
 }
 
 func released(path string, token uint64) (bool, error) {

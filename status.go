@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/singleinstance/singleinstance/internal/filelock"
+	"github.com/singleinstance/singleinstance/internal/nametoken"
+	"github.com/singleinstance/singleinstance/internal/proc"
 	"github.com/singleinstance/singleinstance/internal/safefs"
 )
 
@@ -35,8 +37,13 @@ type State struct {
 	// Stale files are harmless; the next holder replaces them.
 	Stale bool `json:"stale"`
 	// Orphaned reports that the holder holds a lock file that was deleted
-	// or replaced (it restores it on its next check).
+	// or replaced (it restores it on its next check), or, on Linux, that
+	// only the name token shows a running holder.
 	Orphaned bool `json:"orphaned,omitempty"`
+	// Holding lists the processes seen holding the lock or its name token
+	// (Linux): the holder, its wrapper, and every process of the guarded
+	// tree that kept the descriptors it inherited. KillRunning stops them.
+	Holding []int `json:"holding,omitempty"`
 	// Backend says where the lock is kept when it is not a file lock (see
 	// WithBackend), and Key names it there; LockDir and LockPath are then
 	// empty.
@@ -107,6 +114,27 @@ type probeResult struct {
 	lockIno uint64
 	// holderErr says why the .info file could not be read.
 	holderErr error
+	// recordMatches: the lock record and the .info file name the same
+	// acquisition, on the lock file that is held.
+	recordMatches bool
+	// tokenKey names the name token; tokenOnly reports that only the
+	// token shows a holder; sockIno is the token's inode once known.
+	tokenKey  string
+	tokenOnly bool
+	sockIno   uint64
+}
+
+// findHolding fills in State.Holding: the processes that hold the lock
+// file or the name token, where the platform can tell.
+func (r *probeResult) findHolding() {
+	if r.sockIno == 0 {
+		if uid, ino, err := nametoken.Owner(r.tokenKey); err == nil && uid == os.Geteuid() {
+			r.sockIno = ino
+		}
+	}
+	if pids, err := proc.Holders(r.sockIno, r.lockDev, r.lockIno); err == nil {
+		r.state.Holding = pids
+	}
 }
 
 // probe looks at a lock name without taking or changing anything. With
@@ -121,7 +149,8 @@ func probe(name string, cfg *config, readInfo bool) (*probeResult, error) {
 		return nil, err
 	}
 	p := pathsFor(dir, name)
-	r := &probeResult{paths: p, state: State{Name: name, LockDir: dir, LockPath: p.lock}}
+	r := &probeResult{paths: p, tokenKey: tokenKey(dir, private, name),
+		state: State{Name: name, LockDir: dir, LockPath: p.lock}}
 	if private {
 		if err := safefs.CheckPrivateDir(dir); err != nil {
 			if errors.Is(err, os.ErrNotExist) {
@@ -145,7 +174,17 @@ func probe(name string, cfg *config, readInfo bool) (*probeResult, error) {
 			r.lockDev, r.lockIno = safefs.FileID(fi)
 		}
 	}
-	if !readInfo && r.state.Running {
+	if !r.state.Running {
+		// The holder's lock file may have been deleted with its .info:
+		// the name token still shows it.
+		held, ino, err := tokenHeld(r.tokenKey)
+		if err != nil {
+			return nil, err
+		}
+		r.tokenOnly, r.sockIno = held, ino
+	}
+	if !readInfo && (r.state.Running || r.tokenOnly) {
+		r.state.Running = true
 		return r, nil
 	}
 	h, herr := readHolder(p)
@@ -173,10 +212,20 @@ func probe(name string, cfg *config, readInfo bool) (*probeResult, error) {
 			return nil, err
 		}
 	}
+	if !r.state.Running && r.tokenOnly {
+		r.state.Running, r.state.Orphaned = true, true
+		if h != nil {
+			r.lockDev, r.lockIno = h.LockDevice, h.LockInode
+			r.record = record{token: h.Token, held: true}
+		}
+	}
 	if r.state.Running {
 		r.state.Holder = h
-		r.state.Verified = h != nil && r.record.held && r.record.token == h.Token &&
+		r.recordMatches = h != nil && r.record.held && r.record.token == h.Token &&
 			h.LockDevice == r.lockDev && h.LockInode == r.lockIno
+		r.findHolding()
+		_, err := provenHolder(r)
+		r.state.Verified = err == nil
 	} else {
 		r.state.Stale = h != nil || herr != nil || exists(p.pid)
 	}

@@ -23,6 +23,7 @@ type forwarder struct {
 
 	mu         sync.Mutex
 	proc       *os.Process
+	tree       func(os.Signal) // after the command exited: its tree
 	holding    bool
 	queued     []os.Signal
 	beforeLock func(os.Signal)
@@ -40,6 +41,10 @@ func (f *forwarder) loop() {
 	for sig := range f.ch {
 		f.mu.Lock()
 		switch {
+		case f.tree != nil:
+			if !skipForward(sig, f.fromTTY) {
+				f.tree(sig)
+			}
 		case f.proc != nil:
 			f.send(sig)
 		case f.holding:
@@ -81,6 +86,14 @@ func (f *forwarder) started(p *os.Process) {
 		f.send(sig)
 	}
 	f.queued = nil
+}
+
+// toTree sends every later signal to the command's tree through send,
+// once the command itself has exited.
+func (f *forwarder) toTree(send func(os.Signal)) {
+	f.mu.Lock()
+	f.tree = send
+	f.mu.Unlock()
 }
 
 func (f *forwarder) stop() {

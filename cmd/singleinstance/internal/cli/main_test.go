@@ -105,6 +105,7 @@ func TestScript(t *testing.T) {
 			"waitfile":    cmdWaitFile,
 			"waitstate":   cmdWaitState,
 			"waitcommand": cmdWaitCommand,
+			"waitgone":    cmdWaitGone,
 		},
 	})
 }

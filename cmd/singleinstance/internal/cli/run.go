@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"os/exec"
+	"slices"
 	"time"
 
 	"github.com/singleinstance/singleinstance"
@@ -111,6 +112,7 @@ func (a *app) run(ctx context.Context, name string, argv []string, wait time.Dur
 	if ctx == nil {
 		ctx = context.Background()
 	}
+	defer survivePipeErrors()()
 	fw := newForwarder(a.stdin)
 	defer fw.stop()
 	ctx, cancel := context.WithCancelCause(ctx)
@@ -154,6 +156,9 @@ func (a *app) run(ctx context.Context, name string, argv []string, wait time.Dur
 		return withCode(128+signalNumber(sig), nil)
 	}
 
+	if err := becomeSubreaper(); err != nil && !errors.Is(err, errors.ErrUnsupported) {
+		a.logger().Debug("singleinstance: cannot become a subreaper; processes the command leaves behind go to init", "err", err)
+	}
 	c := exec.Command(argv[0], argv[1:]...)
 	c.Stdin, c.Stdout, c.Stderr = a.stdin, a.stdout, a.stderr
 	if err := inst.StartCommand(c); err != nil {
@@ -168,7 +173,11 @@ func (a *app) run(ctx context.Context, name string, argv []string, wait time.Dur
 	if a.supervise(name, inst, c) {
 		return withCode(exitLockLost, nil)
 	}
-	return withCode(exitCodeOf(c.ProcessState), nil)
+	code := exitCodeOf(c.ProcessState)
+	if a.awaitTree(name, inst, fw) {
+		return withCode(exitLockLost, nil)
+	}
+	return withCode(code, nil)
 }
 
 // startError is the exit for a command that did not start.
@@ -193,8 +202,23 @@ func (a *app) supervise(name string, inst *singleinstance.Instance, c *exec.Cmd)
 	exited := make(chan struct{})
 	result := make(chan bool, 1)
 	go func() { result <- a.watchLock(name, inst, c.Process, exited) }()
+	childExit, stopChildExit := notifyChildExit()
+	reaped := make(chan struct{})
+	go func() {
+		defer close(reaped)
+		for {
+			select {
+			case <-exited:
+				return
+			case <-childExit:
+				reapOrphans(c.Process.Pid)
+			}
+		}
+	}()
 	c.Wait()
 	close(exited)
+	<-reaped
+	stopChildExit()
 	return <-result
 }
 
@@ -223,15 +247,24 @@ func (a *app) watchLock(name string, inst *singleinstance.Instance, p *os.Proces
 	}
 	fmt.Fprintf(a.stderr, "singleinstance: lock '%s' lost (%v); stopping the command (SIGKILL after %v)\n",
 		name, inst.Err(), grace)
-	p.Signal(terminateSignal)
+	stopTree(inst, p, terminateSignal)
 	t := time.NewTimer(grace)
 	defer t.Stop()
 	select {
 	case <-t.C:
-		p.Kill()
+		stopTree(inst, p, os.Kill)
 	case <-exited:
 	}
 	return true
+}
+
+// stopTree sends sig to the command p and to every process of its tree
+// that still shares the lock.
+func stopTree(inst *singleinstance.Instance, p *os.Process, sig os.Signal) {
+	if pids, err := inst.Tree(); err != nil || !slices.Contains(pids, p.Pid) {
+		p.Signal(sig)
+	}
+	inst.SignalTree(sig)
 }
 
 // replaceHolder stops the running holder of name, gracefully first.

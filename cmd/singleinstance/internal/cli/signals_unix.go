@@ -5,6 +5,7 @@ package cli
 import (
 	"io"
 	"os"
+	"os/signal"
 	"syscall"
 
 	"golang.org/x/term"
@@ -43,4 +44,14 @@ func exitCodeOf(ps *os.ProcessState) int {
 		return 128 + int(ws.Signal())
 	}
 	return ps.ExitCode()
+}
+
+// survivePipeErrors keeps a write to a closed stdout or stderr (run's
+// output piped into "head", say) from killing run with SIGPIPE: the write
+// fails with EPIPE instead. The signal is caught, not ignored, so the
+// command run starts gets the default action back.
+func survivePipeErrors() func() {
+	ch := make(chan os.Signal, 1)
+	signal.Notify(ch, syscall.SIGPIPE)
+	return func() { signal.Stop(ch) }
 }

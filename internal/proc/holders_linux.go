@@ -1,0 +1,149 @@
+//go:build linux
+
+package proc
+
+import (
+	"errors"
+	"io/fs"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+func holders(sockIno, dev, ino uint64) ([]int, error) {
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		return nil, err
+	}
+	var pids []int
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil || pid <= 0 {
+			continue
+		}
+		if ok, _ := holdsToken(pid, sockIno, dev, ino); ok {
+			pids = append(pids, pid)
+		}
+	}
+	return pids, nil
+}
+
+// holdsToken looks through /proc/PID/fd. A socket descriptor names its
+// inode in its link ("socket:[123]"); a lock file descriptor counts only if
+// its fdinfo lists a write lock, so a process that merely has the file
+// open (one waiting for the lock, or reading it) is no holder.
+func holdsToken(pid int, sockIno, dev, ino uint64) (bool, error) {
+	dir := "/proc/" + strconv.Itoa(pid) + "/fd"
+	d, err := os.Open(dir)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return false, ErrNotFound
+		}
+		return false, err
+	}
+	names, err := d.Readdirnames(-1)
+	d.Close()
+	if err != nil {
+		return false, err
+	}
+	sock := ""
+	if sockIno != 0 {
+		sock = "socket:[" + strconv.FormatUint(sockIno, 10) + "]"
+	}
+	for _, n := range names {
+		link, err := os.Readlink(dir + "/" + n)
+		if err != nil {
+			continue // closed meanwhile
+		}
+		if sock != "" && link == sock {
+			return true, nil
+		}
+		if ino == 0 || !strings.HasPrefix(link, "/") {
+			continue
+		}
+		var st unix.Stat_t
+		if unix.Stat(dir+"/"+n, &st) != nil || uint64(st.Dev) != dev || st.Ino != ino {
+			continue
+		}
+		info, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/fdinfo/" + n)
+		if err == nil && fdinfoHasWriteLock(info) {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// descendants walks /proc/PID/task/TID/children from pid down.
+func descendants(pid int) ([]int, error) {
+	var out []int
+	queue := []int{pid}
+	for len(queue) > 0 {
+		p := queue[0]
+		queue = queue[1:]
+		tasks, err := os.ReadDir("/proc/" + strconv.Itoa(p) + "/task")
+		if err != nil {
+			if p == pid {
+				return nil, err
+			}
+			continue // exited meanwhile
+		}
+		for _, t := range tasks {
+			data, err := os.ReadFile("/proc/" + strconv.Itoa(p) + "/task/" + t.Name() + "/children")
+			if err != nil {
+				continue
+			}
+			for _, f := range strings.Fields(string(data)) {
+				if c, err := strconv.Atoi(f); err == nil && !slices.Contains(out, c) {
+					out = append(out, c)
+					queue = append(queue, c)
+				}
+			}
+		}
+	}
+	slices.Sort(out)
+	return out, nil
+}
+
+func cmdline(pid int) ([]string, error) {
+	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline")
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, err
+	}
+	data = []byte(strings.TrimSuffix(string(data), "\x00"))
+	if len(data) == 0 {
+		return nil, nil
+	}
+	return strings.Split(string(data), "\x00"), nil
+}
+
+func signalHolder(pid int, sig syscall.Signal, sockIno, dev, ino uint64) error {
+	pidfd, err := unix.PidfdOpen(pid, 0)
+	if errors.Is(err, unix.ESRCH) {
+		return ErrNotFound
+	}
+	if err != nil {
+		return os.NewSyscallError("pidfd_open", err)
+	}
+	defer unix.Close(pidfd)
+	ok, err := holdsToken(pid, sockIno, dev, ino)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return ErrNotSameProcess
+	}
+	if err := unix.PidfdSendSignal(pidfd, sig, nil, 0); err != nil {
+		if errors.Is(err, unix.ESRCH) {
+			return ErrNotFound
+		}
+		return os.NewSyscallError("pidfd_send_signal", err)
+	}
+	return nil
+}

@@ -1,0 +1,110 @@
+package singleinstance
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/singleinstance/singleinstance/internal/proc"
+)
+
+// A stopper signals the processes of a holder's tree, each at most once.
+type stopper struct {
+	name      string
+	force     bool
+	log       *slog.Logger
+	signalled map[int]uint64 // PID to StartID of every process signalled
+}
+
+// signalTree signals what r shows holding the lock: h, the holder the .info
+// file describes, if it is proven; and every process the kernel shows
+// holding the lock or its name token, except h's wrapper (its owner), which
+// passes signals on to its command and exits once its tree is gone. With
+// no .info file to name the wrapper, the wrapper is signalled too.
+func (s *stopper) signalTree(r *probeResult, h *Holder) error {
+	var targets []proc.Identity
+	if h != nil {
+		targets = append(targets, h.identity())
+	}
+	// The wrapper is named by the .info file of the current acquisition,
+	// even after the command it describes has exited.
+	owner, hasOwner := proc.Identity{}, false
+	if d := r.state.Holder; d != nil && r.recordMatches {
+		owner, hasOwner = d.ownerIdentity()
+	}
+	for _, pid := range r.state.Holding {
+		id, err := proc.Lookup(pid)
+		if err != nil || hasOwner && id == owner || h != nil && id == h.identity() {
+			continue
+		}
+		// The holders were listed a moment ago; the PID must still name
+		// a holder now, and Signal checks that it is the same process.
+		if ok, err := proc.HoldsToken(pid, r.sockIno, r.lockDev, r.lockIno); err != nil || !ok {
+			continue
+		}
+		targets = append(targets, id)
+	}
+	if len(targets) == 0 {
+		return fmt.Errorf("singleinstance: %q is running, but %w: no holding process can be seen from here",
+			s.name, ErrHolderUnproven)
+	}
+	var errs []error
+	for _, id := range targets {
+		if err := s.signal(id); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if len(errs) == len(targets) {
+		return errors.Join(errs...)
+	}
+	return nil
+}
+
+// signal signals id once.
+func (s *stopper) signal(id proc.Identity) error {
+	if st, ok := s.signalled[id.PID]; ok && st == id.StartID {
+		return nil
+	}
+	s.log.Debug("singleinstance: stopping holder", "name", s.name, "pid", id.PID, "force", s.force)
+	err := proc.Signal(id, s.force)
+	switch {
+	case err == nil, errors.Is(err, proc.ErrNotFound):
+		s.signalled[id.PID] = id.StartID
+		return nil
+	case errors.Is(err, proc.ErrNotSameProcess):
+		return fmt.Errorf("singleinstance: %w: pid %d was reused by another process; nothing was signalled", ErrHolderUnproven, id.PID)
+	default:
+		return fmt.Errorf("singleinstance: signal pid %d: %w", id.PID, err)
+	}
+}
+
+// again signals holders that appeared since the last look (a process the
+// tree started while it was being stopped).
+func (s *stopper) again(name string, cfg *config) {
+	r, err := probe(name, cfg, true)
+	if err != nil || !r.state.Running {
+		return
+	}
+	var h *Holder
+	if hh, err := provenHolder(r); err == nil {
+		h = hh
+	}
+	s.signalTree(r, h)
+}
+
+// pids lists the signalled PIDs for messages.
+func (s *stopper) pids() string {
+	var ps []int
+	for pid := range s.signalled {
+		ps = append(ps, pid)
+	}
+	slices.Sort(ps)
+	var b []string
+	for _, p := range ps {
+		b = append(b, strconv.Itoa(p))
+	}
+	return strings.Join(b, ", ")
+}

@@ -1,0 +1,101 @@
+package singleinstance
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"slices"
+	"syscall"
+
+	"github.com/singleinstance/singleinstance/internal/nametoken"
+	"github.com/singleinstance/singleinstance/internal/proc"
+	"github.com/singleinstance/singleinstance/internal/safefs"
+)
+
+// Tree returns the PIDs of the other processes that share this instance's
+// lock or name token: after StartCommand, the command and every process of
+// its tree that kept the descriptors it inherited, including processes that
+// outlive the command. While any of them runs, the name stays held, even
+// after Release. Only Linux can tell; elsewhere Tree returns an error
+// matching errors.ErrUnsupported.
+func (i *Instance) Tree() ([]int, error) {
+	if i.lease != nil {
+		return nil, fmt.Errorf("singleinstance: Tree of a lock held in a Backend: %w", errors.ErrUnsupported)
+	}
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	if i.released {
+		return nil, fmt.Errorf("singleinstance: Tree after Release")
+	}
+	return i.tree()
+}
+
+// tree is Tree; the caller holds i.mu.
+func (i *Instance) tree() ([]int, error) {
+	sockIno, dev, ino, err := i.tokenIDs()
+	if err != nil {
+		return nil, err
+	}
+	pids, err := proc.Holders(sockIno, dev, ino)
+	if err != nil {
+		return nil, err
+	}
+	self := os.Getpid()
+	return slices.DeleteFunc(pids, func(p int) bool { return p == self }), nil
+}
+
+// SignalTree sends sig to every process Tree returns, each only after the
+// kernel has shown it to hold the lock or the name token (through a pidfd,
+// so a reused PID is never hit). It returns the first error for a process
+// that could not be signalled although it still holds them.
+func (i *Instance) SignalTree(sig os.Signal) error {
+	s, ok := sig.(syscall.Signal)
+	if !ok {
+		return fmt.Errorf("singleinstance: SignalTree: %v is not a system signal", sig)
+	}
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	if i.released {
+		return fmt.Errorf("singleinstance: SignalTree after Release")
+	}
+	pids, err := i.tree()
+	if err != nil {
+		return err
+	}
+	sockIno, dev, ino, err := i.tokenIDs()
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, pid := range pids {
+		err := proc.SignalHolder(pid, s, sockIno, dev, ino)
+		if err != nil && !errors.Is(err, proc.ErrNotFound) && !errors.Is(err, proc.ErrNotSameProcess) {
+			errs = append(errs, fmt.Errorf("singleinstance: signal pid %d: %w", pid, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// tokenIDs identifies the token and the lock file, for proc.Holders. Both
+// lock files count after a restore: the tree holds the one it inherited.
+func (i *Instance) tokenIDs() (sockIno, dev, ino uint64, err error) {
+	if i.token != nil {
+		if sockIno, err = nametoken.Inode(i.token); err != nil {
+			return 0, 0, 0, err
+		}
+	}
+	fi, err := i.f.Stat()
+	if err != nil {
+		return 0, 0, 0, err
+	}
+	dev, ino = safefs.FileID(fi)
+	return sockIno, dev, ino, nil
+}
+
+// soleHolder reports whether no other process shares this instance's lock
+// or name token. Where that cannot be told, it reports false. The caller
+// holds i.mu.
+func (i *Instance) soleHolder() bool {
+	pids, err := i.tree()
+	return err == nil && len(pids) == 0
+}
