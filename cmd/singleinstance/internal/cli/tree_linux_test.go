@@ -1,0 +1,424 @@
+package cli
+
+import (
+	"bufio"
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/singleinstance/singleinstance"
+)
+
+// The tests in this file attack the promise of run: while any process of a
+// guarded command's tree is alive, the name is held; check says RUNNING,
+// and no second copy starts. Each starts the CLI (this test binary) as a
+// real process, and a second copy's command appends to a journal that
+// must stay empty.
+
+// treeDeadline bounds each wait for an event in these tests.
+const treeDeadline = 30 * time.Second
+
+// quiet is how long a test watches for something that must not happen.
+const quiet = 300 * time.Millisecond
+
+// cliProc is a CLI process started by a test, with its stderr as lines.
+type cliProc struct {
+	t     *testing.T
+	cmd   *exec.Cmd
+	lines chan string
+	done  chan struct{}
+}
+
+// startCLI starts the CLI with args in a test's lock directory.
+func startCLI(t *testing.T, lockDir string, args ...string) *cliProc {
+	t.Helper()
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(exe, args...)
+	cmd.Env = append(os.Environ(), cliEnv+"=1", "GORACE="+goRace(), "SINGLEINSTANCE_LOCK_DIR="+lockDir)
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	p := &cliProc{t: t, cmd: cmd, lines: make(chan string, 100), done: make(chan struct{})}
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			t.Logf("cli %d: %s", cmd.Process.Pid, sc.Text())
+			select {
+			case p.lines <- sc.Text():
+			default:
+			}
+		}
+		close(p.lines)
+		cmd.Wait()
+		close(p.done)
+	}()
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		<-p.done
+	})
+	return p
+}
+
+// expect waits for a stderr line containing s.
+func (p *cliProc) expect(s string) {
+	p.t.Helper()
+	deadline := time.After(treeDeadline)
+	for {
+		select {
+		case line, ok := <-p.lines:
+			if !ok {
+				p.t.Fatalf("cli %d exited before printing %q", p.cmd.Process.Pid, s)
+			}
+			if strings.Contains(line, s) {
+				return
+			}
+		case <-deadline:
+			p.t.Fatalf("cli %d did not print %q within %v", p.cmd.Process.Pid, s, treeDeadline)
+		}
+	}
+}
+
+// exitCode waits for the process to exit and returns its exit code, -1 if
+// a signal killed it.
+func (p *cliProc) exitCode() int {
+	p.t.Helper()
+	select {
+	case <-p.done:
+	case <-time.After(treeDeadline):
+		p.t.Fatalf("cli %d did not exit within %v", p.cmd.Process.Pid, treeDeadline)
+	}
+	return p.cmd.ProcessState.ExitCode()
+}
+
+// running reports whether the process has not exited within quiet.
+func (p *cliProc) stillRunning() bool {
+	select {
+	case <-p.done:
+		return false
+	case <-time.After(quiet):
+		return true
+	}
+}
+
+// readPID waits for file to hold a PID and returns it.
+func readPID(t *testing.T, file string) int {
+	t.Helper()
+	deadline := time.Now().Add(treeDeadline)
+	for {
+		data, err := os.ReadFile(file)
+		if err == nil && strings.HasSuffix(string(data), "\n") {
+			pid, err := strconv.Atoi(strings.TrimSpace(string(data)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return pid
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s not written within %v", file, treeDeadline)
+		}
+		time.Sleep(5 * time.Millisecond) // polling for a file: no event to wait on
+	}
+}
+
+// alive reports whether pid runs (not a zombie).
+func alive(pid int) bool {
+	stat, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return false
+	}
+	s := string(stat)
+	i := strings.LastIndexByte(s, ')')
+	return i >= 0 && i+2 < len(s) && s[i+2] != 'Z'
+}
+
+// assertHeld checks every clause of the promise while a process of the
+// tree runs: check and Status see the holder, and a second run of the
+// name neither starts its command nor succeeds.
+func assertHeld(t *testing.T, lockDir string, holders ...int) {
+	t.Helper()
+	opt := singleinstance.WithLockDir(lockDir)
+	running, err := singleinstance.CheckRunning("app", opt)
+	if err != nil || !running {
+		t.Fatalf("CheckRunning = %v, %v; want true while pids %v run", running, err, holders)
+	}
+	st, err := singleinstance.Status("app", opt)
+	if err != nil || !st.Running {
+		t.Fatalf("Status = %+v, %v; want running", st, err)
+	}
+	for _, pid := range holders {
+		if !slices.Contains(st.Holding, pid) {
+			t.Fatalf("Status.Holding = %v, want it to contain %d", st.Holding, pid)
+		}
+	}
+	marker := filepath.Join(t.TempDir(), "second-ran")
+	second := startCLI(t, lockDir, "run", "app", "--", "sh", "-c", "echo ran > "+marker)
+	if code := second.exitCode(); code != exitNo {
+		t.Fatalf("second run exited %d, want %d (already running)", code, exitNo)
+	}
+	if _, err := os.Stat(marker); err == nil {
+		t.Fatal("the second copy's command ran")
+	}
+}
+
+// assertFree checks that the name is free.
+func assertFree(t *testing.T, lockDir string) {
+	t.Helper()
+	running, err := singleinstance.CheckRunning("app", singleinstance.WithLockDir(lockDir))
+	if err != nil || running {
+		t.Fatalf("CheckRunning = %v, %v; want false", running, err)
+	}
+}
+
+func killName(t *testing.T, lockDir string, force bool) {
+	t.Helper()
+	killed, err := singleinstance.KillRunning("app", force, singleinstance.WithLockDir(lockDir),
+		singleinstance.WithStopTimeout(treeDeadline))
+	if err != nil || !killed {
+		t.Fatalf("KillRunning = %v, %v; want true, nil", killed, err)
+	}
+}
+
+// TestTreeChildOutlivesCommand: the command starts a background child that
+// keeps its descriptors and exits. run waits for the child, the name stays
+// held, and kill stops the child and frees the name.
+func TestTreeChildOutlivesCommand(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	lockDir, childFile := filepath.Join(dir, "locks"), filepath.Join(dir, "child")
+	run := startCLI(t, lockDir, "run", "app", "--", "sh", "-c",
+		"sleep 300 </dev/null >/dev/null 2>&1 & echo $! > "+childFile+"; exit 7")
+	child := readPID(t, childFile)
+	run.expect("still hold 'app'")
+	assertHeld(t, lockDir, child)
+	if !run.stillRunning() {
+		t.Fatal("run exited while a process of its tree holds the lock")
+	}
+	killName(t, lockDir, false)
+	if alive(child) {
+		t.Fatalf("child %d still runs after kill", child)
+	}
+	if code := run.exitCode(); code != 7 {
+		t.Fatalf("run exited %d, want the command's 7", code)
+	}
+	assertFree(t, lockDir)
+}
+
+// TestTreeKillStopsCommandAndChildren: kill while the command runs stops
+// it and its children that hold the lock, and succeeds once the name is
+// free.
+func TestTreeKillStopsCommandAndChildren(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	lockDir, childFile, cmdFile := filepath.Join(dir, "locks"), filepath.Join(dir, "child"), filepath.Join(dir, "cmd")
+	run := startCLI(t, lockDir, "run", "app", "--", "sh", "-c",
+		"sleep 300 </dev/null >/dev/null 2>&1 & echo $! > "+childFile+"; echo $$ > "+cmdFile+"; exec sleep 300")
+	child, command := readPID(t, childFile), readPID(t, cmdFile)
+	assertHeld(t, lockDir, child, command)
+	killName(t, lockDir, false)
+	if alive(child) || alive(command) {
+		t.Fatalf("after kill: child %d alive %v, command %d alive %v", child, alive(child), command, alive(command))
+	}
+	if code := run.exitCode(); code != 128+int(syscall.SIGTERM) {
+		t.Fatalf("run exited %d, want %d", code, 128+int(syscall.SIGTERM))
+	}
+	assertFree(t, lockDir)
+}
+
+// TestTreeLockFilesDeletedThenWrapperKilled deletes every file of the name
+// while it is held, then kills run with SIGKILL: the command dies with
+// run, and its child, which holds only the deleted lock file and the name
+// token, keeps the name held until kill stops it.
+func TestTreeLockFilesDeletedThenWrapperKilled(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	lockDir, childFile, cmdFile := filepath.Join(dir, "locks"), filepath.Join(dir, "child"), filepath.Join(dir, "cmd")
+	run := startCLI(t, lockDir, "run", "app", "--", "sh", "-c",
+		"sleep 300 </dev/null >/dev/null 2>&1 & echo $! > "+childFile+"; echo $$ > "+cmdFile+"; wait")
+	child, command := readPID(t, childFile), readPID(t, cmdFile)
+	removeAll(t, lockDir)
+	run.expect("protection restored")
+	removeAll(t, lockDir)
+	run.cmd.Process.Signal(syscall.SIGKILL)
+	if code := run.exitCode(); code != -1 {
+		t.Fatalf("run exited %d, want killed", code)
+	}
+	if err := waitGone(command, treeDeadline); err != nil {
+		t.Fatalf("the command did not die with run: %v", err)
+	}
+	if !alive(child) {
+		t.Fatalf("child %d died with run; the test needs it alive", child)
+	}
+	assertHeld(t, lockDir, child)
+	killName(t, lockDir, false)
+	if alive(child) {
+		t.Fatalf("child %d still runs after kill", child)
+	}
+	assertFree(t, lockDir)
+}
+
+// TestTreeWrapperSurvivesClosedStderr runs run with a standard error whose
+// reader is gone (as in "run ... 2>&1 | head"): its warnings must not kill
+// it with SIGPIPE, which would leave the command unguarded.
+func TestTreeWrapperSurvivesClosedStderr(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	lockDir, cmdFile := filepath.Join(dir, "locks"), filepath.Join(dir, "cmd")
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Close()
+	cmd := exec.CommandContext(t.Context(), exe, "-v", "run", "app", "--", "sh", "-c", "echo $$ > "+cmdFile+"; exec sleep 300")
+	cmd.Env = append(os.Environ(), cliEnv+"=1", "GORACE="+goRace(), "SINGLEINSTANCE_LOCK_DIR="+lockDir)
+	cmd.Stderr, cmd.Stdout = w, w
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	command := readPID(t, cmdFile)
+	// Each deletion makes run write a warning to its broken stderr.
+	for range 3 {
+		removeAll(t, lockDir)
+		waitExists(t, filepath.Join(lockDir, "app.lock"))
+	}
+	select {
+	case err := <-done:
+		t.Fatalf("run exited after writing to a closed stderr: %v", err)
+	case <-time.After(quiet):
+	}
+	assertHeld(t, lockDir, command)
+	killName(t, lockDir, false)
+	select {
+	case err := <-done:
+		if code := exitCode(err); code != 128+int(syscall.SIGTERM) {
+			t.Fatalf("run exited %d (%v), want %d", code, err, 128+int(syscall.SIGTERM))
+		}
+	case <-time.After(treeDeadline):
+		t.Fatal("run did not exit after kill")
+	}
+}
+
+func removeAll(t *testing.T, dir string) {
+	t.Helper()
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		os.Remove(filepath.Join(dir, e.Name()))
+	}
+}
+
+func waitExists(t *testing.T, path string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), treeDeadline)
+	defer cancel()
+	for {
+		if _, err := os.Stat(path); err == nil {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("%s did not reappear within %v", path, treeDeadline)
+		case <-time.After(time.Millisecond): // polling for a file: no event to wait on
+		}
+	}
+}
+
+// journalCommand appends "start PID" to $J, holds until SIGTERM, then
+// appends "end PID": the journal shows whether two copies ever overlapped.
+const journalCommand = `echo "start $$" >> "$J"; trap 'echo "end $$" >> "$J"; exit 0' TERM; sleep 300 </dev/null >/dev/null 2>&1 & wait`
+
+// TestTreeCleanerDeletesEverythingWhileWaitersQueue deletes every file in
+// the lock directory (as a temporary-file cleaner does) while waiters are
+// queued with run --wait and a fresh run tries too: no waiter may start
+// before the holder has exited, round after round.
+func TestTreeCleanerDeletesEverythingWhileWaitersQueue(t *testing.T) {
+	t.Parallel()
+	const waiters = 3
+	dir := t.TempDir()
+	lockDir, journal := filepath.Join(dir, "locks"), filepath.Join(dir, "journal")
+	command := strings.ReplaceAll(journalCommand, "$J", journal)
+	procs := []*cliProc{startCLI(t, lockDir, "run", "app", "--", "sh", "-c", command)}
+	waitJournal(t, journal, 1)
+	for range waiters {
+		w := startCLI(t, lockDir, "-v", "run", "--wait", "forever", "app", "--", "sh", "-c", command)
+		w.expect("Waiting for 'app'")
+		procs = append(procs, w)
+	}
+	for round := 1; round <= waiters; round++ {
+		removeAll(t, lockDir)
+		if p := startCLI(t, lockDir, "run", "app", "--", "sh", "-c", command); p.exitCode() != exitNo {
+			t.Fatalf("round %d: a fresh run after the cleaner did not refuse", round)
+		}
+		time.Sleep(quiet) // watch for a waiter that wrongly starts
+		if n := journalStarts(t, journal); n != round {
+			t.Fatalf("round %d: %d commands started, want %d; journal:\n%s", round, n, round, readJournal(t, journal))
+		}
+		killName(t, lockDir, false)
+		waitJournal(t, journal, round+1)
+	}
+	killName(t, lockDir, false)
+	for _, p := range procs {
+		p.exitCode()
+	}
+	assertNoOverlap(t, journal)
+}
+
+// journalStarts counts the commands that started.
+func journalStarts(t *testing.T, journal string) int {
+	t.Helper()
+	return strings.Count(readJournal(t, journal), "start ")
+}
+
+// waitJournal waits until n commands have started.
+func waitJournal(t *testing.T, journal string, n int) {
+	t.Helper()
+	deadline := time.Now().Add(treeDeadline)
+	for journalStarts(t, journal) < n {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d commands did not start within %v; journal:\n%s", n, treeDeadline, readJournal(t, journal))
+		}
+		time.Sleep(5 * time.Millisecond) // polling a file: no event to wait on
+	}
+}
+
+// assertNoOverlap checks that every "start" in the journal came after the
+// "end" of the one before.
+func assertNoOverlap(t *testing.T, journal string) {
+	t.Helper()
+	running := ""
+	for line := range strings.Lines(readJournal(t, journal)) {
+		f := strings.Fields(line)
+		switch {
+		case len(f) != 2:
+			t.Fatalf("bad journal line %q", line)
+		case f[0] == "start" && running != "":
+			t.Fatalf("command %s started while %s ran; journal:\n%s", f[1], running, readJournal(t, journal))
+		case f[0] == "start":
+			running = f[1]
+		case f[0] == "end" && f[1] == running:
+			running = ""
+		}
+	}
+}
