@@ -81,7 +81,7 @@ func KillRunningContext(ctx context.Context, name string, force bool, opts ...Op
 	if h != nil {
 		token = h.Token
 	}
-	if err := waitReleased(ctx, r.paths.lock, r.tokenKey, token, func() { s.again(name, cfg) }); err != nil {
+	if err := waitReleased(ctx, r.paths.lock, r.tokenKey, token, s.again); err != nil {
 		return false, fmt.Errorf("singleinstance: %q (pid %s) was sent %s but still holds the lock: %w: %w",
 			name, s.pids(), sig, ErrStopTimeout, err)
 	}

@@ -205,6 +205,21 @@ func TestReusedPIDNotRunning(t *testing.T) {
 	}
 	defer inst.Release()
 	forgeInfoPID(t, dir, unrelated.pid)
+	// "Verified" is the proof KillRunning needs, and a conflict names
+	// only a proven holder.
+	st, err := singleinstance.Status(testName, opt)
+	if err != nil || !st.Running || st.Verified {
+		t.Fatalf("Status with forged live info = %+v, %v; want running and not verified", st, err)
+	}
+	_, err = singleinstance.New(testName, opt)
+	var conflict *singleinstance.AlreadyRunningError
+	if !errors.As(err, &conflict) {
+		t.Fatalf("second New = %v, want a conflict", err)
+	}
+	if conflict.Holder != nil && conflict.Holder.PID == unrelated.pid ||
+		strings.Contains(conflict.Report(), "PID: "+strconv.Itoa(unrelated.pid)) {
+		t.Fatalf("the conflict names the unrelated pid %d:\n%s", unrelated.pid, conflict.Report())
+	}
 	killed, err = singleinstance.KillRunning(testName, true, opt)
 	if !errors.Is(err, singleinstance.ErrHolderUnproven) || killed {
 		t.Fatalf("KillRunning with forged live info = %v, %v; want ErrHolderUnproven", killed, err)

@@ -3,6 +3,7 @@ package singleinstance
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"time"
 
@@ -42,8 +43,9 @@ type State struct {
 	Orphaned bool `json:"orphaned,omitempty"`
 	// Holding lists the processes seen holding the lock or its name token
 	// (Linux): the holder, its wrapper, and every process of the guarded
-	// tree that kept the descriptors it inherited. KillRunning stops them.
-	Holding []int `json:"holding,omitempty"`
+	// tree that kept the descriptors it inherited, including processes
+	// that outlive the command. KillRunning stops them.
+	Holding []HoldingProcess `json:"holding,omitempty"`
 	// Backend says where the lock is kept when it is not a file lock (see
 	// WithBackend), and Key names it there; LockDir and LockPath are then
 	// empty.
@@ -54,6 +56,18 @@ type State struct {
 	// have noticed, at FencedUntil at the latest.
 	Fenced      bool      `json:"fenced,omitempty"`
 	FencedUntil time.Time `json:"fenced_until,omitzero"`
+}
+
+// A HoldingProcess is a process that the kernel shows holding a lock or its
+// name token.
+type HoldingProcess struct {
+	PID  int      `json:"pid"`
+	Argv []string `json:"argv,omitempty"`
+}
+
+// String returns "pid N: ARGV", with ARGV quoted for a shell.
+func (p HoldingProcess) String() string {
+	return fmt.Sprintf("pid %d: %s", p.PID, quoteArgv(p.Argv))
 }
 
 // CheckRunning reports whether a process holds the lock called name. It
@@ -132,8 +146,13 @@ func (r *probeResult) findHolding() {
 			r.sockIno = ino
 		}
 	}
-	if pids, err := proc.Holders(r.sockIno, r.lockDev, r.lockIno); err == nil {
-		r.state.Holding = pids
+	pids, err := proc.Holders(r.sockIno, r.lockDev, r.lockIno)
+	if err != nil {
+		return
+	}
+	for _, pid := range pids {
+		argv, _ := proc.Cmdline(pid)
+		r.state.Holding = append(r.state.Holding, HoldingProcess{PID: pid, Argv: argv})
 	}
 }
 

@@ -17,6 +17,9 @@ type stopper struct {
 	force     bool
 	log       *slog.Logger
 	signalled map[int]uint64 // PID to StartID of every process signalled
+	sockIno   uint64         // the stopped acquisition's name token
+	owner     proc.Identity  // its wrapper, if hasOwner
+	hasOwner  bool
 }
 
 // signalTree signals what r shows holding the lock: h, the holder the .info
@@ -35,7 +38,9 @@ func (s *stopper) signalTree(r *probeResult, h *Holder) error {
 	if d := r.state.Holder; d != nil && r.recordMatches {
 		owner, hasOwner = d.ownerIdentity()
 	}
-	for _, pid := range r.state.Holding {
+	s.sockIno, s.owner, s.hasOwner = r.sockIno, owner, hasOwner
+	for _, hp := range r.state.Holding {
+		pid := hp.PID
 		id, err := proc.Lookup(pid)
 		if err != nil || hasOwner && id == owner || h != nil && id == h.identity() {
 			continue
@@ -81,18 +86,28 @@ func (s *stopper) signal(id proc.Identity) error {
 	}
 }
 
-// again signals holders that appeared since the last look (a process the
-// tree started while it was being stopped).
-func (s *stopper) again(name string, cfg *config) {
-	r, err := probe(name, cfg, true)
-	if err != nil || !r.state.Running {
+// again signals processes that joined the stopped acquisition's tree since
+// the last look (a process the tree started while it was being stopped).
+// Only the holders of that acquisition's name token, known by its socket
+// inode, count: the lock file's inode stays the same for the next holder,
+// which must never be hit.
+func (s *stopper) again() {
+	if s.sockIno == 0 {
 		return
 	}
-	var h *Holder
-	if hh, err := provenHolder(r); err == nil {
-		h = hh
+	pids, err := proc.Holders(s.sockIno, 0, 0)
+	if err != nil {
+		return
 	}
-	s.signalTree(r, h)
+	for _, pid := range pids {
+		id, err := proc.Lookup(pid)
+		if err != nil || s.hasOwner && id == s.owner {
+			continue
+		}
+		if ok, err := proc.HoldsToken(pid, s.sockIno, 0, 0); err == nil && ok {
+			s.signal(id)
+		}
+	}
 }
 
 // pids lists the signalled PIDs for messages.

@@ -83,7 +83,7 @@ func (i *Instance) check() (replaced, lost bool) {
 				return true, true
 			}
 			i.cfg.logger.Warn("singleinstance: lock file was deleted or replaced and cannot be restored yet; "+
-				"still holding the old one", "lock", i.paths.lock, "err", err)
+				"still holding the old one, retrying", "lock", i.paths.lock, "err", err)
 			return false, false
 		}
 		i.cfg.logger.Warn("singleinstance: lock file was deleted or replaced; protection restored",
@@ -139,10 +139,20 @@ func (i *Instance) restore() error {
 	old := i.f
 	i.f = nf
 	i.holder.LockDevice, i.holder.LockInode = safefs.FileID(fi)
-	err = i.writeInfoFiles()
-	writeRecord(old, record{token: i.holder.Token})
+	if err := i.writeInfoFiles(); err != nil {
+		// The new file is locked and the old one is let go below either
+		// way: protection is restored, only the description is missing
+		// until the next check rewrites it.
+		i.cfg.logger.Warn("singleinstance: lock file restored, but its description cannot be written yet",
+			"lock", i.paths.lock, "err", err)
+	}
+	if !i.shared {
+		// A started command's tree still holds the old file; it must not
+		// read as free.
+		writeRecord(old, record{token: i.holder.Token})
+	}
 	old.Close()
-	return err
+	return nil
 }
 
 // restoreGrace is how long restore keeps trying to lock a replacement lock

@@ -30,6 +30,9 @@ type statusJSON struct {
 	Orphaned      bool      `json:"orphaned,omitempty"`
 	HolderError   string    `json:"holder_error,omitempty"`
 	UptimeSeconds float64   `json:"uptime_seconds,omitempty"`
+	// Holding lists the processes that hold the lock (Linux): the holder,
+	// its wrapper and what the command started that still runs.
+	Holding []singleinstance.HoldingProcess `json:"holding,omitempty"`
 	*singleinstance.Holder
 }
 
@@ -47,7 +50,7 @@ func stateWord(s *singleinstance.State) string {
 func toJSON(s *singleinstance.State) statusJSON {
 	j := statusJSON{Name: s.Name, Running: s.Running, State: stateWord(s), LockDir: s.LockDir,
 		LockPath: s.LockPath, Backend: s.Backend, Key: s.Key, Fenced: s.Fenced, FencedUntil: s.FencedUntil,
-		Verified: s.Verified, Orphaned: s.Orphaned, HolderError: s.HolderError}
+		Verified: s.Verified, Orphaned: s.Orphaned, HolderError: s.HolderError, Holding: s.Holding}
 	if s.Running && s.Holder != nil {
 		j.Holder = s.Holder
 		if !s.Holder.Started.IsZero() {
@@ -184,6 +187,9 @@ func writeStatus(w io.Writer, st *singleinstance.State) {
 	}
 	if st.Orphaned {
 		fmt.Fprintln(w, "  note=the holder's lock file was deleted or replaced; it restores it on its next check")
+	}
+	for _, p := range st.Holding {
+		fmt.Fprintf(w, "  holding=%s\n", p)
 	}
 	if st.Fenced {
 		// HolderError says when and until when.

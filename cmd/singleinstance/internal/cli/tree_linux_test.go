@@ -160,7 +160,7 @@ func assertHeld(t *testing.T, lockDir string, holders ...int) {
 		t.Fatalf("Status = %+v, %v; want running", st, err)
 	}
 	for _, pid := range holders {
-		if !slices.Contains(st.Holding, pid) {
+		if !slices.ContainsFunc(st.Holding, func(h singleinstance.HoldingProcess) bool { return h.PID == pid }) {
 			t.Fatalf("Status.Holding = %v, want it to contain %d", st.Holding, pid)
 		}
 	}
