@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/singleinstance/singleinstance"
+	"github.com/singleinstance/singleinstance/internal/nametoken"
 )
 
 // Child roles. The parent passes the lock directory and name in the
@@ -36,6 +37,9 @@ const (
 	// StartCommand, printing "wrapping PID"; it releases when the child
 	// ends.
 	roleWrap = "wrap"
+	// roleSquat binds the name token key SI_KEY, prints "ready PID" and
+	// waits for stdin to close: another user who squats a name.
+	roleSquat = "squat"
 	// idleUntilKilledEnv makes roleIdle ignore stdin and run until it is
 	// killed.
 	idleUntilKilledEnv = "SI_IDLE_UNTIL_KILLED"
@@ -124,6 +128,16 @@ func runChild(role string) int {
 		err = cmd.Wait()
 		inst.Release()
 		fmt.Printf("command ended %v\n", err)
+		return 0
+	case roleSquat:
+		tok, err := nametoken.Claim(os.Getenv("SI_KEY"))
+		if err != nil {
+			fmt.Println("error", err)
+			return 1
+		}
+		defer tok.Close()
+		fmt.Printf("ready %d\n", os.Getpid())
+		io.Copy(io.Discard, os.Stdin)
 		return 0
 	case roleIdle:
 		fmt.Printf("ready %d\n", os.Getpid())

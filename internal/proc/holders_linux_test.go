@@ -1,0 +1,142 @@
+package proc_test
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/singleinstance/singleinstance/internal/filelock"
+	"github.com/singleinstance/singleinstance/internal/proc"
+	"golang.org/x/sys/unix"
+)
+
+func inodeOf(t *testing.T, f *os.File) (dev, ino uint64) {
+	t.Helper()
+	var st unix.Stat_t
+	if err := unix.Fstat(int(f.Fd()), &st); err != nil {
+		t.Fatal(err)
+	}
+	return uint64(st.Dev), st.Ino
+}
+
+// startSleeper starts "sleep" with extra inherited files and returns it;
+// the test kills it at the end.
+func startSleeper(t *testing.T, files ...*os.File) *exec.Cmd {
+	t.Helper()
+	cmd := exec.Command("sleep", "300")
+	cmd.ExtraFiles = files
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	return cmd
+}
+
+func TestHoldersSeeInheritedTokens(t *testing.T) {
+	fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sock := os.NewFile(uintptr(fd), "sock")
+	defer sock.Close()
+	_, sockIno := inodeOf(t, sock)
+
+	path := filepath.Join(t.TempDir(), "x.lock")
+	locked, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer locked.Close()
+	if err := filelock.TryLock(locked); err != nil {
+		t.Fatal(err)
+	}
+	dev, ino := inodeOf(t, locked)
+	plain, err := os.Open(path) // same file, a description without a lock
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer plain.Close()
+
+	withSock := startSleeper(t, sock)
+	withLock := startSleeper(t, locked)
+	withPlain := startSleeper(t, plain)
+
+	pids, err := proc.Holders(sockIno, dev, ino)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []int{os.Getpid(), withSock.Process.Pid, withLock.Process.Pid} {
+		if !slices.Contains(pids, want) {
+			t.Errorf("Holders = %v, missing %d", pids, want)
+		}
+	}
+	if slices.Contains(pids, withPlain.Process.Pid) {
+		t.Errorf("Holders = %v counts %d, which only has the file open without a lock", pids, withPlain.Process.Pid)
+	}
+	if ok, err := proc.HoldsToken(withPlain.Process.Pid, sockIno, dev, ino); err != nil || ok {
+		t.Errorf("HoldsToken(plain) = %v, %v; want false", ok, err)
+	}
+
+	if err := proc.SignalHolder(withPlain.Process.Pid, syscall.SIGKILL, sockIno, dev, ino); !errors.Is(err, proc.ErrNotSameProcess) {
+		t.Errorf("SignalHolder(not a holder) = %v, want ErrNotSameProcess", err)
+	}
+	if err := proc.SignalHolder(withSock.Process.Pid, syscall.SIGKILL, sockIno, dev, ino); err != nil {
+		t.Fatalf("SignalHolder(holder) = %v", err)
+	}
+	if err := withSock.Wait(); err == nil {
+		t.Fatal("the signalled holder exited normally")
+	}
+	if err := proc.SignalHolder(withSock.Process.Pid, syscall.SIGKILL, sockIno, dev, ino); !errors.Is(err, proc.ErrNotFound) {
+		t.Errorf("SignalHolder(gone) = %v, want ErrNotFound", err)
+	}
+}
+
+func TestDescendantsAndCmdline(t *testing.T) {
+	cmd := exec.Command("sh", "-c", "sleep 300 & echo $!; wait")
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { cmd.Process.Kill(); cmd.Wait() }()
+	var grandchild int
+	buf := make([]byte, 32)
+	n, err := out.Read(buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := fmt.Sscan(string(buf[:n]), &grandchild); err != nil {
+		t.Fatal(err)
+	}
+	defer syscall.Kill(grandchild, syscall.SIGKILL)
+	d, err := proc.Descendants(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Contains(d, cmd.Process.Pid) || !slices.Contains(d, grandchild) {
+		t.Fatalf("Descendants = %v, want %d and %d", d, cmd.Process.Pid, grandchild)
+	}
+	// The forked shell becomes sleep at its exec, a moment later.
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		argv, err := proc.Cmdline(grandchild)
+		if err == nil && slices.Equal(argv, []string{"sleep", "300"}) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("Cmdline = %q, %v; want sleep 300", argv, err)
+		}
+		time.Sleep(time.Millisecond) // no event announces an exec
+	}
+	if _, err := proc.Cmdline(1 << 30); !errors.Is(err, proc.ErrNotFound) {
+		t.Fatalf("Cmdline(no such pid) = %v, want ErrNotFound", err)
+	}
+}

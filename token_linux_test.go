@@ -1,0 +1,103 @@
+package singleinstance_test
+
+import (
+	"errors"
+	"log/slog"
+	"os"
+	"os/exec"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/singleinstance/singleinstance"
+	"github.com/singleinstance/singleinstance/internal/nametoken"
+)
+
+// TestTokenSquattedByAnotherUser: another local user binds the name token
+// first. That must not block the name: New succeeds, says why it cannot
+// use the token, and the file lock still excludes a second copy.
+func TestTokenSquattedByAnotherUser(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to start a process as another user")
+	}
+	t.Parallel()
+	dir, opt := lockDir(t)
+	key := nametoken.Key(os.Geteuid(), dir, testName)
+	// The test binary sits in a directory only root can enter; the
+	// squatter needs a copy it can execute.
+	bin, err := os.MkdirTemp("", "squat")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(bin) })
+	exe := bin + "/test.bin"
+	data, err := os.ReadFile(os.Args[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(exe, data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(bin, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.CommandContext(t.Context(), exe, "-test.run=^$")
+	cmd.Env = append(os.Environ(), childRoleEnv+"="+roleSquat, "SI_KEY="+key)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+	squatter := startCmd(t, cmd)
+	squatter.expect("ready")
+
+	var logs syncBuffer
+	inst, err := singleinstance.New(testName, opt, singleinstance.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
+	if err != nil {
+		t.Fatalf("New with a squatted token: %v", err)
+	}
+	defer inst.Release()
+	if !strings.Contains(logs.String(), "another user holds this lock's name token") || !strings.Contains(logs.String(), "uid=65534") {
+		t.Fatalf("no warning naming the squatter; log:\n%s", logs.String())
+	}
+	if _, err := singleinstance.New(testName, opt); err == nil {
+		t.Fatal("a second instance started")
+	}
+	running, err := singleinstance.CheckRunning(testName, opt)
+	if err != nil || !running {
+		t.Fatalf("CheckRunning = %v, %v", running, err)
+	}
+	inst.Release()
+	running, err = singleinstance.CheckRunning(testName, opt)
+	if err != nil || running {
+		t.Fatalf("CheckRunning after Release = %v, %v; the squatter's token must not count", running, err)
+	}
+}
+
+// TestTokenOutlivesDeletedFiles: a holder whose every file was deleted (and
+// which has not restored them yet, or cannot) is still seen through its
+// name token: check says running and a newcomer is refused.
+func TestTokenOutlivesDeletedFiles(t *testing.T) {
+	t.Parallel()
+	dir, opt := lockDir(t)
+	holder := startChild(t, roleHold, dir, testName)
+	holder.expect("ready")
+	// A stopped holder cannot restore its files: only its name token and
+	// its lock on the deleted file are left.
+	if err := holder.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	defer holder.cmd.Process.Signal(syscall.SIGCONT)
+	for _, ext := range []string{".lock", ".info", ".pid"} {
+		if err := os.Remove(dir + "/" + testName + ext); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := singleinstance.New(testName, opt); !errors.Is(err, singleinstance.ErrAlreadyRunning) {
+		t.Fatalf("New with every file deleted = %v, want ErrAlreadyRunning", err)
+	}
+	running, err := singleinstance.CheckRunning(testName, opt)
+	if err != nil || !running {
+		t.Fatalf("CheckRunning with every file deleted = %v, %v; want true", running, err)
+	}
+	st, err := singleinstance.Status(testName, opt)
+	if err != nil || !st.Running || !st.Orphaned || len(st.Holding) == 0 || st.Holding[0].PID != holder.pid {
+		t.Fatalf("Status = %+v, %v; want running, orphaned, holding pid %d", st, err, holder.pid)
+	}
+}
