@@ -11,6 +11,12 @@
 // a running instance, and the .pid and .info files next to it are
 // descriptions, never proof.
 //
+// A program started with Instance.StartCommand inherits the lock and, on
+// Linux, the name token (below), and so does everything it starts: the name
+// stays held while any process of that tree runs, even after Release, and
+// KillRunning stops the whole tree. Release closes; it never unlocks a lock
+// that other processes share.
+//
 // # Files
 //
 // For a name N the lock directory holds:
@@ -47,10 +53,11 @@
 // files. A held Instance notices at once (Linux, through file events) or
 // within WithCheckInterval (default one second elsewhere), and locks the new
 // file at that path itself, so protection is restored. If another process
-// locked the new file first, Lost fires and Err returns ErrLockLost. A
-// newcomer that finds the .info file naming a lock file that is still
-// locked (Linux asks the kernel, through /proc/locks) refuses to run, so
-// the two never overlap. Held files are touched every TouchInterval so that
+// locked the new file first, Lost fires and Err returns ErrLockLost. On
+// Linux a holder also binds a name token, a socket in the abstract
+// namespace that no file cleaner can delete; a newcomer that finds it bound
+// refuses to run, even if every file of the name is gone, so the two never
+// overlap. Held files are touched every TouchInterval so that
 // age-based cleaners leave them alone.
 //
 // # Fencing tokens

@@ -32,11 +32,15 @@ func (a *app) runCommand() *cobra.Command {
 		Use:   "run [--wait DURATION] [--conflict-exit-code N] [--replace] NAME -- COMMAND [ARGS...]",
 		Short: "Run COMMAND while holding the lock NAME; refuse if another copy holds it",
 		Long: `run takes the lock NAME and runs COMMAND with this terminal's stdin,
-stdout and stderr, holding the lock exactly as long as COMMAND runs. The
-command inherits the lock: if singleinstance itself is killed (even with
-SIGKILL), COMMAND keeps running and keeps the lock, as with flock(1), and a
-second copy still cannot start. The .pid and .info files describe COMMAND
-(its PID and argv), so "kill NAME" stops COMMAND itself.
+stdout and stderr. COMMAND inherits the lock (descriptor 3) and, on Linux,
+the name token (descriptor 4), and so does everything it starts: the name
+stays held while any process of that tree runs, and run exits only when
+the tree is gone (it waits for processes COMMAND leaves behind, and says so
+on stderr). A process lets go of the name by closing descriptors 3 and 4.
+If singleinstance itself is killed (even with SIGKILL), the kernel kills
+COMMAND with it (Linux, FreeBSD, Windows). The .pid and .info files
+describe COMMAND (its PID and argv), so "kill NAME" stops COMMAND and
+every process of its tree.
 
 SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1 and SIGUSR2 are forwarded to
 COMMAND (SIGINT and SIGQUIT are not forwarded when stdin is a terminal: the
@@ -59,7 +63,7 @@ longer be known to be held (etcd out of reach for most of --etcd-ttl, or
 "kill --force"), COMMAND gets SIGTERM at once and SIGKILL a tenth of the
 TTL later, before any other host can take the lock, and run exits 121.
 
-run exits with COMMAND's exit code, 128+N if it died of signal N, 125 if
+run exits with COMMAND's exit code (also after waiting for its tree), 128+N if it died of signal N, 125 if
 the lock could not be taken, 126 if COMMAND cannot be executed and 127 if
 it was not found.`,
 		Args: func(cmd *cobra.Command, args []string) error {
