@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/singleinstance/singleinstance/internal/filelock"
@@ -69,7 +70,7 @@ func (i *Instance) takeLock(ctx context.Context) (*os.File, error) {
 				continue
 			}
 			if orphan = heldOrphan(i.paths, f, i.cfg.logger); orphan == nil {
-				tok, pids, err := claimToken(i.tokenKey, i.cfg.logger)
+				tok, pids, err := claimToken(i.tokenKey, filepath.Base(i.paths.lock), i.cfg.logger)
 				if err == nil {
 					i.token = tok
 					return f, nil

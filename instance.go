@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"sync"
 
+	"github.com/singleinstance/singleinstance/internal/filelock"
 	"github.com/singleinstance/singleinstance/internal/safefs"
 )
 
@@ -189,14 +190,20 @@ func (i *Instance) abandon() {
 }
 
 // closeLock lets go of the lock: the name token first, so that whoever
-// takes the file lock next finds the token free too. Closing is the only
-// way this package releases: a description shared with a started command
-// stays locked for as long as the command's tree keeps it.
+// takes the file lock next finds the token free too. A lock shared with a
+// started command is only closed, never unlocked: it stays held for as
+// long as the command's tree keeps it. One that is not shared is unlocked
+// first, so that it is free at once even if another goroutine of this
+// process has just forked a child that has not yet called exec (and so
+// still has a copy of the descriptor).
 func (i *Instance) closeLock() error {
 	var errs []error
 	if i.token != nil {
 		errs = append(errs, i.token.Close())
 		i.token = nil
+	}
+	if !i.shared {
+		errs = append(errs, filelock.Unlock(i.f))
 	}
 	return errors.Join(append(errs, i.f.Close())...)
 }

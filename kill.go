@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/singleinstance/singleinstance/internal/filelock"
@@ -158,7 +159,7 @@ func provenHolder(r *probeResult) (*Holder, error) {
 		return nil, fmt.Errorf("singleinstance: %q is running, but %w: pid %d is gone or belongs to another process",
 			r.state.Name, ErrHolderUnproven, h.PID)
 	}
-	holds, err := holdsLock(h, r.lockDev, r.lockIno, r.sockIno)
+	holds, err := holdsLock(h, r.lockDev, r.lockIno, r.nameLock())
 	switch {
 	case errors.Is(err, errors.ErrUnsupported):
 		// No kernel view of locks: the record check above is the proof.
@@ -177,14 +178,15 @@ func provenHolder(r *probeResult) (*Holder, error) {
 // StartCommand may have closed the descriptor it inherited; then the
 // wrapper, recorded as owner, must hold the lock and be the command's
 // parent.
-func holdsLock(h *Holder, dev, ino, sockIno uint64) (bool, error) {
+func holdsLock(h *Holder, dev, ino uint64, l proc.NameLock) (bool, error) {
 	holds, err := proc.HoldsLock(h.identity(), dev, ino)
 	if holds || errors.Is(err, errors.ErrUnsupported) {
 		return holds, err
 	}
-	if sockIno != 0 && err == nil {
-		// A process of the tree that kept only the name token.
-		if t, terr := proc.HoldsToken(h.PID, sockIno, 0, 0); terr == nil && t {
+	if l.Sock != 0 && err == nil {
+		// A process of the tree that holds a lock file the path no longer
+		// names, with the name token.
+		if t, terr := proc.Holds(h.PID, l); terr == nil && t {
 			if alive, aerr := proc.Alive(h.identity()); aerr == nil && alive {
 				return true, nil
 			}
@@ -252,7 +254,7 @@ func waitReleased(ctx context.Context, path, key string, token uint64, again fun
 // with token: it is held and the lock at path is not held under another
 // token (a new holder holds the token for itself).
 func tokenHeldBy(key, path string, token uint64) (bool, error) {
-	held, _, err := tokenHeld(key)
+	held, _, err := tokenHeld(key, filepath.Base(path))
 	if err != nil || !held {
 		return false, err
 	}

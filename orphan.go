@@ -44,7 +44,7 @@ func orphanHeld(h *Holder) bool {
 	if err != nil || !locked {
 		return false
 	}
-	held, err := holdsLock(h, h.LockDevice, h.LockInode, 0)
+	held, err := holdsLock(h, h.LockDevice, h.LockInode, proc.NameLock{})
 	if err != nil {
 		return !errors.Is(err, proc.ErrNotFound) && !errors.Is(err, proc.ErrNotSameProcess)
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/singleinstance/singleinstance/internal/filelock"
@@ -138,6 +139,11 @@ type probeResult struct {
 	sockIno   uint64
 }
 
+// nameLock identifies what the holders of the name hold.
+func (r *probeResult) nameLock() proc.NameLock {
+	return proc.NameLock{Base: filepath.Base(r.paths.lock), Dev: r.lockDev, Ino: r.lockIno, Sock: r.sockIno}
+}
+
 // findHolding fills in State.Holding: the processes that hold the lock
 // file or the name token, where the platform can tell.
 func (r *probeResult) findHolding() {
@@ -146,7 +152,7 @@ func (r *probeResult) findHolding() {
 			r.sockIno = ino
 		}
 	}
-	pids, err := proc.Holders(r.sockIno, r.lockDev, r.lockIno)
+	pids, err := proc.Holders(r.nameLock())
 	if err != nil {
 		return
 	}
@@ -196,7 +202,7 @@ func probe(name string, cfg *config, readInfo bool) (*probeResult, error) {
 	if !r.state.Running {
 		// The holder's lock file may have been deleted with its .info:
 		// the name token still shows it.
-		held, ino, err := tokenHeld(r.tokenKey)
+		held, ino, err := tokenHeld(r.tokenKey, filepath.Base(p.lock))
 		if err != nil {
 			return nil, err
 		}

@@ -17,7 +17,7 @@ type stopper struct {
 	force     bool
 	log       *slog.Logger
 	signalled map[int]uint64 // PID to StartID of every process signalled
-	sockIno   uint64         // the stopped acquisition's name token
+	lock      proc.NameLock  // what the stopped acquisition's tree holds
 	owner     proc.Identity  // its wrapper, if hasOwner
 	hasOwner  bool
 }
@@ -38,7 +38,7 @@ func (s *stopper) signalTree(r *probeResult, h *Holder) error {
 	if d := r.state.Holder; d != nil && r.recordMatches {
 		owner, hasOwner = d.ownerIdentity()
 	}
-	s.sockIno, s.owner, s.hasOwner = r.sockIno, owner, hasOwner
+	s.lock, s.owner, s.hasOwner = r.nameLock(), owner, hasOwner
 	for _, hp := range r.state.Holding {
 		pid := hp.PID
 		id, err := proc.Lookup(pid)
@@ -47,7 +47,7 @@ func (s *stopper) signalTree(r *probeResult, h *Holder) error {
 		}
 		// The holders were listed a moment ago; the PID must still name
 		// a holder now, and Signal checks that it is the same process.
-		if ok, err := proc.HoldsToken(pid, r.sockIno, r.lockDev, r.lockIno); err != nil || !ok {
+		if ok, err := proc.Holds(pid, r.nameLock()); err != nil || !ok {
 			continue
 		}
 		targets = append(targets, id)
@@ -92,10 +92,11 @@ func (s *stopper) signal(id proc.Identity) error {
 // inode, count: the lock file's inode stays the same for the next holder,
 // which must never be hit.
 func (s *stopper) again() {
-	if s.sockIno == 0 {
+	if s.lock.Sock == 0 {
 		return
 	}
-	pids, err := proc.Holders(s.sockIno, 0, 0)
+	l := proc.NameLock{Base: s.lock.Base, Sock: s.lock.Sock}
+	pids, err := proc.Holders(l)
 	if err != nil {
 		return
 	}
@@ -104,7 +105,7 @@ func (s *stopper) again() {
 		if err != nil || s.hasOwner && id == s.owner {
 			continue
 		}
-		if ok, err := proc.HoldsToken(pid, s.sockIno, 0, 0); err == nil && ok {
+		if ok, err := proc.Holds(pid, l); err == nil && ok {
 			s.signal(id)
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"os"
 	"runtime"
 	"slices"
+	"time"
 
 	"github.com/singleinstance/singleinstance/internal/nametoken"
 	"github.com/singleinstance/singleinstance/internal/proc"
@@ -29,27 +30,38 @@ func tokenKey(dir string, private bool, name string) string {
 	return nametoken.Key(os.Geteuid(), scope, name)
 }
 
-// tokenReleaseTries bounds how often claimToken tries again when the token
-// is bound but no process of this user can be seen holding it: the last
-// holder is dying, and the kernel closes its descriptors one by one.
-const tokenReleaseTries = 200
+// A token can be bound while nothing holds the name: by a holder that is
+// exiting (the kernel closes a dying process's descriptors one by one, the
+// lock file's first), by a fork of a releasing process that has not yet
+// called exec, or by a process that let go of the lock but not of the
+// token. claimToken tries again claimSpins times, then looks for the
+// holders claimRounds times, a millisecond apart.
+const (
+	claimSpins  = 50
+	claimRounds = 20
+)
 
 // claimToken binds the name token for a caller that has just locked the
-// lock file. It returns the bound token; or no token and no error where
-// the platform has none or another user squats the name (logged); or the
-// PIDs that hold it (possibly none visible) with ErrAlreadyRunning: a
-// process of an earlier holder's tree still runs, holding a lock file that
-// was deleted or replaced, so the caller must not go on.
-func claimToken(key string, log *slog.Logger) (*os.File, []int, error) {
-	for try := 0; ; try++ {
-		tok, err := nametoken.Claim(key)
-		switch {
-		case err == nil:
-			return tok, nil, nil
-		case errors.Is(err, errors.ErrUnsupported):
-			return nil, nil, nil
-		case !errors.Is(err, nametoken.ErrTaken):
-			return nil, nil, fmt.Errorf("singleinstance: name token: %w", err)
+// lock file named base. It returns the bound token; or no token and no
+// error where the platform has none, another user squats the name
+// (logged), or processes that hold nothing keep it bound (the caller then
+// goes on without one); or the PIDs of the processes that hold the name
+// through the token, with ErrAlreadyRunning: a process of an earlier
+// holder's tree still runs, holding a lock file that was deleted or
+// replaced, so the caller must not go on.
+func claimToken(key, base string, log *slog.Logger) (*os.File, []int, error) {
+	for round := 0; round < claimRounds; round++ {
+		for range claimSpins {
+			tok, err := nametoken.Claim(key)
+			switch {
+			case err == nil:
+				return tok, nil, nil
+			case errors.Is(err, errors.ErrUnsupported):
+				return nil, nil, nil
+			case !errors.Is(err, nametoken.ErrTaken):
+				return nil, nil, fmt.Errorf("singleinstance: name token: %w", err)
+			}
+			runtime.Gosched()
 		}
 		uid, ino, err := nametoken.Owner(key)
 		switch {
@@ -62,18 +74,19 @@ func claimToken(key string, log *slog.Logger) (*os.File, []int, error) {
 				"a holder whose lock file is deleted cannot be detected", "uid", uid)
 			return nil, nil, nil
 		}
-		pids, _ := proc.Holders(ino, 0, 0)
-		if len(pids) == 0 && try < tokenReleaseTries {
-			runtime.Gosched()
-			continue
+		if pids, _ := proc.Holders(proc.NameLock{Base: base, Sock: ino}); len(pids) > 0 {
+			return nil, pids, ErrAlreadyRunning
 		}
-		return nil, pids, ErrAlreadyRunning
+		time.Sleep(time.Millisecond)
 	}
+	log.Debug("singleinstance: the name token stays bound by processes that hold no lock; going on without it")
+	return nil, nil, nil
 }
 
-// tokenHeld reports whether a process of this user holds the name token,
-// and the token's socket inode if so.
-func tokenHeld(key string) (held bool, ino uint64, err error) {
+// tokenHeld reports whether processes of this user hold the name through
+// its token (see proc.Holders), and the token's socket inode if it is
+// bound by this user.
+func tokenHeld(key, base string) (held bool, ino uint64, err error) {
 	bound, err := nametoken.Bound(key)
 	if errors.Is(err, errors.ErrUnsupported) || err == nil && !bound {
 		return false, 0, nil
@@ -87,8 +100,11 @@ func tokenHeld(key string) (held bool, ino uint64, err error) {
 		return false, 0, nil
 	case err != nil:
 		return false, 0, fmt.Errorf("singleinstance: name token: %w", err)
+	case uid != os.Geteuid():
+		return false, 0, nil
 	}
-	return uid == os.Geteuid(), ino, nil
+	pids, err := proc.Holders(proc.NameLock{Base: base, Sock: ino})
+	return err == nil && len(pids) > 0, ino, nil
 }
 
 // describePIDs describes the first of pids that can still be looked up,

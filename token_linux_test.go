@@ -5,9 +5,11 @@ import (
 	"log/slog"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/singleinstance/singleinstance"
 	"github.com/singleinstance/singleinstance/internal/nametoken"
@@ -84,6 +86,7 @@ func TestTokenOutlivesDeletedFiles(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer holder.cmd.Process.Signal(syscall.SIGCONT)
+	waitStopped(t, holder.pid)
 	for _, ext := range []string{".lock", ".info", ".pid"} {
 		if err := os.Remove(dir + "/" + testName + ext); err != nil {
 			t.Fatal(err)
@@ -99,5 +102,25 @@ func TestTokenOutlivesDeletedFiles(t *testing.T) {
 	st, err := singleinstance.Status(testName, opt)
 	if err != nil || !st.Running || !st.Orphaned || len(st.Holding) == 0 || st.Holding[0].PID != holder.pid {
 		t.Fatalf("Status = %+v, %v; want running, orphaned, holding pid %d", st, err, holder.pid)
+	}
+}
+
+// waitStopped waits until the process pid is stopped by a signal (state T
+// in /proc/PID/stat): SIGSTOP takes effect asynchronously.
+func waitStopped(t *testing.T, pid int) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		stat, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i := strings.LastIndexByte(string(stat), ')'); i > 0 && i+2 < len(stat) && stat[i+2] == 'T' {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("process %d did not stop within 30s", pid)
+		}
+		time.Sleep(time.Millisecond) // no event announces a stop
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"slices"
 	"syscall"
 
@@ -32,11 +33,11 @@ func (i *Instance) Tree() ([]int, error) {
 
 // tree is Tree; the caller holds i.mu.
 func (i *Instance) tree() ([]int, error) {
-	sockIno, dev, ino, err := i.tokenIDs()
+	l, err := i.nameLock()
 	if err != nil {
 		return nil, err
 	}
-	pids, err := proc.Holders(sockIno, dev, ino)
+	pids, err := proc.Holders(l)
 	if err != nil {
 		return nil, err
 	}
@@ -62,13 +63,13 @@ func (i *Instance) SignalTree(sig os.Signal) error {
 	if err != nil {
 		return err
 	}
-	sockIno, dev, ino, err := i.tokenIDs()
+	l, err := i.nameLock()
 	if err != nil {
 		return err
 	}
 	var errs []error
 	for _, pid := range pids {
-		err := proc.SignalHolder(pid, s, sockIno, dev, ino)
+		err := proc.SignalHolder(pid, s, l)
 		if err != nil && !errors.Is(err, proc.ErrNotFound) && !errors.Is(err, proc.ErrNotSameProcess) {
 			errs = append(errs, fmt.Errorf("singleinstance: signal pid %d: %w", pid, err))
 		}
@@ -76,20 +77,23 @@ func (i *Instance) SignalTree(sig os.Signal) error {
 	return errors.Join(errs...)
 }
 
-// tokenIDs identifies the token and the lock file, for proc.Holders. Both
-// lock files count after a restore: the tree holds the one it inherited.
-func (i *Instance) tokenIDs() (sockIno, dev, ino uint64, err error) {
+// nameLock identifies the lock file, the name token and earlier lock
+// files of the name, which the tree may hold after a restore.
+func (i *Instance) nameLock() (proc.NameLock, error) {
+	l := proc.NameLock{Base: filepath.Base(i.paths.lock)}
 	if i.token != nil {
-		if sockIno, err = nametoken.Inode(i.token); err != nil {
-			return 0, 0, 0, err
+		ino, err := nametoken.Inode(i.token)
+		if err != nil {
+			return l, err
 		}
+		l.Sock = ino
 	}
 	fi, err := i.f.Stat()
 	if err != nil {
-		return 0, 0, 0, err
+		return l, err
 	}
-	dev, ino = safefs.FileID(fi)
-	return sockIno, dev, ino, nil
+	l.Dev, l.Ino = safefs.FileID(fi)
+	return l, nil
 }
 
 // soleHolder reports whether no other process shares this instance's lock

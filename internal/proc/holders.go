@@ -2,36 +2,43 @@ package proc
 
 import "syscall"
 
-// Holders returns the PIDs of the processes visible from here that hold the
-// lock's kernel tokens: a descriptor of the socket with inode sockIno (if
-// not 0), or a descriptor of the file with device dev and inode ino (if ino
-// is not 0) that holds a write lock on it. The kernel's file tables are the
-// evidence, so every PID returned was a holder at the time of its look.
-// Processes of other users are invisible unless the caller may inspect
-// them. Only Linux can tell; elsewhere it returns an error wrapping
-// errors.ErrUnsupported.
-func Holders(sockIno, dev, ino uint64) ([]int, error) { return holders(sockIno, dev, ino) }
+// A NameLock identifies what holders of one lock name hold: the lock file
+// now at the lock path (Dev, Ino), earlier lock files of the same name that
+// were deleted or replaced while held (any file whose name is Base), and
+// the name token (the socket with inode Sock; 0 if none).
+type NameLock struct {
+	Base     string // the lock file's base name, such as "bot.lock"
+	Dev, Ino uint64 // the lock file at the lock path; Ino 0 if none
+	Sock     uint64 // the name token's socket inode; 0 if none
+}
+
+// Holders returns the PIDs of the processes visible from here that hold
+// the name: a write lock on the lock file at the lock path; or the name
+// token together with a write lock on an earlier lock file of the name (a
+// tree whose lock file was deleted or replaced). A process that holds the
+// token alone (one that let go of the lock, or a fork that has not yet
+// called exec) holds nothing. The kernel's file tables are the evidence,
+// so every PID returned was a holder at the time of its look. Processes of
+// other users are invisible unless the caller may inspect them. Only Linux
+// can tell; elsewhere it returns an error wrapping errors.ErrUnsupported.
+func Holders(l NameLock) ([]int, error) { return holders(l) }
+
+// Holds reports whether the process with pid holds the name as Holders
+// defines it. Only Linux can tell.
+func Holds(pid int, l NameLock) (bool, error) { return holds(pid, l) }
+
+// SignalHolder sends sig to the process with pid if it holds the name as
+// Holders defines it, proven after a pidfd to it was opened, so that the
+// signal cannot reach a later process that reuses the PID. It returns
+// ErrNotFound if the process is gone and ErrNotSameProcess if it holds
+// nothing. Only Linux can tell.
+func SignalHolder(pid int, sig syscall.Signal, l NameLock) error { return signalHolder(pid, sig, l) }
 
 // Descendants returns the PIDs of the running descendants of pid (children,
 // their children, and so on). Only Linux can tell; elsewhere it returns an
 // error wrapping errors.ErrUnsupported.
 func Descendants(pid int) ([]int, error) { return descendants(pid) }
 
-// HoldsToken reports whether the process with pid holds the tokens Holders
-// looks for. Only Linux can tell.
-func HoldsToken(pid int, sockIno, dev, ino uint64) (bool, error) {
-	return holdsToken(pid, sockIno, dev, ino)
-}
-
 // Cmdline returns the command line of the process with pid as the kernel
 // shows it. Only Linux can tell.
 func Cmdline(pid int) ([]string, error) { return cmdline(pid) }
-
-// SignalHolder sends sig to the process with pid if it holds the tokens
-// Holders looks for, proven after a pidfd to it was opened, so that the
-// signal cannot reach a later process that reuses the PID. It returns
-// ErrNotFound if the process is gone and ErrNotSameProcess if it holds no
-// token. Only Linux can tell.
-func SignalHolder(pid int, sig syscall.Signal, sockIno, dev, ino uint64) error {
-	return signalHolder(pid, sig, sockIno, dev, ino)
-}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -14,7 +15,7 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-func holders(sockIno, dev, ino uint64) ([]int, error) {
+func holders(l NameLock) ([]int, error) {
 	entries, err := os.ReadDir("/proc")
 	if err != nil {
 		return nil, err
@@ -25,18 +26,18 @@ func holders(sockIno, dev, ino uint64) ([]int, error) {
 		if err != nil || pid <= 0 {
 			continue
 		}
-		if ok, _ := holdsToken(pid, sockIno, dev, ino); ok {
+		if ok, _ := holds(pid, l); ok {
 			pids = append(pids, pid)
 		}
 	}
 	return pids, nil
 }
 
-// holdsToken looks through /proc/PID/fd. A socket descriptor names its
-// inode in its link ("socket:[123]"); a lock file descriptor counts only if
-// its fdinfo lists a write lock, so a process that merely has the file
-// open (one waiting for the lock, or reading it) is no holder.
-func holdsToken(pid int, sockIno, dev, ino uint64) (bool, error) {
+// holds looks through /proc/PID/fd. A socket descriptor names its inode in
+// its link ("socket:[123]"); a lock file descriptor counts only if its
+// fdinfo lists a write lock, so a process that merely has the file open
+// (one waiting for the lock, or reading it) is no holder.
+func holds(pid int, l NameLock) (bool, error) {
 	dir := "/proc/" + strconv.Itoa(pid) + "/fd"
 	d, err := os.Open(dir)
 	if err != nil {
@@ -51,30 +52,33 @@ func holdsToken(pid int, sockIno, dev, ino uint64) (bool, error) {
 		return false, err
 	}
 	sock := ""
-	if sockIno != 0 {
-		sock = "socket:[" + strconv.FormatUint(sockIno, 10) + "]"
+	if l.Sock != 0 {
+		sock = "socket:[" + strconv.FormatUint(l.Sock, 10) + "]"
 	}
+	hasSock, lockedEarlier := false, false
 	for _, n := range names {
 		link, err := os.Readlink(dir + "/" + n)
 		if err != nil {
 			continue // closed meanwhile
 		}
 		if sock != "" && link == sock {
-			return true, nil
-		}
-		if ino == 0 || !strings.HasPrefix(link, "/") {
+			hasSock = true
 			continue
 		}
-		var st unix.Stat_t
-		if unix.Stat(dir+"/"+n, &st) != nil || uint64(st.Dev) != dev || st.Ino != ino {
+		if !strings.HasPrefix(link, "/") || filepath.Base(strings.TrimSuffix(link, " (deleted)")) != l.Base {
 			continue
 		}
 		info, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/fdinfo/" + n)
-		if err == nil && fdinfoHasWriteLock(info) {
+		if err != nil || !fdinfoHasWriteLock(info) {
+			continue
+		}
+		var st unix.Stat_t
+		if l.Ino != 0 && unix.Stat(dir+"/"+n, &st) == nil && uint64(st.Dev) == l.Dev && st.Ino == l.Ino {
 			return true, nil
 		}
+		lockedEarlier = true
 	}
-	return false, nil
+	return hasSock && lockedEarlier, nil
 }
 
 // descendants walks /proc/PID/task/TID/children from pid down.
@@ -123,7 +127,7 @@ func cmdline(pid int) ([]string, error) {
 	return strings.Split(string(data), "\x00"), nil
 }
 
-func signalHolder(pid int, sig syscall.Signal, sockIno, dev, ino uint64) error {
+func signalHolder(pid int, sig syscall.Signal, l NameLock) error {
 	pidfd, err := unix.PidfdOpen(pid, 0)
 	if errors.Is(err, unix.ESRCH) {
 		return ErrNotFound
@@ -132,7 +136,7 @@ func signalHolder(pid int, sig syscall.Signal, sockIno, dev, ino uint64) error {
 		return os.NewSyscallError("pidfd_open", err)
 	}
 	defer unix.Close(pidfd)
-	ok, err := holdsToken(pid, sockIno, dev, ino)
+	ok, err := holds(pid, l)
 	if err != nil {
 		return err
 	}

@@ -63,36 +63,52 @@ func TestHoldersSeeInheritedTokens(t *testing.T) {
 	}
 	defer plain.Close()
 
-	withSock := startSleeper(t, sock)
-	withLock := startSleeper(t, locked)
-	withPlain := startSleeper(t, plain)
-
-	pids, err := proc.Holders(sockIno, dev, ino)
+	// An earlier lock file of the name, deleted while still locked.
+	earlierPath := filepath.Join(t.TempDir(), "x.lock")
+	earlier, err := os.OpenFile(earlierPath, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []int{os.Getpid(), withSock.Process.Pid, withLock.Process.Pid} {
+	defer earlier.Close()
+	if err := filelock.TryLock(earlier); err != nil {
+		t.Fatal(err)
+	}
+	os.Remove(earlierPath)
+
+	withSock := startSleeper(t, sock)          // the token alone: holds nothing
+	withLock := startSleeper(t, locked)        // the current lock file
+	withPlain := startSleeper(t, plain)        // the file, without a lock
+	withEarlier := startSleeper(t, earlier)    // an earlier lock file alone
+	withBoth := startSleeper(t, sock, earlier) // the token and an earlier lock file
+
+	pids, err := proc.Holders(proc.NameLock{Base: "x.lock", Sock: sockIno, Dev: dev, Ino: ino})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []int{os.Getpid(), withLock.Process.Pid, withBoth.Process.Pid} {
 		if !slices.Contains(pids, want) {
 			t.Errorf("Holders = %v, missing %d", pids, want)
 		}
 	}
-	if slices.Contains(pids, withPlain.Process.Pid) {
-		t.Errorf("Holders = %v counts %d, which only has the file open without a lock", pids, withPlain.Process.Pid)
+	for _, not := range []*exec.Cmd{withPlain, withSock, withEarlier} {
+		if slices.Contains(pids, not.Process.Pid) {
+			t.Errorf("Holders = %v counts %v (pid %d), which holds no lock of the name", pids, not.ExtraFiles, not.Process.Pid)
+		}
 	}
-	if ok, err := proc.HoldsToken(withPlain.Process.Pid, sockIno, dev, ino); err != nil || ok {
+	if ok, err := proc.Holds(withPlain.Process.Pid, proc.NameLock{Base: "x.lock", Sock: sockIno, Dev: dev, Ino: ino}); err != nil || ok {
 		t.Errorf("HoldsToken(plain) = %v, %v; want false", ok, err)
 	}
 
-	if err := proc.SignalHolder(withPlain.Process.Pid, syscall.SIGKILL, sockIno, dev, ino); !errors.Is(err, proc.ErrNotSameProcess) {
+	if err := proc.SignalHolder(withPlain.Process.Pid, syscall.SIGKILL, proc.NameLock{Base: "x.lock", Sock: sockIno, Dev: dev, Ino: ino}); !errors.Is(err, proc.ErrNotSameProcess) {
 		t.Errorf("SignalHolder(not a holder) = %v, want ErrNotSameProcess", err)
 	}
-	if err := proc.SignalHolder(withSock.Process.Pid, syscall.SIGKILL, sockIno, dev, ino); err != nil {
+	if err := proc.SignalHolder(withBoth.Process.Pid, syscall.SIGKILL, proc.NameLock{Base: "x.lock", Sock: sockIno, Dev: dev, Ino: ino}); err != nil {
 		t.Fatalf("SignalHolder(holder) = %v", err)
 	}
-	if err := withSock.Wait(); err == nil {
+	if err := withBoth.Wait(); err == nil {
 		t.Fatal("the signalled holder exited normally")
 	}
-	if err := proc.SignalHolder(withSock.Process.Pid, syscall.SIGKILL, sockIno, dev, ino); !errors.Is(err, proc.ErrNotFound) {
+	if err := proc.SignalHolder(withBoth.Process.Pid, syscall.SIGKILL, proc.NameLock{Base: "x.lock", Sock: sockIno, Dev: dev, Ino: ino}); !errors.Is(err, proc.ErrNotFound) {
 		t.Errorf("SignalHolder(gone) = %v, want ErrNotFound", err)
 	}
 }

@@ -7,12 +7,8 @@ import (
 	"syscall"
 )
 
-func holders(sockIno, dev, ino uint64) ([]int, error)            { return nil, errors.ErrUnsupported }
+func holders(l NameLock) ([]int, error)                          { return nil, errors.ErrUnsupported }
+func holds(pid int, l NameLock) (bool, error)                    { return false, errors.ErrUnsupported }
+func signalHolder(pid int, sig syscall.Signal, l NameLock) error { return errors.ErrUnsupported }
 func descendants(pid int) ([]int, error)                         { return nil, errors.ErrUnsupported }
-func holdsToken(pid int, sockIno, dev, ino uint64) (bool, error) { return false, errors.ErrUnsupported }
-
-func cmdline(pid int) ([]string, error) { return nil, errors.ErrUnsupported }
-
-func signalHolder(pid int, sig syscall.Signal, sockIno, dev, ino uint64) error {
-	return errors.ErrUnsupported
-}
+func cmdline(pid int) ([]string, error)                          { return nil, errors.ErrUnsupported }
