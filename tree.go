@@ -37,11 +37,17 @@ func (i *Instance) tree() ([]int, error) {
 	if err != nil {
 		return nil, err
 	}
-	pids, err := proc.Holders(l)
+	self := os.Getpid()
+	var pids []int
+	if proc.IsSubreaper() {
+		// Every process of the tree is below this one.
+		pids, err = proc.HoldersBelow(self, l)
+	} else {
+		pids, err = proc.Holders(l)
+	}
 	if err != nil {
 		return nil, err
 	}
-	self := os.Getpid()
 	return slices.DeleteFunc(pids, func(p int) bool { return p == self }), nil
 }
 

@@ -23,6 +23,15 @@ type NameLock struct {
 // can tell; elsewhere it returns an error wrapping errors.ErrUnsupported.
 func Holders(l NameLock) ([]int, error) { return holders(l) }
 
+// HoldersBelow is Holders restricted to the descendants of pid: enough,
+// and much cheaper, when pid is a child subreaper, to which every process
+// of its tree is reparented when its parent exits.
+func HoldersBelow(pid int, l NameLock) ([]int, error) { return holdersBelow(pid, l) }
+
+// IsSubreaper reports whether the calling process is a child subreaper
+// (Linux's PR_SET_CHILD_SUBREAPER). Elsewhere it returns false.
+func IsSubreaper() bool { return isSubreaper() }
+
 // Holds reports whether the process with pid holds the name as Holders
 // defines it. Only Linux can tell.
 func Holds(pid int, l NameLock) (bool, error) { return holds(pid, l) }

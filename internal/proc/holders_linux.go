@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -31,6 +32,26 @@ func holders(l NameLock) ([]int, error) {
 		}
 	}
 	return pids, nil
+}
+
+func holdersBelow(pid int, l NameLock) ([]int, error) {
+	below, err := descendants(pid)
+	if err != nil {
+		return nil, err
+	}
+	var pids []int
+	for _, p := range below {
+		if ok, _ := holds(p, l); ok {
+			pids = append(pids, p)
+		}
+	}
+	return pids, nil
+}
+
+func isSubreaper() bool {
+	var v int32
+	err := unix.Prctl(unix.PR_GET_CHILD_SUBREAPER, uintptr(unsafe.Pointer(&v)), 0, 0, 0)
+	return err == nil && v != 0
 }
 
 // holds looks through /proc/PID/fd. A socket descriptor names its inode in
