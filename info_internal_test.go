@@ -479,7 +479,7 @@ func TestRecordGarbageIsZero(t *testing.T) {
 func TestNextToken(t *testing.T) {
 	t.Parallel()
 	before := uint64(time.Now().UnixMicro())
-	tok := nextToken()
+	tok := mustNextToken(t)
 	after := uint64(time.Now().UnixMicro())
 	if tok < before || tok > after {
 		t.Errorf("nextToken() = %d, want between %d and %d (now in microseconds)", tok, before, after)
@@ -498,7 +498,7 @@ func TestNextToken(t *testing.T) {
 	}
 	for _, args := range tests {
 		now := uint64(time.Now().UnixMicro())
-		got := nextToken(args...)
+		got := mustNextToken(t, args...)
 		for _, a := range args {
 			if got <= a {
 				t.Errorf("nextToken(%v) = %d, not greater than %d", args, got, a)
@@ -508,29 +508,57 @@ func TestNextToken(t *testing.T) {
 			t.Errorf("nextToken(%v) = %d, less than the current time %d", args, got, now)
 		}
 	}
-	if got := nextToken(future); got != future+1 {
+	if got := mustNextToken(t, future); got != future+1 {
 		t.Errorf("nextToken(%d) = %d, want %d: a token ahead of the clock goes up by one", future, got, future+1)
 	}
 }
 
 func TestNextTokenMonotonic(t *testing.T) {
 	t.Parallel()
-	prev := nextToken()
+	prev := mustNextToken(t)
 	for i := range 10000 {
 		// Each acquisition passes the last token from the lock record and
 		// the .info file; either may have been lost (0).
 		var next uint64
 		switch i % 3 {
 		case 0:
-			next = nextToken(prev, 0)
+			next = mustNextToken(t, prev, 0)
 		case 1:
-			next = nextToken(0, prev)
+			next = mustNextToken(t, 0, prev)
 		default:
-			next = nextToken(prev, prev)
+			next = mustNextToken(t, prev, prev)
 		}
 		if next <= prev {
 			t.Fatalf("call %d: nextToken(%d) = %d, not increasing", i, prev, next)
 		}
 		prev = next
+	}
+}
+
+func mustNextToken(t *testing.T, last ...uint64) uint64 {
+	t.Helper()
+	tok, err := nextToken(last...)
+	if err != nil {
+		t.Fatalf("nextToken(%v): %v", last, err)
+	}
+	return tok
+}
+
+// TestNextTokenNeverWraps checks the top of the range: the last token
+// below 2^64-1 gives 2^64-1, and 2^64-1 itself gives an error rather than
+// a token that wrapped to a small number or fell back to the clock.
+func TestNextTokenNeverWraps(t *testing.T) {
+	t.Parallel()
+	if got := mustNextToken(t, math.MaxUint64-1); got != math.MaxUint64 {
+		t.Errorf("nextToken(MaxUint64-1) = %d, want MaxUint64", got)
+	}
+	if got := mustNextToken(t, 0, math.MaxUint64-1); got != math.MaxUint64 {
+		t.Errorf("nextToken(0, MaxUint64-1) = %d, want MaxUint64", got)
+	}
+	for _, args := range [][]uint64{{math.MaxUint64}, {0, math.MaxUint64}, {math.MaxUint64, 5}, {math.MaxUint64 - 1, math.MaxUint64}} {
+		got, err := nextToken(args...)
+		if !errors.Is(err, ErrTokensExhausted) {
+			t.Errorf("nextToken(%v) = %d, %v; want ErrTokensExhausted", args, got, err)
+		}
 	}
 }
