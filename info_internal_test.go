@@ -562,3 +562,79 @@ func TestNextTokenNeverWraps(t *testing.T) {
 		}
 	}
 }
+
+// TestEncodeInfoBoundary checks the bounds of the .info file's fields at
+// their edge: a value whose escaped form is exactly at its bound is kept
+// whole, one byte more is cut with a marker, and the file never exceeds
+// MaxInfoSize, even with every field at its worst at once.
+func TestEncodeInfoBoundary(t *testing.T) {
+	t.Parallel()
+	roundTrip := func(t *testing.T, h *Holder) *Holder {
+		t.Helper()
+		data := encodeInfo("trading_bot", h)
+		if len(data) > MaxInfoSize {
+			t.Fatalf("encoded .info is %d bytes, more than MaxInfoSize", len(data))
+		}
+		got, err := parseInfo(data)
+		if err != nil {
+			t.Fatalf("parseInfo: %v", err)
+		}
+		if again := encodeInfo("trading_bot", got); !bytes.Equal(again, data) {
+			t.Fatalf("encoding what was read changed the file")
+		}
+		return got
+	}
+
+	// argv: one bare argument exactly at the bound, then one byte over.
+	exact := strings.Repeat("a", maxArgvEncoded)
+	if got := roundTrip(t, &Holder{PID: 1, Argv: []string{exact}}); !slices.Equal(got.Argv, []string{exact}) {
+		t.Errorf("argv at the bound was changed: %d elements", len(got.Argv))
+	}
+	got := roundTrip(t, &Holder{PID: 1, Argv: []string{"prog", exact}})
+	if len(got.Argv) != 3 || got.Argv[0] != "prog" || !strings.HasPrefix(exact, got.Argv[1]) {
+		t.Fatalf("argv one byte over the bound: %d elements", len(got.Argv))
+	}
+	want := fmt.Sprintf("…[truncated: %d more bytes in 1 arg]", len(exact)-len(got.Argv[1]))
+	if got.Argv[2] != want {
+		t.Errorf("marker = %q, want %q", got.Argv[2], want)
+	}
+
+	// cwd: at the bound in escaped bytes (\n takes two), then one over.
+	cwd := strings.Repeat("\n", maxPathEncoded/2)
+	if got := roundTrip(t, &Holder{PID: 1, Cwd: cwd}); got.Cwd != cwd {
+		t.Errorf("cwd at the bound was changed")
+	}
+	got = roundTrip(t, &Holder{PID: 1, Cwd: cwd + "x"})
+	if p, m, ok := strings.Cut(got.Cwd, TruncatedMarker); !ok || !strings.HasPrefix(cwd, p) || m != fmt.Sprintf("%d more bytes]", len(cwd)+1-len(p)) {
+		t.Errorf("cwd one byte over the bound = %q", got.Cwd)
+	}
+
+	// Everything at its worst: 1 MiB of control characters in 16
+	// arguments, a million empty arguments, quotes and invalid UTF-8.
+	var ctl strings.Builder
+	for i := range 1 << 16 {
+		ctl.WriteByte(byte(1 + i%31))
+	}
+	worst := []*Holder{
+		{PID: 1, Argv: slices.Repeat([]string{ctl.String()}, 16)},
+		{PID: 1, Argv: make([]string, 1<<20)},
+		{PID: 1, Argv: slices.Repeat([]string{strings.Repeat("'", 1<<10)}, 1<<10)},
+	}
+	for _, h := range worst {
+		h.Executable = strings.Repeat("\xff", 1<<20)
+		h.Cwd = strings.Repeat("\x1b[2J\n", 1<<18)
+		h.User = strings.Repeat("\\", 1<<20)
+		h.Host = strings.Repeat("✓", 1<<18)
+		h.BootID = strings.Repeat("\x00", 1<<20)
+		got := roundTrip(t, h)
+		last := got.Argv[len(got.Argv)-1]
+		if !strings.HasPrefix(last, TruncatedMarker) {
+			t.Errorf("argv of %d elements cut without a marker: last %q", len(h.Argv), last)
+		}
+		for _, v := range []string{got.Executable, got.Cwd, got.User, got.Host, got.BootID} {
+			if !strings.Contains(v, TruncatedMarker) {
+				t.Errorf("value cut without a marker: %q", v)
+			}
+		}
+	}
+}
