@@ -419,7 +419,7 @@ func escapedRune(s string) (cost, size int) {
 // fitPrefix returns the longest prefix of s, ending on a character
 // boundary, whose escaped form costs at most budget bytes, where quoted
 // adds what shell quoting may cost on top: single quotes around it, and a
-// quote written as '\'' (five bytes once its backslash is escaped).
+// quote written as '\” (five bytes once its backslash is escaped).
 func fitPrefix(s string, budget int, quoted bool) string {
 	n := 0
 	if quoted {
