@@ -418,8 +418,9 @@ func escapedRune(s string) (cost, size int) {
 
 // fitPrefix returns the longest prefix of s, ending on a character
 // boundary, whose escaped form costs at most budget bytes, where quoted
-// adds what shell quoting may cost on top: single quotes around it, and a
-// quote written as '\” (five bytes once its backslash is escaped).
+// adds what shell quoting may cost on top: single quotes around it, and
+// each single quote written as quote, backslash, quote, quote (five bytes
+// once the backslash is escaped).
 func fitPrefix(s string, budget int, quoted bool) string {
 	n := 0
 	if quoted {
