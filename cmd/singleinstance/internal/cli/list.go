@@ -113,10 +113,10 @@ func (a *app) list() error {
 				pid = fmt.Sprint(h.PID)
 				started = h.Started.Format(time.DateTime)
 				token = fmt.Sprint(h.Token)
-				command = strings.Join(h.Argv, " ")
+				command = singleinstance.EscapeArgv(h.Argv)
 			}
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", st.Name, state, pid, started, token, command)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", singleinstance.EscapeText(st.Name), state, pid, started, token, command)
 	}
 	return tw.Flush()
 }
@@ -144,14 +144,14 @@ func (a *app) listBackend(ctx context.Context) error {
 				state = "FENCED"
 			}
 			if h := st.Holder; h != nil {
-				host = cmp.Or(h.Host, "-")
+				host = cmp.Or(singleinstance.EscapeText(h.Host), "-")
 				pid = fmt.Sprint(h.PID)
 				started = h.Started.Format(time.DateTime)
 				token = fmt.Sprint(h.Token)
-				command = strings.Join(h.Argv, " ")
+				command = singleinstance.EscapeArgv(h.Argv)
 			}
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", st.Name, state, host, pid, started, token, command)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", singleinstance.EscapeText(st.Name), state, host, pid, started, token, command)
 	}
 	return tw.Flush()
 }

@@ -164,6 +164,8 @@ empty, and backend, key, and while fenced, fenced and fenced_until appear.`,
 // does.
 const timeFormat = "2006-01-02T15:04:05.000Z07:00"
 
+// writeStatus prints st as text. Everything read from the lock's files or
+// the backend is escaped for the terminal (singleinstance.EscapeText).
 func writeStatus(w io.Writer, st *singleinstance.State) {
 	fmt.Fprintln(w, runningLine(st.Name, st.Running))
 	if st.Running && st.Holder != nil {
@@ -180,20 +182,20 @@ func writeStatus(w io.Writer, st *singleinstance.State) {
 		if st.HolderError != "" {
 			why = st.HolderError
 		}
-		fmt.Fprintf(w, "  holder=unknown (%s)\n", why)
+		fmt.Fprintf(w, "  holder=unknown (%s)\n", singleinstance.EscapeText(why))
 	}
 	if st.Orphaned {
 		fmt.Fprintln(w, "  note=the holder's lock file was deleted or replaced; it restores it on its next check")
 	}
 	if st.Fenced {
 		// HolderError says when and until when.
-		fmt.Fprintf(w, "  fenced=%s\n", cmp.Or(st.HolderError, "until "+st.FencedUntil.Format(timeFormat)))
+		fmt.Fprintf(w, "  fenced=%s\n", singleinstance.EscapeText(cmp.Or(st.HolderError, "until "+st.FencedUntil.Format(timeFormat))))
 	}
 	if st.Backend != "" {
-		fmt.Fprintf(w, "  backend=%s\n", st.Backend)
-		fmt.Fprintf(w, "  key=%s\n", st.Key)
+		fmt.Fprintf(w, "  backend=%s\n", singleinstance.EscapeText(st.Backend))
+		fmt.Fprintf(w, "  key=%s\n", singleinstance.EscapeText(st.Key))
 	} else {
-		fmt.Fprintf(w, "  lock=%s\n", st.LockPath)
+		fmt.Fprintf(w, "  lock=%s\n", singleinstance.EscapeText(st.LockPath))
 	}
 	if !st.Running && st.Stale {
 		fmt.Fprintln(w, "  stale=.pid/.info files from an earlier holder (harmless; the next holder replaces them)")
