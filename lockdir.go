@@ -30,6 +30,32 @@ const LockDirEnv = "SINGLEINSTANCE_LOCK_DIR"
 // systemd, nothing needs configuring.
 func DefaultLockDir() (string, error) { return defaultLockDir() }
 
+// ResolveLockDir returns the lock directory that New, Status and the other
+// calls use with opts: WithLockDir, else SINGLEINSTANCE_LOCK_DIR, else
+// DefaultLockDir. It fails as they do, without creating or changing
+// anything: with an error matching ErrInvalidLockDir for a relative
+// directory, and, for the default directory if it exists, with
+// ErrInsecureLockDir when it is not private to the user. A directory that
+// does not exist yet is not an error. Tools that list the lock directory
+// use it to find the directory every other call uses.
+func ResolveLockDir(opts ...Option) (string, error) {
+	dir, private, err := newConfig(opts).resolveLockDir()
+	if err != nil {
+		return "", err
+	}
+	if private {
+		if err := safefs.CheckPrivateDir(dir); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return "", lockDirError(dir, err)
+		}
+	}
+	return dir, nil
+}
+
+// lockDirError is the error for a lock directory that cannot be used.
+func lockDirError(dir string, err error) error {
+	return classify("lock directory "+dir, err)
+}
+
 // lockDir resolves the lock directory from the options and the environment,
 // and whether it is the private default.
 func (c *config) resolveLockDir() (dir string, private bool, err error) {

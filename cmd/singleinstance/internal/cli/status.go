@@ -17,19 +17,21 @@ import (
 // etcd, which names backend and key instead); the holder's fields (see
 // singleinstance.Holder) appear at the top level while it runs.
 type statusJSON struct {
-	Name          string    `json:"name"`
-	Running       bool      `json:"running"`
-	State         string    `json:"state"` // "running", "not_running" or "stale"
-	LockDir       string    `json:"lock_dir"`
-	LockPath      string    `json:"lock_path"`
-	Backend       string    `json:"backend,omitempty"`
-	Key           string    `json:"key,omitempty"`
-	Fenced        bool      `json:"fenced,omitempty"`
-	FencedUntil   time.Time `json:"fenced_until,omitzero"`
-	Verified      bool      `json:"verified"`
-	Orphaned      bool      `json:"orphaned,omitempty"`
-	HolderError   string    `json:"holder_error,omitempty"`
-	UptimeSeconds float64   `json:"uptime_seconds,omitempty"`
+	Name        string    `json:"name"`
+	Running     bool      `json:"running"`
+	State       string    `json:"state"` // "running", "not_running", "stale"; list also "error"
+	LockDir     string    `json:"lock_dir"`
+	LockPath    string    `json:"lock_path"`
+	Backend     string    `json:"backend,omitempty"`
+	Key         string    `json:"key,omitempty"`
+	Fenced      bool      `json:"fenced,omitempty"`
+	FencedUntil time.Time `json:"fenced_until,omitzero"`
+	Verified    bool      `json:"verified"`
+	Orphaned    bool      `json:"orphaned,omitempty"`
+	HolderError string    `json:"holder_error,omitempty"`
+	// Error says why list could not examine the entry (state "error").
+	Error         string  `json:"error,omitempty"`
+	UptimeSeconds float64 `json:"uptime_seconds,omitempty"`
 	*singleinstance.Holder
 }
 
