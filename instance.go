@@ -169,7 +169,7 @@ func (i *Instance) writeInfoFiles() error {
 		return classify("write "+i.paths.info, err)
 	}
 	pid := []byte(strconv.Itoa(i.holder.PID) + "\n")
-	if err := safefs.WriteAtomic(i.paths.pid, pid, 0o644); err != nil {
+	if err := safefs.WriteAtomic(i.paths.pid, pid, i.paths.perm()); err != nil {
 		return classify("write "+i.paths.pid, err)
 	}
 	if i.pidFile, err = os.Lstat(i.paths.pid); err != nil {

@@ -123,11 +123,11 @@ func probe(name string, cfg *config, readInfo bool) (*probeResult, error) {
 	p := pathsFor(dir, name)
 	r := &probeResult{paths: p, state: State{Name: name, LockDir: dir, LockPath: p.lock}}
 	if private {
-		if err := safefs.CheckPrivateDir(dir); err != nil {
+		if err := checkLockDir(dir); err != nil {
 			if errors.Is(err, os.ErrNotExist) {
 				return r, nil
 			}
-			return nil, classify("lock directory "+dir, err)
+			return nil, err
 		}
 	}
 	f, err := safefs.OpenExisting(p.lock)
