@@ -79,6 +79,13 @@ var ErrHolderUnproven = errors.New("cannot prove which process holds the lock")
 // was still held when the wait ended.
 var ErrStopTimeout = errors.New("holder did not release the lock in time")
 
+// ErrTokensExhausted means the last fencing token recorded for the name (in
+// the lock file or the .info file) is the largest possible (2^64-1), so no
+// greater one can be handed out. The acquisition fails instead of giving a
+// token that is not greater than an earlier holder's; the name cannot be
+// acquired again in that lock directory.
+var ErrTokensExhausted = errors.New("fencing tokens exhausted")
+
 // classify turns an OS error on path into an error that matches one of this
 // package's sentinels and still matches the underlying error.
 func classify(what string, err error) error {

@@ -795,6 +795,13 @@ func TestFaultForeignOwnedLockDir(t *testing.T) {
 		}
 		for _, op := range []string{"CheckRunning", "Status", "New"} {
 			expect(t, res, op, "ErrInsecureLockDir")
+			// The error names the directory, its owner and the fix.
+			for _, want := range []string{"lock directory " + defaultDir + ` belongs to user "nobody" (uid 65534)`,
+				"not to you (uid " + strconv.Itoa(uid) + ")", "remove it as root", "set SINGLEINSTANCE_LOCK_DIR to a directory you own"} {
+				if !strings.Contains(res.Ops[op].Err, want) {
+					t.Errorf("%s in the child: %q does not contain %q", op, res.Ops[op].Err, want)
+				}
+			}
 		}
 		faultAssertDirHolds(t, defaultDir)
 	})

@@ -1,8 +1,10 @@
 package singleinstance
 
 import (
+	"bytes"
 	"math"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -95,20 +97,80 @@ func FuzzInfoRoundTrip(f *testing.F) {
 			LockInode:    uint64(nsec),
 		}
 		data := encodeInfo("fuzz", h)
-		if len(data) <= MaxInfoSize {
-			if n := strings.Count(string(data), "\n"); n != 17 {
-				t.Fatalf("encoded info has %d lines, want 17: %q", n, data)
-			}
+		if len(data) > MaxInfoSize {
+			t.Fatalf("encoded info is %d bytes, more than MaxInfoSize", len(data))
+		}
+		if n := strings.Count(string(data), "\n"); n != 17 {
+			t.Fatalf("encoded info has %d lines, want 17: %q", n, data)
 		}
 		got, err := parseInfo(data)
-		if len(data) > MaxInfoSize {
-			return // too large to read back, as intended
-		}
 		if err != nil {
 			t.Fatalf("parseInfo(encodeInfo(h)) = %v\nencoded: %q", err, data)
 		}
-		if d := sameStored(t, got, h); d != "" {
+		// What fits comes back exactly; what does not, cut as
+		// boundForInfo cuts it.
+		if d := sameStored(t, got, boundForInfo(h)); d != "" {
 			t.Fatalf("round trip changed the holder: %s\nencoded: %q", d, data)
+		}
+	})
+}
+
+// FuzzInfoBounded encodes holders whose argv and strings are repeated
+// many times over, up to several MiB: the .info file must never exceed
+// MaxInfoSize, must parse, must say where it was cut, and must not change
+// when encoded again.
+func FuzzInfoBounded(f *testing.F) {
+	f.Add("\x01\x1b[2J\n", "\x00a\x00'b'", "/tmp/\n", uint16(20000), uint16(40), uint8(1))
+	f.Add("'", "\x00'\x00\\", "\xff", uint16(65535), uint16(60), uint8(0))
+	f.Add("ünï✓", "\x00\x00\x00", "", uint16(30000), uint16(3), uint8(2))
+	f.Add("a", " a b c", "x", uint16(1), uint16(1), uint8(3))
+	f.Fuzz(func(t *testing.T, unit, argv, cwd string, repeat, argRepeat uint16, field uint8) {
+		big := strings.Repeat(unit, int(repeat))
+		args := fuzzArgv(argv)
+		var many []string
+		for range argRepeat {
+			many = append(many, args...)
+		}
+		if len(many) > 0 {
+			many[len(many)/2] += big
+		}
+		h := &Holder{PID: 1, Argv: many, Cwd: strings.Repeat(cwd, int(repeat))}
+		switch field % 4 {
+		case 0:
+			h.Executable = big
+		case 1:
+			h.User = big
+		case 2:
+			h.Host = big
+		case 3:
+			h.BootID = big
+		}
+		data := encodeInfo("fuzz", h)
+		if len(data) > MaxInfoSize {
+			t.Fatalf("encoded info is %d bytes, more than MaxInfoSize", len(data))
+		}
+		got, err := parseInfo(data)
+		if err != nil {
+			t.Fatalf("parseInfo(encodeInfo(h)) = %v", err)
+		}
+		want := boundForInfo(h)
+		if d := sameStored(t, got, want); d != "" {
+			t.Fatalf("round trip differs from the bounded holder: %s", d)
+		}
+		if again := encodeInfo("fuzz", got); !bytes.Equal(again, data) {
+			t.Fatalf("encoding the parsed holder again changed the file")
+		}
+		if !slices.Equal(want.Argv, h.Argv) {
+			last := want.Argv[len(want.Argv)-1]
+			if !strings.HasPrefix(last, TruncatedMarker) {
+				t.Fatalf("argv was cut without a marker: last element %q", last)
+			}
+		}
+		for _, v := range [][2]string{{h.Executable, want.Executable}, {h.Cwd, want.Cwd}, {h.User, want.User},
+			{h.Host, want.Host}, {h.BootID, want.BootID}} {
+			if v[0] != v[1] && (!strings.Contains(v[1], TruncatedMarker) || !strings.HasPrefix(v[0], strings.Split(v[1], TruncatedMarker)[0])) {
+				t.Fatalf("value cut without a marker, or not to a prefix: %q", v[1])
+			}
 		}
 	})
 }

@@ -10,9 +10,28 @@ import (
 	"unicode/utf8"
 )
 
-// MaxInfoSize bounds the .info and .pid files this package reads. It writes
-// far smaller ones; anything larger is reported as ErrInfoTooLarge unread.
+// MaxInfoSize bounds the .info and .pid files this package reads. It
+// never writes a larger one, whatever the holder's command line and
+// working directory (see Holder.Argv); anything larger is reported as
+// ErrInfoTooLarge unread.
 const MaxInfoSize = 64 << 10
+
+// Bounds on the escaped form of the variable-length fields of a .info
+// file. With the fixed fields (about 1 KiB at most) they add up to less
+// than MaxInfoSize, so that every file a holder writes can be read back.
+const (
+	maxArgvEncoded   = 48 << 10 // argv, all arguments together
+	maxPathEncoded   = 4 << 10  // executable, cwd
+	maxNameEncoded   = 1 << 10  // the lock name (already bounded by ValidateName)
+	maxShortEncoded  = 256      // user, host
+	maxBootIDEncoded = 128      // boot_id (a UUID, 36 bytes)
+)
+
+// TruncatedMarker starts the marker that takes the place of what a .info
+// file could not hold: the last element of Holder.Argv, "…[truncated: N
+// more bytes in M args]", or the end of a string field, "…[truncated: N
+// more bytes]".
+const TruncatedMarker = "…[truncated: "
 
 // infoFormat is the first line of every .info file.
 const infoFormat = "singleinstance/1"
@@ -28,9 +47,15 @@ type Holder struct {
 	AcquiredAt time.Time `json:"acquired_at"`
 	// Executable is the path of its program.
 	Executable string `json:"executable"`
-	// Argv is its command line.
+	// Argv is its command line. A command line too long for the .info
+	// file (see MaxInfoSize) is recorded cut: as many whole arguments as
+	// fit, the start of the next one, and a last element
+	// "…[truncated: N more bytes in M args]" (see TruncatedMarker), where
+	// M counts the arguments cut or left out.
 	Argv []string `json:"argv"`
-	// Cwd is its working directory when it took the lock.
+	// Cwd is its working directory when it took the lock. Like Executable,
+	// User and Host, a value too long for the .info file is recorded cut,
+	// ending in "…[truncated: N more bytes]".
 	Cwd string `json:"cwd"`
 	// User is its user name, and UID its numeric user ID (-1 on Windows).
 	User string `json:"user"`
@@ -75,8 +100,12 @@ type ProcessStats struct {
 }
 
 // encodeInfo renders h as the .info file: "key=value" lines, values escaped
-// so that any byte string survives a round trip.
+// so that any byte string survives a round trip. Fields too long for the
+// file are cut with a marker (see boundForInfo): the result is never
+// larger than MaxInfoSize, so whatever a holder writes, readers can read.
 func encodeInfo(name string, h *Holder) []byte {
+	h = boundForInfo(h)
+	name = truncateValue(name, maxNameEncoded)
 	var b bytes.Buffer
 	kv := func(k, v string) {
 		b.WriteString(k)
@@ -347,4 +376,133 @@ func splitArgv(s string) ([]string, error) {
 		argv = append(argv, cur.String())
 	}
 	return argv, nil
+}
+
+// boundForInfo returns h, or a copy of it with the variable-length fields
+// cut (see truncateValue and truncateArgv) so that the .info file stays
+// within MaxInfoSize. Applied to its own result it changes nothing.
+func boundForInfo(h *Holder) *Holder {
+	b := *h
+	b.Executable = truncateValue(h.Executable, maxPathEncoded)
+	b.Cwd = truncateValue(h.Cwd, maxPathEncoded)
+	b.User = truncateValue(h.User, maxShortEncoded)
+	b.Host = truncateValue(h.Host, maxShortEncoded)
+	b.BootID = truncateValue(h.BootID, maxBootIDEncoded)
+	b.Argv = truncateArgv(h.Argv, maxArgvEncoded)
+	return &b
+}
+
+// escapedLen is len(escapeValue(s)), without building it.
+func escapedLen(s string) int {
+	n := 0
+	for i := 0; i < len(s); {
+		c, size := escapedRune(s[i:])
+		n += c
+		i += size
+	}
+	return n
+}
+
+// escapedRune returns how many bytes escapeValue writes for the first
+// character of s, and how many bytes of s that character takes.
+func escapedRune(s string) (cost, size int) {
+	r, size := utf8.DecodeRuneInString(s)
+	switch {
+	case r == '\\', r == '\n', r == '\t', r == '\r':
+		return 2, size
+	case r == utf8.RuneError && size == 1, r < 0x20, r == 0x7f:
+		return 4, size
+	}
+	return size, size
+}
+
+// fitPrefix returns the longest prefix of s, ending on a character
+// boundary, whose escaped form costs at most budget bytes, where quoted
+// adds what shell quoting may cost on top: single quotes around it, and
+// each single quote written as quote, backslash, quote, quote (five bytes
+// once the backslash is escaped).
+func fitPrefix(s string, budget int, quoted bool) string {
+	n := 0
+	if quoted {
+		n = 2
+	}
+	for i := 0; i < len(s); {
+		c, size := escapedRune(s[i:])
+		if quoted && s[i] == '\'' {
+			c = len(`'\\''`) // '\'' with its backslash escaped
+		}
+		if n+c > budget {
+			return s[:i]
+		}
+		n += c
+		i += size
+	}
+	return s
+}
+
+// truncMarkerReserve is room enough for any marker, digits included.
+const truncMarkerReserve = len(TruncatedMarker+" more bytes in  args]") + 2*20 + 2
+
+// truncateValue returns s if its escaped form fits in budget bytes, and
+// otherwise its longest prefix that fits together with a marker
+// "…[truncated: N more bytes]".
+func truncateValue(s string, budget int) string {
+	if escapedLen(s) <= budget {
+		return s
+	}
+	p := fitPrefix(s, budget-truncMarkerReserve, false)
+	return p + fmt.Sprintf("%s%d more bytes]", TruncatedMarker, len(s)-len(p))
+}
+
+// truncateArgv returns argv if its escaped, shell-quoted form (the argv
+// value of a .info file) fits in budget bytes. Otherwise it keeps the
+// whole arguments that fit, the start of the next one if there is room,
+// and adds a last argument "…[truncated: N more bytes in M args]", N being
+// the bytes left out and M the arguments cut or left out.
+func truncateArgv(argv []string, budget int) []string {
+	used := 0
+	for i, a := range argv {
+		if i > 0 {
+			used++ // the separating space
+		}
+		used += escapedLen(shellQuote(a))
+		if used > budget {
+			break
+		}
+	}
+	if used <= budget {
+		return argv
+	}
+	room := budget - truncMarkerReserve - 1
+	var out []string
+	used = 0
+	for i, a := range argv {
+		sep := 0
+		if i > 0 {
+			sep = 1
+		}
+		if c := sep + escapedLen(shellQuote(a)); used+c <= room {
+			out = append(out, a)
+			used += c
+			continue
+		}
+		omitted := 0
+		for _, rest := range argv[i:] {
+			omitted += len(rest)
+		}
+		// The start of a, if a useful part of it fits: the rest of the
+		// marker's room is spent on it.
+		if avail := room - used - sep; avail >= 16 {
+			if p := fitPrefix(a, avail, true); p != "" {
+				out = append(out, p)
+				omitted -= len(p)
+			}
+		}
+		unit := "args"
+		if len(argv)-i == 1 {
+			unit = "arg"
+		}
+		return append(out, fmt.Sprintf("%s%d more bytes in %d %s]", TruncatedMarker, omitted, len(argv)-i, unit))
+	}
+	return out // not reached: argv did not fit
 }

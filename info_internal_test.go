@@ -479,7 +479,7 @@ func TestRecordGarbageIsZero(t *testing.T) {
 func TestNextToken(t *testing.T) {
 	t.Parallel()
 	before := uint64(time.Now().UnixMicro())
-	tok := nextToken()
+	tok := mustNextToken(t)
 	after := uint64(time.Now().UnixMicro())
 	if tok < before || tok > after {
 		t.Errorf("nextToken() = %d, want between %d and %d (now in microseconds)", tok, before, after)
@@ -498,7 +498,7 @@ func TestNextToken(t *testing.T) {
 	}
 	for _, args := range tests {
 		now := uint64(time.Now().UnixMicro())
-		got := nextToken(args...)
+		got := mustNextToken(t, args...)
 		for _, a := range args {
 			if got <= a {
 				t.Errorf("nextToken(%v) = %d, not greater than %d", args, got, a)
@@ -508,29 +508,133 @@ func TestNextToken(t *testing.T) {
 			t.Errorf("nextToken(%v) = %d, less than the current time %d", args, got, now)
 		}
 	}
-	if got := nextToken(future); got != future+1 {
+	if got := mustNextToken(t, future); got != future+1 {
 		t.Errorf("nextToken(%d) = %d, want %d: a token ahead of the clock goes up by one", future, got, future+1)
 	}
 }
 
 func TestNextTokenMonotonic(t *testing.T) {
 	t.Parallel()
-	prev := nextToken()
+	prev := mustNextToken(t)
 	for i := range 10000 {
 		// Each acquisition passes the last token from the lock record and
 		// the .info file; either may have been lost (0).
 		var next uint64
 		switch i % 3 {
 		case 0:
-			next = nextToken(prev, 0)
+			next = mustNextToken(t, prev, 0)
 		case 1:
-			next = nextToken(0, prev)
+			next = mustNextToken(t, 0, prev)
 		default:
-			next = nextToken(prev, prev)
+			next = mustNextToken(t, prev, prev)
 		}
 		if next <= prev {
 			t.Fatalf("call %d: nextToken(%d) = %d, not increasing", i, prev, next)
 		}
 		prev = next
+	}
+}
+
+func mustNextToken(t *testing.T, last ...uint64) uint64 {
+	t.Helper()
+	tok, err := nextToken(last...)
+	if err != nil {
+		t.Fatalf("nextToken(%v): %v", last, err)
+	}
+	return tok
+}
+
+// TestNextTokenNeverWraps checks the top of the range: the last token
+// below 2^64-1 gives 2^64-1, and 2^64-1 itself gives an error rather than
+// a token that wrapped to a small number or fell back to the clock.
+func TestNextTokenNeverWraps(t *testing.T) {
+	t.Parallel()
+	if got := mustNextToken(t, math.MaxUint64-1); got != math.MaxUint64 {
+		t.Errorf("nextToken(MaxUint64-1) = %d, want MaxUint64", got)
+	}
+	if got := mustNextToken(t, 0, math.MaxUint64-1); got != math.MaxUint64 {
+		t.Errorf("nextToken(0, MaxUint64-1) = %d, want MaxUint64", got)
+	}
+	for _, args := range [][]uint64{{math.MaxUint64}, {0, math.MaxUint64}, {math.MaxUint64, 5}, {math.MaxUint64 - 1, math.MaxUint64}} {
+		got, err := nextToken(args...)
+		if !errors.Is(err, ErrTokensExhausted) {
+			t.Errorf("nextToken(%v) = %d, %v; want ErrTokensExhausted", args, got, err)
+		}
+	}
+}
+
+// TestEncodeInfoBoundary checks the bounds of the .info file's fields at
+// their edge: a value whose escaped form is exactly at its bound is kept
+// whole, one byte more is cut with a marker, and the file never exceeds
+// MaxInfoSize, even with every field at its worst at once.
+func TestEncodeInfoBoundary(t *testing.T) {
+	t.Parallel()
+	roundTrip := func(t *testing.T, h *Holder) *Holder {
+		t.Helper()
+		data := encodeInfo("trading_bot", h)
+		if len(data) > MaxInfoSize {
+			t.Fatalf("encoded .info is %d bytes, more than MaxInfoSize", len(data))
+		}
+		got, err := parseInfo(data)
+		if err != nil {
+			t.Fatalf("parseInfo: %v", err)
+		}
+		if again := encodeInfo("trading_bot", got); !bytes.Equal(again, data) {
+			t.Fatalf("encoding what was read changed the file")
+		}
+		return got
+	}
+
+	// argv: one bare argument exactly at the bound, then one byte over.
+	exact := strings.Repeat("a", maxArgvEncoded)
+	if got := roundTrip(t, &Holder{PID: 1, Argv: []string{exact}}); !slices.Equal(got.Argv, []string{exact}) {
+		t.Errorf("argv at the bound was changed: %d elements", len(got.Argv))
+	}
+	got := roundTrip(t, &Holder{PID: 1, Argv: []string{"prog", exact}})
+	if len(got.Argv) != 3 || got.Argv[0] != "prog" || !strings.HasPrefix(exact, got.Argv[1]) {
+		t.Fatalf("argv one byte over the bound: %d elements", len(got.Argv))
+	}
+	want := fmt.Sprintf("…[truncated: %d more bytes in 1 arg]", len(exact)-len(got.Argv[1]))
+	if got.Argv[2] != want {
+		t.Errorf("marker = %q, want %q", got.Argv[2], want)
+	}
+
+	// cwd: at the bound in escaped bytes (\n takes two), then one over.
+	cwd := strings.Repeat("\n", maxPathEncoded/2)
+	if got := roundTrip(t, &Holder{PID: 1, Cwd: cwd}); got.Cwd != cwd {
+		t.Errorf("cwd at the bound was changed")
+	}
+	got = roundTrip(t, &Holder{PID: 1, Cwd: cwd + "x"})
+	if p, m, ok := strings.Cut(got.Cwd, TruncatedMarker); !ok || !strings.HasPrefix(cwd, p) || m != fmt.Sprintf("%d more bytes]", len(cwd)+1-len(p)) {
+		t.Errorf("cwd one byte over the bound = %q", got.Cwd)
+	}
+
+	// Everything at its worst: 1 MiB of control characters in 16
+	// arguments, a million empty arguments, quotes and invalid UTF-8.
+	var ctl strings.Builder
+	for i := range 1 << 16 {
+		ctl.WriteByte(byte(1 + i%31))
+	}
+	worst := []*Holder{
+		{PID: 1, Argv: slices.Repeat([]string{ctl.String()}, 16)},
+		{PID: 1, Argv: make([]string, 1<<20)},
+		{PID: 1, Argv: slices.Repeat([]string{strings.Repeat("'", 1<<10)}, 1<<10)},
+	}
+	for _, h := range worst {
+		h.Executable = strings.Repeat("\xff", 1<<20)
+		h.Cwd = strings.Repeat("\x1b[2J\n", 1<<18)
+		h.User = strings.Repeat("\\", 1<<20)
+		h.Host = strings.Repeat("✓", 1<<18)
+		h.BootID = strings.Repeat("\x00", 1<<20)
+		got := roundTrip(t, h)
+		last := got.Argv[len(got.Argv)-1]
+		if !strings.HasPrefix(last, TruncatedMarker) {
+			t.Errorf("argv of %d elements cut without a marker: last %q", len(h.Argv), last)
+		}
+		for _, v := range []string{got.Executable, got.Cwd, got.User, got.Host, got.BootID} {
+			if !strings.Contains(v, TruncatedMarker) {
+				t.Errorf("value cut without a marker: %q", v)
+			}
+		}
 	}
 }

@@ -3,6 +3,7 @@ package singleinstance
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"strconv"
@@ -146,7 +147,10 @@ func (i *Instance) recordAcquisition(self *Holder) error {
 		}
 	}
 	h := *self
-	h.Token = nextToken(prev.token, infoToken)
+	var err error
+	if h.Token, err = nextToken(prev.token, infoToken); err != nil {
+		return fmt.Errorf("singleinstance: lock file %s: %w", i.paths.lock, err)
+	}
 	h.AcquiredAt = timeNow()
 	fi, err := i.f.Stat()
 	if err != nil {
@@ -171,7 +175,7 @@ func (i *Instance) writeInfoFiles() error {
 		return classify("write "+i.paths.info, err)
 	}
 	pid := []byte(strconv.Itoa(i.holder.PID) + "\n")
-	if err := safefs.WriteAtomic(i.paths.pid, pid, 0o644); err != nil {
+	if err := safefs.WriteAtomic(i.paths.pid, pid, i.paths.perm()); err != nil {
 		return classify("write "+i.paths.pid, err)
 	}
 	if i.pidFile, err = os.Lstat(i.paths.pid); err != nil {
@@ -185,7 +189,9 @@ func (i *Instance) abandon() {
 	if i.infoFile != nil {
 		safefs.RemoveIfSame(i.paths.info, i.infoFile)
 	}
-	writeRecord(i.f, record{token: i.holder.Token})
+	// Never lower the record: the acquisition may have failed before it
+	// had a token of its own.
+	writeRecord(i.f, record{token: max(i.holder.Token, readRecord(i.f).token)})
 	i.closeLock()
 }
 

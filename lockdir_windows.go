@@ -3,6 +3,7 @@
 package singleinstance
 
 import (
+	"io/fs"
 	"os"
 	"path/filepath"
 )
@@ -14,3 +15,10 @@ func defaultLockDir() (string, error) {
 	}
 	return filepath.Join(base, "singleinstance"), nil
 }
+
+// foreignOwner would describe the owner of fi if it were another user;
+// Windows directories are checked by their access control lists instead.
+func foreignOwner(fs.FileInfo) (string, bool) { return "", false }
+
+// selfUID is the calling user, for messages.
+func selfUID() string { return "you" }

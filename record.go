@@ -66,13 +66,21 @@ func writeRecord(f *os.File, r record) error {
 // than the last recorded in the lock file and in the .info file, and never
 // less than the current time in microseconds since the epoch, so that
 // tokens keep growing even if a temporary-file cleaner deletes both files
-// while nothing holds the lock, or a crash loses the last write.
-func nextToken(last ...uint64) uint64 {
-	t := uint64(time.Now().UnixMicro())
+// while nothing holds the lock, or a crash loses the last write. A clock
+// set before 1970 counts as 0.
+//
+// Tokens never wrap: once a last token is math.MaxUint64, no greater one
+// exists, and nextToken fails with an error matching ErrTokensExhausted
+// rather than hand out a smaller token than an earlier holder had.
+func nextToken(last ...uint64) (uint64, error) {
+	t := uint64(max(time.Now().UnixMicro(), 0))
 	for _, l := range last {
-		if l < math.MaxUint64 { // a damaged file cannot wrap the counter
-			t = max(t, l+1)
+		if l == math.MaxUint64 {
+			return 0, fmt.Errorf("%w: the last token handed out is %d, the largest possible; "+
+				"a smaller one would let a stale holder's writes win: use another lock name or lock directory "+
+				"(and reset the systems that remember tokens)", ErrTokensExhausted, l)
 		}
+		t = max(t, l+1)
 	}
-	return t
+	return t, nil
 }

@@ -66,9 +66,10 @@ type HoldingProcess struct {
 	Argv []string `json:"argv,omitempty"`
 }
 
-// String returns "pid N: ARGV", with ARGV quoted for a shell.
+// String returns "pid N: ARGV", with ARGV quoted for a shell and every
+// control character escaped.
 func (p HoldingProcess) String() string {
-	return fmt.Sprintf("pid %d: %s", p.PID, quoteArgv(p.Argv))
+	return fmt.Sprintf("pid %d: %s", p.PID, EscapeArgv(p.Argv))
 }
 
 // CheckRunning reports whether a process holds the lock called name. It
@@ -177,11 +178,11 @@ func probe(name string, cfg *config, readInfo bool) (*probeResult, error) {
 	r := &probeResult{paths: p, tokenKey: tokenKey(dir, private, name),
 		state: State{Name: name, LockDir: dir, LockPath: p.lock}}
 	if private {
-		if err := safefs.CheckPrivateDir(dir); err != nil {
+		if err := checkLockDir(dir); err != nil {
 			if errors.Is(err, os.ErrNotExist) {
 				return r, nil
 			}
-			return nil, classify("lock directory "+dir, err)
+			return nil, err
 		}
 	}
 	f, err := safefs.OpenExisting(p.lock)

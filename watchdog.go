@@ -110,7 +110,7 @@ func (i *Instance) restore() error {
 	if err := prepareLockDir(i.paths.dir, false); err != nil {
 		return err
 	}
-	nf, err := safefs.OpenLockFile(i.paths.lock, 0o644)
+	nf, err := safefs.OpenLockFile(i.paths.lock, i.paths.perm())
 	if err != nil {
 		return err
 	}

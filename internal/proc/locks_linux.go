@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"strconv"
 
 	"golang.org/x/sys/unix"
 )
@@ -21,7 +20,11 @@ func holdsLock(id Identity, dev, ino uint64) (bool, error) {
 	if err := sameStart(id); err != nil {
 		return false, err
 	}
-	dir := "/proc/" + strconv.Itoa(id.PID) + "/fd"
+	pd, err := procDir(id.PID)
+	if err != nil {
+		return false, err
+	}
+	dir := pd + "/fd"
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
@@ -37,7 +40,7 @@ func holdsLock(id Identity, dev, ino uint64) (bool, error) {
 		if uint64(st.Dev) != dev || st.Ino != ino {
 			continue
 		}
-		info, err := os.ReadFile("/proc/" + strconv.Itoa(id.PID) + "/fdinfo/" + e.Name())
+		info, err := os.ReadFile(pd + "/fdinfo/" + e.Name())
 		if err != nil {
 			continue
 		}

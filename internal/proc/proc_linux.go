@@ -10,6 +10,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -38,9 +39,37 @@ func lookup(pid int) (Identity, error) {
 	return Identity{PID: pid, StartID: start, BootID: boot, PIDNamespace: ns}, nil
 }
 
+// procDir returns the /proc directory of the process that has pid in this
+// process's PID namespace: /proc/self for this process, which is right
+// whichever namespace /proc belongs to, and /proc/PID for another only if
+// /proc belongs to this process's PID namespace. A process in a PID
+// namespace of its own that has no /proc of its own sees its parent
+// namespace's, where its PID numbers name other processes (its own PID 1
+// is the machine's init there): it cannot look up others, and says so.
+func procDir(pid int) (string, error) {
+	if pid == os.Getpid() {
+		return "/proc/self", nil
+	}
+	if !procIsOurs() {
+		return "", fmt.Errorf("%w: /proc belongs to another PID namespace than this process's (mount one for it), so PID %d cannot be looked up", ErrNotVisible, pid)
+	}
+	return "/proc/" + strconv.Itoa(pid), nil
+}
+
+// procIsOurs reports whether /proc belongs to this process's PID
+// namespace: then /proc/self names this process by its own PID.
+var procIsOurs = sync.OnceValue(func() bool {
+	link, err := os.Readlink("/proc/self")
+	return err == nil && link == strconv.Itoa(os.Getpid())
+})
+
 // readStartTicks reads field 22 of /proc/PID/stat.
 func readStartTicks(pid int) (uint64, error) {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	dir, err := procDir(pid)
+	if err != nil {
+		return 0, err
+	}
+	b, err := os.ReadFile(dir + "/stat")
 	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ESRCH) {
 		return 0, ErrNotFound
 	}

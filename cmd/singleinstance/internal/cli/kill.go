@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/singleinstance/singleinstance"
@@ -85,7 +84,7 @@ func (a *app) kill(ctx context.Context, name string, force bool, timeout time.Du
 	how := ""
 	switch h := st.Holder; {
 	case h != nil && a.backend != nil:
-		how = fmt.Sprintf(" (pid %d on %s)", h.PID, h.Host)
+		how = fmt.Sprintf(" (pid %d on %s)", h.PID, singleinstance.EscapeText(h.Host))
 	case h != nil:
 		how = fmt.Sprintf(" (pid %d, %s)", h.PID, signalName(force))
 	}
@@ -116,8 +115,8 @@ func (a *app) describeHolder(h *singleinstance.Holder) string {
 	case h == nil:
 		return ""
 	case a.backend != nil:
-		return fmt.Sprintf(" (pid %d on %s: %s)", h.PID, h.Host, strings.Join(h.Argv, " "))
+		return fmt.Sprintf(" (pid %d on %s: %s)", h.PID, singleinstance.EscapeText(h.Host), singleinstance.EscapeArgv(h.Argv))
 	default:
-		return fmt.Sprintf(" (pid %d: %s)", h.PID, strings.Join(h.Argv, " "))
+		return fmt.Sprintf(" (pid %d: %s)", h.PID, singleinstance.EscapeArgv(h.Argv))
 	}
 }

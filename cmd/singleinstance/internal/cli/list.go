@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -25,12 +27,20 @@ the lock directory: RUNNING, NOT RUNNING, or STALE (files left by a holder
 that is gone; harmless). With --json it prints an array of "status --json"
 objects (without live CPU and memory figures). It changes nothing.
 
+An entry that cannot be examined (a NAME.lock that is a directory, a
+symbolic link or a FIFO, a NAME that is not a valid lock name, a file
+that cannot be read) is listed as ERROR with the reason in the last
+column, or in --json with "state": "error" and "error"; the other names
+are listed all the same. Such an entry never counts as running.
+
 Over etcd (--etcd) it lists every NAME held under the prefix, from any
 host: RUNNING, or FENCED (stopped by "kill --force"; no one can take it
 yet), with the holder's host.
 
-Exit 0, or 3 if the lock directory cannot be read, 4 if etcd could not be
-reached.`,
+Exit 0 when the lock directory could be read, ERROR entries included; 3
+if it cannot be read or is not a valid lock directory (relative, or a
+default directory that is not private), as for every other command; 4 if
+etcd could not be reached.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := a.connect(cmd); err != nil {
@@ -44,18 +54,25 @@ reached.`,
 	}
 }
 
+// lockDirPath is the lock directory of the file locks, resolved and
+// checked as every command does (singleinstance.ResolveLockDir).
 func (a *app) lockDirPath() (string, error) {
-	if a.lockDir != "" {
-		return a.lockDir, nil
-	}
-	if d := os.Getenv(singleinstance.LockDirEnv); d != "" {
-		return d, nil
-	}
-	return singleinstance.DefaultLockDir()
+	return singleinstance.ResolveLockDir(a.options()...)
 }
 
-// names returns the lock names that have files in dir, sorted.
-func names(dir string) ([]string, error) {
+// lockExts are the suffixes of the files of a lock name.
+var lockExts = []string{".lock", ".pid", ".info"}
+
+// dirName is a NAME that has files in the lock directory.
+type dirName struct {
+	name    string
+	path    string // one of its files
+	invalid error  // why name is not a valid lock name, or nil
+}
+
+// names returns the names that have files in dir, sorted, valid or not.
+// Other files are left out.
+func names(dir string) ([]dirName, error) {
 	entries, err := os.ReadDir(dir)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, nil
@@ -63,60 +80,91 @@ func names(dir string) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	var out []string
+	seen := make(map[string]bool)
+	var out []dirName
 	for _, e := range entries {
-		for _, ext := range []string{".lock", ".pid", ".info"} {
-			if n, ok := strings.CutSuffix(e.Name(), ext); ok && singleinstance.ValidateName(n) == nil {
-				out = append(out, n)
+		for _, ext := range lockExts {
+			if n, ok := strings.CutSuffix(e.Name(), ext); ok && !seen[n] {
+				seen[n] = true
+				out = append(out, dirName{name: n, path: filepath.Join(dir, e.Name()), invalid: singleinstance.ValidateName(n)})
 			}
 		}
 	}
-	slices.Sort(out)
-	return slices.Compact(out), nil
+	slices.SortFunc(out, func(x, y dirName) int { return strings.Compare(x.name, y.name) })
+	return out, nil
+}
+
+// listRow is one line of list: the state of a name, or why its entry in
+// the lock directory could not be examined.
+type listRow struct {
+	name    string
+	state   *singleinstance.State // nil when err is set
+	err     error
+	invalid bool // name is not a valid lock name
+	path    string
 }
 
 func (a *app) list() error {
+	opts := append(a.options(), singleinstance.WithLiveStats(false))
 	dir, err := a.lockDirPath()
 	if err != nil {
-		return withCode(exitError, err)
+		return failed(exitError, err)
 	}
 	ns, err := names(dir)
 	if err != nil {
-		return withCode(exitError, err)
+		return withCode(exitError, fmt.Errorf("singleinstance: read lock directory %s: %w", dir, err))
 	}
-	opts := append(a.options(), singleinstance.WithLiveStats(false))
-	states := make([]*singleinstance.State, 0, len(ns))
+	rows := make([]listRow, 0, len(ns))
 	for _, n := range ns {
-		st, err := singleinstance.Status(n, opts...)
-		if err != nil {
-			return withCode(exitError, err)
+		r := listRow{name: n.name, path: n.path, invalid: n.invalid != nil, err: n.invalid}
+		if n.invalid == nil {
+			// An entry that cannot be examined (a lock file that is a
+			// directory, a link or a FIFO, or unreadable) is flagged, and
+			// the others are listed all the same.
+			r.state, r.err = singleinstance.Status(n.name, opts...)
+			r.path = filepath.Join(dir, n.name+".lock")
 		}
-		states = append(states, st)
+		rows = append(rows, r)
 	}
 	if a.json {
-		return writeJSONStates(a.stdout, states)
+		out := make([]statusJSON, len(rows))
+		for i, r := range rows {
+			if r.err != nil {
+				out[i] = statusJSON{Name: r.name, State: "error", LockDir: dir, LockPath: r.path,
+					Error: strings.TrimPrefix(r.err.Error(), "singleinstance: ")}
+			} else {
+				out[i] = toJSON(r.state)
+			}
+		}
+		return writeJSON(a.stdout, out)
 	}
-	if len(states) == 0 {
-		fmt.Fprintf(a.stderr, "no locks in %s\n", dir)
+	if len(rows) == 0 {
+		fmt.Fprintf(a.stderr, "no locks in %s\n", singleinstance.EscapeText(dir))
 		return nil
 	}
 	tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "NAME\tSTATE\tPID\tSTARTED\tTOKEN\tCOMMAND")
-	for _, st := range states {
-		state, pid, started, token, command := "NOT RUNNING", "-", "-", "-", "-"
-		if st.Stale {
-			state = "STALE"
+	for _, r := range rows {
+		name := singleinstance.EscapeText(r.name)
+		if r.invalid {
+			name = strconv.Quote(r.name)
 		}
-		if st.Running {
+		state, pid, started, token, command := "NOT RUNNING", "-", "-", "-", "-"
+		switch st := r.state; {
+		case r.err != nil:
+			state, command = "ERROR", singleinstance.EscapeText(strings.TrimPrefix(r.err.Error(), "singleinstance: "))
+		case st.Running:
 			state = "RUNNING"
 			if h := st.Holder; h != nil {
 				pid = fmt.Sprint(h.PID)
 				started = h.Started.Format(time.DateTime)
 				token = fmt.Sprint(h.Token)
-				command = strings.Join(h.Argv, " ")
+				command = singleinstance.EscapeArgv(h.Argv)
 			}
+		case st.Stale:
+			state = "STALE"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", st.Name, state, pid, started, token, command)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", name, state, pid, started, token, command)
 	}
 	return tw.Flush()
 }
@@ -144,14 +192,14 @@ func (a *app) listBackend(ctx context.Context) error {
 				state = "FENCED"
 			}
 			if h := st.Holder; h != nil {
-				host = cmp.Or(h.Host, "-")
+				host = cmp.Or(singleinstance.EscapeText(h.Host), "-")
 				pid = fmt.Sprint(h.PID)
 				started = h.Started.Format(time.DateTime)
 				token = fmt.Sprint(h.Token)
-				command = strings.Join(h.Argv, " ")
+				command = singleinstance.EscapeArgv(h.Argv)
 			}
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", st.Name, state, host, pid, started, token, command)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", singleinstance.EscapeText(st.Name), state, host, pid, started, token, command)
 	}
 	return tw.Flush()
 }

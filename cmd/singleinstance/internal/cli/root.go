@@ -162,8 +162,10 @@ The old module's forms still work: "singleinstance NAME --check",
 "singleinstance NAME --kill" and "singleinstance NAME --kill --force".
 
 Lock directory: --lock-dir, else $SINGLEINSTANCE_LOCK_DIR, else a directory
-private to the user (/tmp/singleinstance-UID on Linux, macOS and BSD).
-Durations use Go syntax (500ms, 10s, 2m); a bare number means seconds.
+private to the user (/run/user/UID/singleinstance on Linux when
+/run/user/UID is the user's, else /tmp/singleinstance-UID).
+Durations use Go syntax (500ms, 10s, 2m); a bare number means seconds;
+forever or -1 means no limit (NaN, Inf and 1e300 are usage errors).
 
 Across hosts: with --etcd ENDPOINTS (else $SINGLEINSTANCE_ETCD_ENDPOINTS) the
 locks are kept in that etcd cluster instead, so that one copy runs across

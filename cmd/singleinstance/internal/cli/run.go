@@ -187,8 +187,8 @@ func (a *app) run(ctx context.Context, name string, argv []string, wait time.Dur
 // startError is the exit for a command that did not start.
 func startError(command string, err error) error {
 	switch {
-	case errors.Is(err, exec.ErrNotFound), errors.Is(err, fs.ErrNotExist):
-		return withCode(exitNotFound, fmt.Errorf("%s: command not found", command))
+	case command == "", errors.Is(err, exec.ErrNotFound), errors.Is(err, fs.ErrNotExist):
+		return withCode(exitNotFound, fmt.Errorf("%s: command not found", shellQuote(command)))
 	case errors.Is(err, fs.ErrPermission), errors.Is(err, exec.ErrDot):
 		return withCode(exitNoExec, fmt.Errorf("%s: cannot execute: %w", command, err))
 	case errors.Is(err, singleinstance.ErrLockLost):

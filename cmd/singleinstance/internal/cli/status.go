@@ -17,19 +17,21 @@ import (
 // etcd, which names backend and key instead); the holder's fields (see
 // singleinstance.Holder) appear at the top level while it runs.
 type statusJSON struct {
-	Name          string    `json:"name"`
-	Running       bool      `json:"running"`
-	State         string    `json:"state"` // "running", "not_running" or "stale"
-	LockDir       string    `json:"lock_dir"`
-	LockPath      string    `json:"lock_path"`
-	Backend       string    `json:"backend,omitempty"`
-	Key           string    `json:"key,omitempty"`
-	Fenced        bool      `json:"fenced,omitempty"`
-	FencedUntil   time.Time `json:"fenced_until,omitzero"`
-	Verified      bool      `json:"verified"`
-	Orphaned      bool      `json:"orphaned,omitempty"`
-	HolderError   string    `json:"holder_error,omitempty"`
-	UptimeSeconds float64   `json:"uptime_seconds,omitempty"`
+	Name        string    `json:"name"`
+	Running     bool      `json:"running"`
+	State       string    `json:"state"` // "running", "not_running", "stale"; list also "error"
+	LockDir     string    `json:"lock_dir"`
+	LockPath    string    `json:"lock_path"`
+	Backend     string    `json:"backend,omitempty"`
+	Key         string    `json:"key,omitempty"`
+	Fenced      bool      `json:"fenced,omitempty"`
+	FencedUntil time.Time `json:"fenced_until,omitzero"`
+	Verified    bool      `json:"verified"`
+	Orphaned    bool      `json:"orphaned,omitempty"`
+	HolderError string    `json:"holder_error,omitempty"`
+	// Error says why list could not examine the entry (state "error").
+	Error         string  `json:"error,omitempty"`
+	UptimeSeconds float64 `json:"uptime_seconds,omitempty"`
 	// Holding lists the processes that hold the lock (Linux): the holder,
 	// its wrapper and what the command started that still runs.
 	Holding []singleinstance.HoldingProcess `json:"holding,omitempty"`
@@ -167,6 +169,8 @@ empty, and backend, key, and while fenced, fenced and fenced_until appear.`,
 // does.
 const timeFormat = "2006-01-02T15:04:05.000Z07:00"
 
+// writeStatus prints st as text. Everything read from the lock's files or
+// the backend is escaped for the terminal (singleinstance.EscapeText).
 func writeStatus(w io.Writer, st *singleinstance.State) {
 	fmt.Fprintln(w, runningLine(st.Name, st.Running))
 	if st.Running && st.Holder != nil {
@@ -183,7 +187,7 @@ func writeStatus(w io.Writer, st *singleinstance.State) {
 		if st.HolderError != "" {
 			why = st.HolderError
 		}
-		fmt.Fprintf(w, "  holder=unknown (%s)\n", why)
+		fmt.Fprintf(w, "  holder=unknown (%s)\n", singleinstance.EscapeText(why))
 	}
 	if st.Orphaned {
 		fmt.Fprintln(w, "  note=the holder's lock file was deleted or replaced; it restores it on its next check")
@@ -193,13 +197,13 @@ func writeStatus(w io.Writer, st *singleinstance.State) {
 	}
 	if st.Fenced {
 		// HolderError says when and until when.
-		fmt.Fprintf(w, "  fenced=%s\n", cmp.Or(st.HolderError, "until "+st.FencedUntil.Format(timeFormat)))
+		fmt.Fprintf(w, "  fenced=%s\n", singleinstance.EscapeText(cmp.Or(st.HolderError, "until "+st.FencedUntil.Format(timeFormat))))
 	}
 	if st.Backend != "" {
-		fmt.Fprintf(w, "  backend=%s\n", st.Backend)
-		fmt.Fprintf(w, "  key=%s\n", st.Key)
+		fmt.Fprintf(w, "  backend=%s\n", singleinstance.EscapeText(st.Backend))
+		fmt.Fprintf(w, "  key=%s\n", singleinstance.EscapeText(st.Key))
 	} else {
-		fmt.Fprintf(w, "  lock=%s\n", st.LockPath)
+		fmt.Fprintf(w, "  lock=%s\n", singleinstance.EscapeText(st.LockPath))
 	}
 	if !st.Running && st.Stale {
 		fmt.Fprintln(w, "  stale=.pid/.info files from an earlier holder (harmless; the next holder replaces them)")
