@@ -229,6 +229,18 @@ func probe(name string, cfg *config, readInfo bool) (*probeResult, error) {
 			r.record = record{token: h.Token, held: true}
 		}
 	}
+	if !r.state.Running && r.tokenOnly {
+		// The holder's tree holds an earlier lock file, not the one at the
+		// path: whoever locks that one now is a newcomer or a waiter
+		// looking, never the holder, and is not counted.
+		cur := r.lockIno
+		r.state.Running, r.state.Orphaned = true, true
+		r.lockDev, r.lockIno = 0, 0
+		if h != nil && h.LockInode != cur {
+			r.lockDev, r.lockIno = h.LockDevice, h.LockInode
+			r.record = record{token: h.Token, held: true}
+		}
+	}
 	if !r.state.Running && f != nil {
 		// A holder restoring a deleted lock file locks the new file, then
 		// names it in the .info, then lets the old one go. Looking at the
@@ -236,13 +248,6 @@ func probe(name string, cfg *config, readInfo bool) (*probeResult, error) {
 		// looks above.
 		if err := r.checkLock(f); err != nil {
 			return nil, err
-		}
-	}
-	if !r.state.Running && r.tokenOnly {
-		r.state.Running, r.state.Orphaned = true, true
-		if h != nil {
-			r.lockDev, r.lockIno = h.LockDevice, h.LockInode
-			r.record = record{token: h.Token, held: true}
 		}
 	}
 	if r.state.Running {

@@ -47,7 +47,10 @@ func (s *stopper) signalTree(r *probeResult, h *Holder) error {
 		}
 		// The holders were listed a moment ago; the PID must still name
 		// a holder now, and Signal checks that it is the same process.
-		if ok, err := proc.Holds(pid, r.nameLock()); err != nil || !ok {
+		// With a name token, a process of the tree holds it: that tells
+		// the tree from a waiter that has just locked the file at the
+		// path, or become the next holder, since the list was made.
+		if ok, err := proc.Holds(pid, s.treeLock(r)); err != nil || !ok {
 			continue
 		}
 		targets = append(targets, id)
@@ -66,6 +69,17 @@ func (s *stopper) signalTree(r *probeResult, h *Holder) error {
 		return errors.Join(errs...)
 	}
 	return nil
+}
+
+// treeLock is what a process must hold to count as part of the tree
+// being stopped: the name token and a lock file of the name, where the
+// acquisition has a token; else the lock on the file at the path.
+func (s *stopper) treeLock(r *probeResult) proc.NameLock {
+	l := r.nameLock()
+	if l.Sock != 0 {
+		l.Dev, l.Ino = 0, 0
+	}
+	return l
 }
 
 // signal signals id once.
