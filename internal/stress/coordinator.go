@@ -367,6 +367,7 @@ func (c *coordinator) round(n int) error {
 		if err := c.playTree(rs); err != nil {
 			return err
 		}
+		c.lastRelease = 0 // the wrapper's Release did not free the name; its child's end did
 	}
 	// Release every holder; waiters then take the lock in turn, each
 	// released as soon as it holds.
@@ -514,7 +515,9 @@ func (c *coordinator) handle(rs *roundState, ev event) error {
 // locked handles a "locked" report: a successful New.
 func (c *coordinator) locked(rs *roundState, p *proc, r report) error {
 	c.res.Acquisitions++
-	c.res.acquires = append(c.res.acquires, r.took)
+	if !rs.waiters[p] {
+		c.res.acquires = append(c.res.acquires, r.took) // a waiter's New measures its wait
+	}
 	rs.winners++
 	afterKill := rs.killed != nil && r.at > rs.killed.killedAt
 	if rs.waiters[p] {
