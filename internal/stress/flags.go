@@ -12,14 +12,18 @@ import (
 
 // A config is one stress run, as the flags describe it.
 type config struct {
-	procs      int
-	rounds     int
-	duration   time.Duration // 0: no cap
-	lockDir    string        // "": a fresh temporary directory
-	seed       uint64        // 0: one from the clock
-	killRate   float64
-	tamperRate float64
-	verbose    bool
+	procs           int
+	rounds          int
+	duration        time.Duration // 0: no cap
+	lockDir         string        // "": a fresh temporary directory
+	seed            uint64        // 0: one from the clock
+	killRate        float64
+	tamperRate      float64
+	treeRate        float64 // tree rounds (Linux)
+	waiterRate      float64 // tamper and tree rounds that queue waiters
+	waiters         int     // waiters queued in such a round
+	wrapperKillRate float64 // tree rounds that delete every file, then SIGKILL the wrapper
+	verbose         bool
 }
 
 // errUsage marks errors in the command line.
@@ -32,6 +36,24 @@ var errUsage = errors.New("usage")
 func defaultTamperRate() float64 {
 	if runtime.GOOS == "linux" {
 		return 0.2
+	}
+	return 0
+}
+
+// defaultTreeRate is 0.2 where tree rounds can be played (Linux), 0
+// elsewhere.
+func defaultTreeRate() float64 {
+	if treeSupported {
+		return 0.2
+	}
+	return 0
+}
+
+// defaultWaiterRate is 0.3 on Linux, 0 elsewhere: waiters queue in tamper
+// and tree rounds, which are Linux-only by default.
+func defaultWaiterRate() float64 {
+	if runtime.GOOS == "linux" {
+		return 0.3
 	}
 	return 0
 }
@@ -52,6 +74,10 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.Uint64Var(&c.seed, "seed", 0, "random `seed` of the schedule (0: from the clock; the summary prints it)")
 	fs.Float64Var(&c.killRate, "kill-rate", 0.2, "`probability` that a round SIGKILLs its winner")
 	fs.Float64Var(&c.tamperRate, "tamper-rate", defaultTamperRate(), "`probability` that a round tampers with the held lock's files")
+	fs.Float64Var(&c.treeRate, "tree-rate", defaultTreeRate(), "`probability` that a round's winner runs a command (StartCommand) that leaves a background child holding the lock (Linux only)")
+	fs.Float64Var(&c.waiterRate, "waiter-rate", defaultWaiterRate(), "`probability` that a tamper or tree round queues waiters (New with a timeout) before it deletes every file")
+	fs.IntVar(&c.waiters, "waiters", 2, "`number` of waiters a waiter round queues (at most -procs minus 2)")
+	fs.Float64Var(&c.wrapperKillRate, "wrapper-kill-rate", 0.5, "`probability` that a tree round deletes every file, then SIGKILLs the wrapper")
 	fs.BoolVar(&c.verbose, "v", false, "log every round, and the library's warnings from the workers")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -88,8 +114,19 @@ func (c *config) validate(extraArgs int) error {
 		return fmt.Errorf("-kill-rate %v: a probability, 0 to 1", c.killRate)
 	case !(c.tamperRate >= 0 && c.tamperRate <= 1):
 		return fmt.Errorf("-tamper-rate %v: a probability, 0 to 1", c.tamperRate)
-	case c.killRate+c.tamperRate > 1:
-		return fmt.Errorf("-kill-rate %v plus -tamper-rate %v: above 1 (a round kills or tampers, not both)", c.killRate, c.tamperRate)
+	case !(c.treeRate >= 0 && c.treeRate <= 1):
+		return fmt.Errorf("-tree-rate %v: a probability, 0 to 1", c.treeRate)
+	case c.treeRate > 0 && !treeSupported:
+		return fmt.Errorf("-tree-rate %v: tree rounds need Linux", c.treeRate)
+	case c.killRate+c.tamperRate+c.treeRate > 1:
+		return fmt.Errorf("-kill-rate %v plus -tamper-rate %v plus -tree-rate %v: above 1 (a round is of one kind)",
+			c.killRate, c.tamperRate, c.treeRate)
+	case !(c.waiterRate >= 0 && c.waiterRate <= 1):
+		return fmt.Errorf("-waiter-rate %v: a probability, 0 to 1", c.waiterRate)
+	case c.waiters < 1:
+		return fmt.Errorf("-waiters %d: at least 1", c.waiters)
+	case !(c.wrapperKillRate >= 0 && c.wrapperKillRate <= 1):
+		return fmt.Errorf("-wrapper-kill-rate %v: a probability, 0 to 1", c.wrapperKillRate)
 	}
 	return nil
 }

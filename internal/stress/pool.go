@@ -11,11 +11,12 @@ import (
 
 // A proc is one worker process.
 type proc struct {
-	pid    int
-	cmd    *exec.Cmd
-	stdin  io.WriteCloser
-	killed bool // SIGKILLed by the coordinator
-	exited bool // its output ended and it was reaped
+	pid      int
+	cmd      *exec.Cmd
+	stdin    io.WriteCloser
+	killed   bool  // SIGKILLed by the coordinator
+	killedAt int64 // when, Unix ns: just before the signal
+	exited   bool  // its output ended and it was reaped
 }
 
 // An event is a line from a worker, or the end of its output.
@@ -119,12 +120,12 @@ func (p *proc) send(c command) error {
 	return err
 }
 
-// kill sends SIGKILL (TerminateProcess on Windows) and returns the wall
-// clock just before, in Unix nanoseconds.
-func (p *proc) kill() (int64, error) {
-	at := time.Now().UnixNano()
+// kill sends SIGKILL (TerminateProcess on Windows), and records the wall
+// clock just before as killedAt.
+func (p *proc) kill() error {
+	p.killedAt = time.Now().UnixNano()
 	p.killed = true
-	return at, p.cmd.Process.Kill()
+	return p.cmd.Process.Kill()
 }
 
 // reap waits for the process once its output has ended. A process killed

@@ -12,18 +12,25 @@ import (
 // that stamps taken in different processes can be compared.
 //
 //	coordinator → worker       worker → coordinator
-//	race ROUND WORK_US         ready PID                         once, at start
+//	race ROUND WORK_US TREE    ready PID                         once, at start
+//	wait ROUND TIMEOUT_MS      queued ROUND                      a waiter is inside New's wait
 //	release ROUND              refused ROUND                     New said ErrAlreadyRunning
 //	                           error ROUND "MESSAGE"             New failed otherwise
 //	                           locked ROUND RETURNED_NS TOOK_NS  New succeeded
+//	                           tree ROUND CMD_PID CHILD_PID      a tree winner started its command
 //	                           entered ROUND                     the "+" journal line is written
 //	                           released ROUND AT_NS LOST "ERR"   AT_NS: just before Release
 //
-// A worker that wins holds the lock until it reads "release ROUND".
+// A worker that wins holds the lock until it reads "release ROUND". "race"
+// tries once (WithTimeout(0)); "wait" waits up to TIMEOUT_MS. TREE says
+// what a winner of the race does (see treeMode); a tree winner reports
+// "tree" before "entered".
 
 // Kinds of worker reports.
 const (
 	repReady    = "ready"
+	repQueued   = "queued"
+	repTree     = "tree"
 	repRefused  = "refused"
 	repError    = "error"
 	repLocked   = "locked"
@@ -35,7 +42,8 @@ const (
 type report struct {
 	kind  string
 	round int
-	pid   int           // ready
+	pid   int           // ready; tree: the command
+	child int           // tree: the command's background child
 	at    int64         // locked: when New returned; released: just before Release
 	took  time.Duration // locked: how long New took
 	lost  bool          // released: the Lost channel had fired
@@ -50,6 +58,8 @@ func (r report) String() string {
 		return fmt.Sprintf("%s %d %s", r.kind, r.round, strconv.Quote(r.text))
 	case repLocked:
 		return fmt.Sprintf("%s %d %d %d", r.kind, r.round, r.at, int64(r.took))
+	case repTree:
+		return fmt.Sprintf("%s %d %d %d", r.kind, r.round, r.pid, r.child)
 	case repReleased:
 		lost := 0
 		if r.lost {
@@ -67,9 +77,9 @@ func parseReport(line string) (report, error) {
 	r := report{kind: kind}
 	var nums []int64
 	switch kind {
-	case repReady, repRefused, repEntered:
+	case repReady, repRefused, repEntered, repQueued:
 		nums = make([]int64, 1)
-	case repLocked:
+	case repLocked, repTree:
 		nums = make([]int64, 3)
 	case repError:
 		nums = make([]int64, 1)
@@ -101,6 +111,8 @@ func parseReport(line string) (report, error) {
 		r.pid = int(nums[0])
 	case repLocked:
 		r.round, r.at, r.took = int(nums[0]), nums[1], time.Duration(nums[2])
+	case repTree:
+		r.round, r.pid, r.child = int(nums[0]), int(nums[1]), int(nums[2])
 	case repReleased:
 		r.round, r.at, r.lost = int(nums[0]), nums[1], nums[2] == 1
 	default:
@@ -112,19 +124,35 @@ func parseReport(line string) (report, error) {
 // Commands from the coordinator.
 const (
 	cmdRace    = "race"
+	cmdWait    = "wait"
 	cmdRelease = "release"
+)
+
+// A treeMode says what the winner of a race does once it holds the lock.
+type treeMode int
+
+const (
+	noTree    treeMode = iota // hold, as in every round but tree rounds
+	treeExits                 // start a command that starts a background child and exits
+	treeStays                 // the same, but the command stays until its wrapper dies
+	numTreeModes
 )
 
 // A command is one parsed line to a worker.
 type command struct {
-	kind  string
-	round int
-	work  time.Duration // race: how long a winner works before it waits for release
+	kind    string
+	round   int
+	work    time.Duration // race: how long a winner works before it waits for release
+	tree    treeMode      // race: what a winner does
+	timeout time.Duration // wait: New's WithTimeout
 }
 
 func (c command) String() string {
-	if c.kind == cmdRace {
-		return fmt.Sprintf("%s %d %d", c.kind, c.round, c.work.Microseconds())
+	switch c.kind {
+	case cmdRace:
+		return fmt.Sprintf("%s %d %d %d", c.kind, c.round, c.work.Microseconds(), c.tree)
+	case cmdWait:
+		return fmt.Sprintf("%s %d %d", c.kind, c.round, c.timeout.Milliseconds())
 	}
 	return fmt.Sprintf("%s %d", c.kind, c.round)
 }
@@ -140,15 +168,22 @@ func parseCommand(line string) (command, error) {
 	if err != nil {
 		return command{}, bad
 	}
-	c := command{kind: f[0], round: round}
-	switch {
-	case c.kind == cmdRace && len(f) == 3:
-		us, err := strconv.ParseInt(f[2], 10, 64)
-		if err != nil || us < 0 {
+	var nums []int64
+	for _, field := range f[2:] {
+		n, err := strconv.ParseInt(field, 10, 64)
+		if err != nil || n < 0 {
 			return command{}, bad
 		}
-		c.work = time.Duration(us) * time.Microsecond
-	case c.kind == cmdRelease && len(f) == 2:
+		nums = append(nums, n)
+	}
+	c := command{kind: f[0], round: round}
+	switch {
+	case c.kind == cmdRace && len(nums) == 2 && nums[1] < int64(numTreeModes):
+		c.work = time.Duration(nums[0]) * time.Microsecond
+		c.tree = treeMode(nums[1])
+	case c.kind == cmdWait && len(nums) == 1 && nums[0] > 0:
+		c.timeout = time.Duration(nums[0]) * time.Millisecond
+	case c.kind == cmdRelease && len(nums) == 0:
 	default:
 		return command{}, bad
 	}

@@ -23,10 +23,16 @@ func TestMain(m *testing.M) {
 }
 
 // TestStress plays a short run in-process, with real worker processes: no
-// overlap, a winner in every round, a recovery for every kill.
+// overlap, a winner in every round, a recovery for every kill; on Linux,
+// tree rounds (the wrapper released or SIGKILLed, the child ended each way)
+// and waiters queued while every file is deleted.
 func TestStress(t *testing.T) {
-	// Seed 4 plays kills and every kind of tampering in 40 rounds.
-	cfg := config{procs: 8, rounds: 40, seed: 4, killRate: 0.2, tamperRate: defaultTamperRate()}
+	// Seed 5 plays kills, every kind of tampering, every move of tree
+	// rounds, and waiter rounds (tamper and tree) in 50 rounds. It plays no
+	// tree round whose child KillRunning stops while waiters queue: that
+	// KillRunning signals the waiters too (see the README's stress section).
+	cfg := config{procs: 8, rounds: 50, seed: 5, killRate: 0.15, tamperRate: defaultTamperRate(),
+		treeRate: defaultTreeRate(), waiterRate: defaultWaiterRate(), waiters: 2, wrapperKillRate: 0.5}
 	res, err := run(t.Context(), cfg, io.Discard)
 	if res != nil {
 		var sum strings.Builder
@@ -46,14 +52,30 @@ func TestStress(t *testing.T) {
 		t.Errorf("%d kills, %d recoveries; want some kills, each recovered", res.Kills, res.Recoveries)
 	}
 	if cfg.tamperRate > 0 {
-		if res.IntrudersRefused != res.TamperRounds {
-			t.Errorf("%d tamper rounds, %d intruders refused; want all refused", res.TamperRounds, res.IntrudersRefused)
+		if res.IntrudersRefused != res.IntrudersSent || res.IntrudersSent < res.TamperRounds {
+			t.Errorf("%d tamper rounds, %d intruders sent, %d refused; want all refused", res.TamperRounds, res.IntrudersSent, res.IntrudersRefused)
 		}
 		for k, n := range res.TamperByKind {
 			if n == 0 {
 				t.Errorf("no %v round: seed %d should play every kind", tamperKind(k), cfg.seed)
 			}
 		}
+	}
+	if cfg.treeRate > 0 {
+		if res.WrapperKills == 0 || res.CommandsDied != res.WrapperKills {
+			t.Errorf("%d wrappers SIGKILLed, %d commands died with them; want some, all", res.WrapperKills, res.CommandsDied)
+		}
+		for e, n := range res.ChildEnds {
+			if n == 0 {
+				t.Errorf("no child ended by %v: seed %d should play every end", childEnd(e), cfg.seed)
+			}
+		}
+		if res.Journal == nil || res.Journal.Joins != 2*res.TreeRounds {
+			t.Errorf("%d tree rounds, journal %+v; want a command and a child joined in each", res.TreeRounds, res.Journal)
+		}
+	}
+	if cfg.waiterRate > 0 && (res.WaiterRounds == 0 || res.WaiterWins != res.WaitersQueued) {
+		t.Errorf("%d waiter rounds, %d waiters queued, %d acquired; want some, all", res.WaiterRounds, res.WaitersQueued, res.WaiterWins)
 	}
 	if !res.OK() {
 		t.Errorf("run failed: see the summary")
@@ -88,8 +110,45 @@ func TestCheckJournal(t *testing.T) {
 			func(j *journalReport) bool { return j.Unmatched == 1 }},
 		{"missing round", "+10 1 5 100\n-10 1\n", 2,
 			func(j *journalReport) bool { return len(j.MissingRound) == 1 && j.MissingRound[0] == 2 }},
-		{"malformed", "+10 1 5\n?\n", 0,
-			func(j *journalReport) bool { return j.Malformed == 2 }},
+		{"malformed", "+10 1 5\n?\n>1 2\n~1 2\n", 0,
+			func(j *journalReport) bool { return j.Malformed == 4 }},
+
+		// Trees: an acquisition lives until its last process is out.
+		{"tree: child outlives the wrapper, next enters after it",
+			"+10 1 5 100\n>20 10 1\n>21 10 1\n-20 1\n-10 1\n-21 1\n+11 2 6 200\n-11 2\n", 2,
+			func(j *journalReport) bool { return j.OK() && j.Joins == 2 }},
+		{"tree: waiter enters while the child lives (synthetic overlap)",
+			"+10 1 5 100\n>20 10 1\n>21 10 1\n-20 1\n-10 1\n+11 1 6 200\n-11 1\n-21 1\n", 1,
+			func(j *journalReport) bool {
+				return j.Overlaps == 1 && j.Unmatched == 0 && strings.Contains(j.Problems[0], "pid 21")
+			}},
+		{"tree: wrapper and command killed, intruder enters while the child lives",
+			"+10 1 5 100\n>20 10 1\n>21 10 1\n!10 1 150\n!20 1 150\n+11 1 6 200\n-11 1\n-21 1\n", 1,
+			func(j *journalReport) bool { return j.Overlaps == 1 }},
+		{"tree: wrapper and command killed, next enters after the child",
+			"+10 1 5 100\n>20 10 1\n>21 10 1\n!10 1 150\n!20 1 150\n-21 1\n+11 2 6 200\n-11 2\n", 2,
+			func(j *journalReport) bool { return j.OK() }},
+		{"tree: child SIGKILLed by KillRunning before the waiter's New returned, journaled later",
+			"+10 1 5 100\n>21 10 1\n-10 1\n+11 1 6 300\n!21 1 250\n-11 1\n", 1,
+			func(j *journalReport) bool { return j.OK() }},
+		{"tree: waiter's New returned before the child's kill",
+			"+10 1 5 100\n>21 10 1\n-10 1\n+11 1 6 200\n!21 1 250\n-11 1\n", 1,
+			func(j *journalReport) bool { return j.Overlaps == 1 }},
+		{"tree: the wrapper killed, the command not yet proven dead",
+			"+10 1 5 100\n>20 10 1\n>21 10 1\n!10 1 150\n-21 1\n+11 1 6 200\n!20 1 150\n-11 1\n", 1,
+			func(j *journalReport) bool { return j.OK() }},
+		{"tree: command survives, next enters",
+			"+10 1 5 100\n>20 10 1\n-10 1\n+11 2 6 200\n-11 2\n-20 1\n", 2,
+			func(j *journalReport) bool { return j.Overlaps == 1 }},
+		{"tree: join to an acquisition that ended",
+			"+10 1 5 100\n-10 1\n>20 10 1\n-20 1\n", 1,
+			func(j *journalReport) bool { return j.Unmatched == 2 && j.Overlaps == 0 }},
+		{"tree: a process never left",
+			"+10 1 5 100\n>20 10 1\n-10 1\n", 1,
+			func(j *journalReport) bool { return j.Unmatched == 1 }},
+		{"a worker outside every tree got SIGTERM",
+			"+10 1 5 100\n~30 1 120\n-10 1\n", 1,
+			func(j *journalReport) bool { return j.Signalled == 1 && !j.OK() }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -113,7 +172,13 @@ func TestParseFlags(t *testing.T) {
 	}{
 		{nil, true},
 		{[]string{"-procs", "32", "-rounds", "10000", "-duration", "1m", "-seed", "7", "-v"}, true},
-		{[]string{"-kill-rate", "1", "-tamper-rate", "0"}, true},
+		{[]string{"-kill-rate", "1", "-tamper-rate", "0", "-tree-rate", "0"}, true},
+		{[]string{"-waiter-rate", "1", "-waiters", "5", "-wrapper-kill-rate", "0"}, true},
+		{[]string{"-tree-rate", "1.5"}, false},
+		{[]string{"-waiter-rate", "-1"}, false},
+		{[]string{"-waiters", "0"}, false},
+		{[]string{"-wrapper-kill-rate", "2"}, false},
+		{[]string{"-kill-rate", "0.4", "-tamper-rate", "0.4", "-tree-rate", "0.4"}, false},
 		{[]string{"-procs", "1"}, false},
 		{[]string{"-rounds", "0"}, false},
 		{[]string{"-duration", "-1s"}, false},
@@ -148,6 +213,8 @@ func TestProtocolRoundTrip(t *testing.T) {
 	t.Parallel()
 	reports := []report{
 		{kind: repReady, pid: 42},
+		{kind: repQueued, round: 3},
+		{kind: repTree, round: 3, pid: 43, child: 44},
 		{kind: repRefused, round: 3},
 		{kind: repError, round: 3, text: `disk "full"` + "\nline"},
 		{kind: repLocked, round: 4, at: 1_700_000_000_123_456_789, took: 1234 * time.Microsecond},
@@ -165,19 +232,22 @@ func TestProtocolRoundTrip(t *testing.T) {
 			t.Errorf("parseReport(%q) = %+v, %v; want %+v", line, got, err, r)
 		}
 	}
-	for _, bad := range []string{"", "locked", "locked 1 2", "ready x", "refused 1 2", "error 1 unquoted", "hello 1"} {
+	for _, bad := range []string{"", "locked", "locked 1 2", "ready x", "refused 1 2", "error 1 unquoted", "hello 1", "tree 1 2", "queued"} {
 		if _, err := parseReport(bad); err == nil {
 			t.Errorf("parseReport(%q) succeeded", bad)
 		}
 	}
-	commands := []command{{kind: cmdRace, round: 1, work: 1500 * time.Microsecond}, {kind: cmdRace, round: 2}, {kind: cmdRelease, round: 2}}
+	commands := []command{{kind: cmdRace, round: 1, work: 1500 * time.Microsecond}, {kind: cmdRace, round: 2},
+		{kind: cmdRace, round: 3, work: time.Millisecond, tree: treeStays}, {kind: cmdWait, round: 3, timeout: 30 * time.Second},
+		{kind: cmdRelease, round: 2}}
 	for _, c := range commands {
 		got, err := parseCommand(c.String())
 		if err != nil || got != c {
 			t.Errorf("parseCommand(%q) = %+v, %v; want %+v", c.String(), got, err, c)
 		}
 	}
-	for _, bad := range []string{"", "race", "race 1", "race x 1", "release 1 2", "go 1"} {
+	for _, bad := range []string{"", "race", "race 1", "race x 1", "race 1 1500", "race 1 1500 3", "race 1 -1 0",
+		"wait 1", "wait 1 0", "release 1 2", "go 1"} {
 		if _, err := parseCommand(bad); err == nil {
 			t.Errorf("parseCommand(%q) succeeded", bad)
 		}

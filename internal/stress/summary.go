@@ -37,6 +37,18 @@ type result struct {
 	HolderMissed      int // CheckRunning false while the holder ran: must be 0
 	LostSignals       int
 
+	TreeRounds       int // rounds whose winner ran a command that left a background child
+	WrapperKills     int // tree wrappers SIGKILLed after every file was deleted
+	CommandsDied     int // their commands, proven dead (parent-death signal)
+	CommandsSurvived int // commands still running treeDeadline after the wrapper's kill: must be 0
+	ChildEnds        [numChildEnds]int
+	ChildrenSurvived int // children still running treeDeadline after their end: must be 0
+	InnocentKilled   int // workers outside every tree killed during KillRunning: must be 0
+
+	WaiterRounds  int // rounds that queued waiters before deleting every file
+	WaitersQueued int
+	WaiterWins    int // acquisitions by waiters
+
 	Unexpected int // errors other than ErrAlreadyRunning, release errors: must be 0
 	Errors     []string
 
@@ -72,6 +84,7 @@ func (r *result) Overlaps() int {
 func (r *result) OK() bool {
 	return r.Overlaps() == 0 && r.RoundsWithoutWinner == 0 && r.Recoveries == r.Kills &&
 		r.DeadReported == 0 && r.HolderMissed == 0 && r.Unexpected == 0 &&
+		r.CommandsSurvived == 0 && r.ChildrenSurvived == 0 && r.InnocentKilled == 0 &&
 		r.Journal != nil && r.Journal.OK()
 }
 
@@ -115,15 +128,23 @@ func (r *result) print(w io.Writer) {
 		kinds = append(kinds, fmt.Sprintf("%v %d", k, r.TamperByKind[k]))
 	}
 	line("tamper rounds", "%d (%s)", r.TamperRounds, strings.Join(kinds, ", "))
-	line("intruders refused", "%d of %d, holder missed by CheckRunning %d", r.IntrudersRefused, r.IntrudersSent, r.HolderMissed)
+	var ends []string
+	for e := range numChildEnds {
+		ends = append(ends, fmt.Sprintf("%v %d", e, r.ChildEnds[e]))
+	}
+	line("tree rounds", "%d (wrapper SIGKILLed after delete-all %d, its command died with it %d, survived %d; child ended by %s, survived %d; workers outside the tree killed %d)",
+		r.TreeRounds, r.WrapperKills, r.CommandsDied, r.CommandsSurvived, strings.Join(ends, ", "), r.ChildrenSurvived, r.InnocentKilled)
+	line("waiter rounds", "%d (%d waiters queued while every file was deleted, %d acquired in turn)",
+		r.WaiterRounds, r.WaitersQueued, r.WaiterWins)
+	line("intruders refused", "%d of %d, holder missed by CheckRunning or Status %d", r.IntrudersRefused, r.IntrudersSent, r.HolderMissed)
 	line("lost signals", "%d", r.LostSignals)
 	line("unexpected errors", "%d", r.Unexpected)
 	for _, e := range r.Errors {
 		fmt.Fprintf(w, "  %s\n", e)
 	}
 	if j := r.Journal; j != nil {
-		line("journal", "%d entries, %d token errors, %d unmatched, %d malformed, %d rounds missing",
-			j.Entries, j.TokenErrors, j.Unmatched, j.Malformed, len(j.MissingRound))
+		line("journal", "%d entries, %d tree processes, %d token errors, %d unmatched, %d signalled, %d malformed, %d rounds missing",
+			j.Entries, j.Joins, j.TokenErrors, j.Unmatched, j.Signalled, j.Malformed, len(j.MissingRound))
 		for _, p := range j.Problems {
 			fmt.Fprintf(w, "  %s\n", p)
 		}

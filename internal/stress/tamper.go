@@ -17,11 +17,12 @@ const (
 	replaceLock                   // rename a new empty file over NAME.lock
 	deleteInfo                    // remove NAME.info and NAME.pid
 	garbleInfo                    // overwrite NAME.info and NAME.pid in place with random bytes
+	deleteAll                     // remove NAME.lock, NAME.info and NAME.pid, as a temporary-file cleaner does
 	numTamperKinds
 )
 
 func (k tamperKind) String() string {
-	return [...]string{"delete-lock", "replace-lock", "delete-info", "garble-info"}[k]
+	return [...]string{"delete-lock", "replace-lock", "delete-info", "garble-info", "delete-all"}[k]
 }
 
 // tamper does k to the files of name in dir. Files already missing are not
@@ -49,6 +50,8 @@ func tamper(k tamperKind, dir, name string, rng *rand.Rand) error {
 			return b
 		}
 		err = errors.Join(ignoreMissing(overwrite(info, garbage())), ignoreMissing(overwrite(pid, garbage())))
+	case deleteAll:
+		err = errors.Join(ignoreMissing(os.Remove(lock)), ignoreMissing(os.Remove(info)), ignoreMissing(os.Remove(pid)))
 	}
 	return err
 }
