@@ -758,7 +758,7 @@ func (c *coordinator) playTree(rs *roundState) error {
 	case !st.Running:
 		c.res.HolderMissed++
 		rs.note("HOLDER MISSED: Status not running while child %d holds", t.child.pid)
-	case !slices.Contains(st.Holding, t.child.pid):
+	case !slices.ContainsFunc(st.Holding, func(h singleinstance.HoldingProcess) bool { return h.PID == t.child.pid }):
 		c.res.HolderMissed++
 		rs.note("HOLDER MISSED: Status.Holding %v lacks child %d", st.Holding, t.child.pid)
 	}
