@@ -42,10 +42,12 @@ lock. Exit 0 when the state is reached, 1 on timeout, 3 on error, 4 if etcd
 	return cmd
 }
 
-// waitPoll bounds each wait for file events, which cover the lock file of
-// this machine but not every way a lock changes (a lock directory that does
-// not exist yet, a network file system). Over etcd it is how often wait
-// asks the cluster.
+// waitPoll bounds each wait for file events. On Linux the kernel reports
+// each change to a local lock file or its directory (or, while that does
+// not exist, the directories above it), and looking at the lock causes
+// none; waitPoll covers what no event reports: a holder on another machine
+// sharing a network file system, or the exit of a holder whose lock file
+// was deleted. Over etcd it is how often wait asks the cluster.
 const waitPoll = 100 * time.Millisecond
 
 func (a *app) wait(ctx context.Context, name string, wantHeld bool, timeout time.Duration) error {
