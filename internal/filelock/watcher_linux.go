@@ -57,8 +57,10 @@ type mark struct {
 	wd    int32
 	users map[*inotifyWatcher]int // how many of a Watcher's roles (directory, file) use it
 	// dead means the kernel removed the watch (IN_IGNORED) or this package
-	// did: its descriptor must not be used again, as the kernel may hand
-	// it out anew.
+	// did. Its descriptor is then never used again: it is not removed a
+	// second time, and a later watch that gets the same number (the kernel
+	// hands numbers out in a cycle, so only after some two billion others)
+	// gets a mark of its own.
 	dead bool
 }
 
