@@ -502,3 +502,59 @@ func cpuTime(t *testing.T) time.Duration {
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
+
+// TestWatcherWaitBounds: Wait returns after max without an event, and with
+// ctx's error once ctx is done, however long max is.
+func TestWatcherWaitBounds(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "x.lock")
+	w := mustWatch(t, path)
+	if err := w.Wait(t.Context(), time.Millisecond); err != nil {
+		t.Fatalf("Wait with max 1ms: %v", err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Millisecond)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- w.Wait(ctx, time.Hour) }()
+	select {
+	case err := <-done:
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("Wait with an expiring context: %v, want context.DeadlineExceeded", err)
+		}
+	case <-time.After(wakeDeadline):
+		t.Fatalf("Wait did not return within %v of its context's end", wakeDeadline)
+	}
+	w.Close()
+	noInstance(t)
+}
+
+// TestWatcherSurvivesLostInstance: if reading the shared instance fails
+// (here: its descriptor is closed under the reader), its Watchers are woken
+// and move to a new instance at their next Wait, where events reach them
+// again.
+func TestWatcherSurvivesLostInstance(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "x.lock")
+	if err := os.WriteFile(path, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	w := mustWatch(t, path)
+	hub.mu.Lock()
+	lost := hub.cur
+	hub.mu.Unlock()
+	lost.f.Close()
+	expectWake(t, w, "instance lost")
+	if err := w.Wait(t.Context(), wakeDeadline); err != nil {
+		t.Fatal(err)
+	}
+	hub.mu.Lock()
+	cur, in := hub.cur, inotifyOf(w).in
+	hub.mu.Unlock()
+	if cur == nil || cur == lost || in != cur {
+		t.Fatal("the Watcher did not move to a new instance")
+	}
+	f := lockFile(t, path)
+	f.Close()
+	expectWake(t, w, "closed by a writer, on the new instance")
+	oneInstance(t)
+	w.Close()
+	noInstance(t)
+}
