@@ -22,12 +22,16 @@ import (
 // take them all, and then tail -f and every other program of the user lost
 // inotify. hub is therefore process-wide state: the OS forces it on us.
 //
-// The instance exists while at least one Watcher is open. One goroutine
-// reads it and hands each event to the Watchers it concerns; when the last
-// Watcher closes, that goroutine closes the instance and ends. Closing an
-// instance waits for the kernel to retire its watches (an RCU grace period,
-// several milliseconds); the goroutine does that, so no Close ever waits.
-// A Watcher that opens meanwhile starts a new instance.
+// Like the runtime's epoll instance, it is opened on first use and kept
+// for the life of the process. While a Watcher is open, one goroutine reads
+// it and hands each event to the Watchers it concerns; when the last
+// Watcher closes, its watches are removed and the goroutine ends, and the
+// next Watcher starts a new one. Keeping the instance spares every Close
+// the wait for the kernel to retire an instance's watches (an RCU grace
+// period, several milliseconds), spares a process that takes and releases
+// locks in a loop an instance created and destroyed each time, and keeps
+// the process at exactly one instance, even while the kernel is slow to
+// retire one (a user at the limit then could not create a new one).
 //
 // The kernel keeps one watch per inode per instance: adding a watch for an
 // inode already watched returns the same watch descriptor, with
@@ -40,7 +44,7 @@ var hub inotifyHub
 
 type inotifyHub struct {
 	mu  sync.Mutex
-	cur *inotifyInstance // the instance Watchers join; nil while none is open
+	cur *inotifyInstance // nil until first used, or after reading it failed
 }
 
 // inotifyInstance is one inotify descriptor and what is known of its
@@ -50,6 +54,7 @@ type inotifyInstance struct {
 	fd       int
 	marks    map[int32]*mark // live kernel watches by descriptor
 	watchers map[*inotifyWatcher]struct{}
+	reading  bool // a goroutine runs read
 }
 
 // mark is one kernel watch and the Watchers that use it.
@@ -78,11 +83,15 @@ const (
 	// made a waiter wake itself with its own look at the lock, forever.
 	fileMask = unix.IN_CLOSE_WRITE | unix.IN_MODIFY | unix.IN_ATTRIB |
 		unix.IN_DELETE_SELF | unix.IN_MOVE_SELF
-	// dirMask, on the directory that holds the file or, while that does
-	// not exist, on its nearest existing ancestor: an entry of the awaited
-	// name created, moved in or out, or deleted; the directory itself
-	// deleted or moved.
+	// dirMask, on the directory that holds the file: an entry of the
+	// file's name created, moved in or out, or deleted; the directory
+	// itself deleted or moved.
 	dirMask = dirEntryMask | dirSelfMask | unix.IN_ONLYDIR
+	// ancestorMask, while that directory does not exist, on its nearest
+	// existing ancestor (often a busy one, such as /tmp): only what can
+	// bring the next missing directory into existence, so that the
+	// ancestor's other traffic reaches this process as little as possible.
+	ancestorMask = unix.IN_CREATE | unix.IN_MOVED_TO | dirSelfMask | unix.IN_ONLYDIR
 	// dirEntryMask are the directory's events that name an entry.
 	dirEntryMask = unix.IN_CREATE | unix.IN_MOVED_TO | unix.IN_MOVED_FROM | unix.IN_DELETE
 	// dirSelfMask are the directory's events about itself.
@@ -144,8 +153,8 @@ func (w *inotifyWatcher) wait(ctx context.Context, max time.Duration) {
 	}
 }
 
-// close drops the Watcher's watches. It never waits for the kernel: when
-// it was the last Watcher, the instance's reader closes the instance.
+// close drops the Watcher's watches. Removing a watch hands its teardown
+// to a kernel worker, so close never waits for the kernel.
 func (w *inotifyWatcher) close() error {
 	hub.mu.Lock()
 	defer hub.mu.Unlock()
@@ -164,14 +173,14 @@ func (w *inotifyWatcher) arm() (moved bool, err error) {
 	// is then seen by one or the other.
 	dirPath, name := filepath.Dir(w.path), filepath.Base(w.path)
 	var dirWd int
-	for {
-		dirWd, err = unix.InotifyAddWatch(in.fd, dirPath, dirMask|unix.IN_MASK_ADD)
+	for mask := uint32(dirMask); ; mask = ancestorMask {
+		dirWd, err = unix.InotifyAddWatch(in.fd, dirPath, mask|unix.IN_MASK_ADD)
 		if err == nil {
 			break
 		}
 		parent := filepath.Dir(dirPath)
 		if !missing(err) || parent == dirPath {
-			in.dropIfIdle()
+			in.idle()
 			return false, err
 		}
 		dirPath, name = parent, filepath.Base(dirPath)
@@ -185,7 +194,7 @@ func (w *inotifyWatcher) arm() (moved bool, err error) {
 			file = in.mark(fileWd)
 		case !missing(err):
 			in.unused(dir)
-			in.dropIfIdle()
+			in.idle()
 			return false, err
 		}
 	}
@@ -203,6 +212,7 @@ func (w *inotifyWatcher) arm() (moved bool, err error) {
 	}
 	in.watchers[w] = struct{}{}
 	w.in, w.dir, w.name, w.file = in, dir, name, file
+	in.read()
 	return true, nil
 }
 
@@ -216,7 +226,7 @@ func (w *inotifyWatcher) disarm() {
 	in.release(w, w.file)
 	w.in, w.dir, w.name, w.file = nil, nil, "", nil
 	delete(in.watchers, w)
-	in.dropIfIdle()
+	in.idle()
 }
 
 // notify wakes the Watcher's Wait, now or when it next waits.
@@ -253,8 +263,8 @@ func missing(err error) bool {
 	return errors.Is(err, unix.ENOENT) || errors.Is(err, unix.ENOTDIR)
 }
 
-// instance returns the current instance, opening one and starting its
-// reader if none is open. The caller holds h.mu.
+// instance returns the process's instance, opening it if there is none.
+// The caller holds h.mu.
 func (h *inotifyHub) instance() (*inotifyInstance, error) {
 	if h.cur != nil {
 		return h.cur, nil
@@ -273,7 +283,6 @@ func (h *inotifyHub) instance() (*inotifyInstance, error) {
 		watchers: make(map[*inotifyWatcher]struct{}),
 	}
 	h.cur = in
-	go in.read()
 	return in, nil
 }
 
@@ -319,41 +328,50 @@ func (in *inotifyInstance) unused(m *mark) {
 	unix.InotifyRmWatch(in.fd, uint32(m.wd))
 }
 
-// dropIfIdle detaches the instance from the hub when no Watcher uses it
-// and stops its reader, which closes it. The caller holds hub.mu.
-func (in *inotifyInstance) dropIfIdle() {
-	if len(in.watchers) > 0 || hub.cur != in {
-		return
+// read makes sure a goroutine reads the instance. The caller holds hub.mu.
+func (in *inotifyInstance) read() {
+	// A Watcher may join while the reader, told to stop by idle, has not
+	// stopped yet: it must then go on, not stop at the deadline.
+	in.f.SetReadDeadline(time.Time{})
+	if !in.reading {
+		in.reading = true
+		go in.readLoop()
 	}
-	hub.cur = nil
-	in.f.SetReadDeadline(time.Now())
+}
+
+// idle stops the reader when no Watcher is left. The caller holds hub.mu.
+func (in *inotifyInstance) idle() {
+	if len(in.watchers) == 0 && in.reading {
+		in.f.SetReadDeadline(time.Now())
+	}
 }
 
 // readBufSize holds many events at once; the kernel never splits one.
 const readBufSize = 64 * (unix.SizeofInotifyEvent + unix.NAME_MAX + 1)
 
-// read hands the instance's events to its Watchers until the instance is
-// detached from the hub, then closes it.
-func (in *inotifyInstance) read() {
+// readLoop hands the instance's events to its Watchers until no Watcher is
+// left.
+func (in *inotifyInstance) readLoop() {
 	buf := make([]byte, readBufSize)
 	for {
 		n, err := in.f.Read(buf)
 		hub.mu.Lock()
-		if hub.cur != in {
-			hub.mu.Unlock()
-			in.f.Close()
-			return
-		}
-		if err != nil {
-			// Not the deadline that detaches an idle instance (the hub
-			// still holds it): give the instance up. Its Watchers move
-			// to a new one when they next wait.
+		if err != nil && !errors.Is(err, os.ErrDeadlineExceeded) {
+			// Reading the instance failed: give it up. Its Watchers
+			// move to a new one when they next wait.
 			in.abandon()
 			hub.mu.Unlock()
-			in.f.Close()
+			in.f.Close() // waits for the kernel; nobody waits for us
 			return
 		}
 		in.dispatch(buf[:n])
+		if len(in.watchers) == 0 {
+			// Watches removed since then leave their IN_IGNORED events
+			// behind; the next reader drops them.
+			in.reading = false
+			hub.mu.Unlock()
+			return
+		}
 		hub.mu.Unlock()
 	}
 }
@@ -361,7 +379,10 @@ func (in *inotifyInstance) read() {
 // abandon detaches the instance and wakes its Watchers, which have no
 // watches any more. The caller holds hub.mu.
 func (in *inotifyInstance) abandon() {
-	hub.cur = nil
+	if hub.cur == in {
+		hub.cur = nil
+	}
+	in.reading = false
 	for w := range in.watchers {
 		w.in, w.dir, w.name, w.file = nil, nil, "", nil
 		w.notify()

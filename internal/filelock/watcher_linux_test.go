@@ -158,20 +158,30 @@ func oneInstance(t *testing.T) string {
 	return fds[0]
 }
 
-// noInstance waits until the last instance's reader has closed it and
-// ended.
-func noInstance(t *testing.T) {
+// noWatches checks that, with every Watcher closed, the process's inotify
+// instance (kept for later Watchers) has no watch left, and waits until its
+// reader has ended.
+func noWatches(t *testing.T) {
 	t.Helper()
 	hub.mu.Lock()
-	cur := hub.cur
+	in := hub.cur
+	var watchers, marks int
+	if in != nil {
+		watchers, marks = len(in.watchers), len(in.marks)
+	}
 	hub.mu.Unlock()
-	if cur != nil {
-		t.Fatal("an inotify instance is still in use with every Watcher closed")
+	if watchers != 0 || marks != 0 {
+		t.Fatalf("%d Watchers and %d watches still known with every Watcher closed", watchers, marks)
+	}
+	switch fds := inotifyFDs(t); {
+	case len(fds) > 1:
+		t.Fatalf("%d inotify instances open, want at most 1", len(fds))
+	case len(fds) == 1:
+		if n := kernelWatches(t, fds[0]); n != 0 {
+			t.Fatalf("%d kernel watches left with every Watcher closed", n)
+		}
 	}
 	goleak.VerifyNone(t) // retries until the reader has ended
-	if fds := inotifyFDs(t); len(fds) != 0 {
-		t.Fatalf("inotify descriptors %v still open", fds)
-	}
 }
 
 // look is what a waiter does on every wake-up: open the file read-only,
@@ -279,7 +289,7 @@ func TestWatcherWakesOnChanges(t *testing.T) {
 			t.Logf("woken after %v", expectWake(t, w, tc.name))
 		})
 	}
-	noInstance(t)
+	noWatches(t)
 }
 
 // TestWatcherFollowsPath: a Watcher whose directory does not exist yet
@@ -363,7 +373,8 @@ func TestWatcherFollowsPath(t *testing.T) {
 // TestWatchersShareOneInstance: 200 Watchers, on 200 files of one directory
 // and twice on one file, use one inotify instance with one watch per inode;
 // an event wakes only the Watchers of its file; a watch is removed with its
-// last user; with the last Watcher the instance and its reader go.
+// last user; with the last Watcher the reader goes, and the next Watcher
+// uses the same instance.
 func TestWatchersShareOneInstance(t *testing.T) {
 	dir := t.TempDir()
 	b := newBarrier(t)
@@ -393,6 +404,9 @@ func TestWatchersShareOneInstance(t *testing.T) {
 		}
 	}
 	fd := oneInstance(t)
+	hub.mu.Lock()
+	shared := hub.cur
+	hub.mu.Unlock()
 	// The barrier's file and directory add two.
 	if got := kernelWatches(t, fd); got != n+1+2 {
 		t.Fatalf("%d kernel watches, want %d (the directory and each file once)", got-2, n+1)
@@ -432,8 +446,22 @@ func TestWatchersShareOneInstance(t *testing.T) {
 		w.Close()
 		slowest = max(slowest, time.Since(start))
 	}
-	t.Logf("slowest Close: %v (the last one retires the instance)", slowest)
-	noInstance(t)
+	t.Logf("slowest Close: %v", slowest)
+	noWatches(t)
+
+	w := mustWatch(t, filepath.Join(dir, "n7.lock"))
+	oneInstance(t)
+	hub.mu.Lock()
+	again := hub.cur
+	hub.mu.Unlock()
+	if again != shared {
+		t.Fatal("a new inotify instance after all Watchers closed, want the same one kept")
+	}
+	f = lockFile(t, filepath.Join(dir, "n7.lock"))
+	f.Close()
+	expectWake(t, w, "n7 closed, watched after the reader had ended")
+	w.Close()
+	noWatches(t)
 }
 
 // TestWatcherWaiterCPU runs a waiter as the library and the CLI do (look
@@ -490,7 +518,7 @@ func TestWatcherWaiterCPU(t *testing.T) {
 	case <-time.After(wakeDeadline):
 		t.Fatalf("waiter did not see the lock free within %v", wakeDeadline)
 	}
-	noInstance(t)
+	noWatches(t)
 }
 
 // cpuTime is the CPU time, user and system, this process has used.
@@ -524,7 +552,7 @@ func TestWatcherWaitBounds(t *testing.T) {
 		t.Fatalf("Wait did not return within %v of its context's end", wakeDeadline)
 	}
 	w.Close()
-	noInstance(t)
+	noWatches(t)
 }
 
 // TestWatcherSurvivesLostInstance: if reading the shared instance fails
@@ -556,5 +584,5 @@ func TestWatcherSurvivesLostInstance(t *testing.T) {
 	expectWake(t, w, "closed by a writer, on the new instance")
 	oneInstance(t)
 	w.Close()
-	noInstance(t)
+	noWatches(t)
 }
