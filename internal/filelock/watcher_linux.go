@@ -54,7 +54,8 @@ type inotifyInstance struct {
 	fd       int
 	marks    map[int32]*mark // live kernel watches by descriptor
 	watchers map[*inotifyWatcher]struct{}
-	reading  bool // a goroutine runs read
+	reading  bool   // a goroutine runs readLoop
+	buf      []byte // readLoop's; one runs at a time
 }
 
 // mark is one kernel watch and the Watchers that use it.
@@ -212,7 +213,7 @@ func (w *inotifyWatcher) arm() (moved bool, err error) {
 	}
 	in.watchers[w] = struct{}{}
 	w.in, w.dir, w.name, w.file = in, dir, name, file
-	in.read()
+	in.ensureReader()
 	return true, nil
 }
 
@@ -281,6 +282,7 @@ func (h *inotifyHub) instance() (*inotifyInstance, error) {
 		fd:       fd,
 		marks:    make(map[int32]*mark),
 		watchers: make(map[*inotifyWatcher]struct{}),
+		buf:      make([]byte, readBufSize),
 	}
 	h.cur = in
 	return in, nil
@@ -328,8 +330,9 @@ func (in *inotifyInstance) unused(m *mark) {
 	unix.InotifyRmWatch(in.fd, uint32(m.wd))
 }
 
-// read makes sure a goroutine reads the instance. The caller holds hub.mu.
-func (in *inotifyInstance) read() {
+// ensureReader makes sure a goroutine reads the instance. The caller
+// holds hub.mu.
+func (in *inotifyInstance) ensureReader() {
 	// A Watcher may join while the reader, told to stop by idle, has not
 	// stopped yet: it must then go on, not stop at the deadline.
 	in.f.SetReadDeadline(time.Time{})
@@ -352,9 +355,8 @@ const readBufSize = 64 * (unix.SizeofInotifyEvent + unix.NAME_MAX + 1)
 // readLoop hands the instance's events to its Watchers until no Watcher is
 // left.
 func (in *inotifyInstance) readLoop() {
-	buf := make([]byte, readBufSize)
 	for {
-		n, err := in.f.Read(buf)
+		n, err := in.f.Read(in.buf)
 		hub.mu.Lock()
 		if err != nil && !errors.Is(err, os.ErrDeadlineExceeded) {
 			// Reading the instance failed: give it up. Its Watchers
@@ -364,7 +366,7 @@ func (in *inotifyInstance) readLoop() {
 			in.f.Close() // waits for the kernel; nobody waits for us
 			return
 		}
-		in.dispatch(buf[:n])
+		in.dispatch(in.buf[:n])
 		if len(in.watchers) == 0 {
 			// Watches removed since then leave their IN_IGNORED events
 			// behind; the next reader drops them.
