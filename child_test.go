@@ -150,6 +150,9 @@ func runChild(role string) int {
 		io.Copy(io.Discard, os.Stdin)
 		return 0
 	}
+	if code, ok := runWaitChild(role, dir, name); ok {
+		return code
+	}
 	fmt.Fprintln(os.Stderr, "unknown child role", role)
 	return 2
 }

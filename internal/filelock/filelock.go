@@ -18,11 +18,9 @@
 package filelock
 
 import (
-	"context"
 	"errors"
 	"io/fs"
 	"os"
-	"time"
 )
 
 // ErrLocked is returned (wrapped in an *fs.PathError) by TryLock when another
@@ -60,70 +58,3 @@ func IsLocked(f *os.File) (bool, error) {
 	}
 	return locked, nil
 }
-
-// A Watcher reports events on a lock file that may mean its lock became free:
-// a close of the file by any process (which includes a holder's exit), or the
-// file being removed, renamed or changed. Where the platform has no such
-// events (everything but Linux), it falls back to waking up on a short,
-// growing interval. Spurious wake-ups happen; callers retry TryLock.
-type Watcher struct {
-	w watcher
-}
-
-// Watch starts watching the file at path. The caller must Close the Watcher.
-func Watch(path string) (*Watcher, error) {
-	w, err := newWatcher(path)
-	if err != nil {
-		return nil, &fs.PathError{Op: "watch", Path: path, Err: err}
-	}
-	return &Watcher{w: w}, nil
-}
-
-// Wait blocks until an event arrives, max has passed, or ctx is done,
-// whichever comes first. It returns ctx.Err() if ctx is done and nil
-// otherwise.
-func (w *Watcher) Wait(ctx context.Context, max time.Duration) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	w.w.wait(ctx, max)
-	return ctx.Err()
-}
-
-// Evented reports whether the Watcher wakes on real file events, rather
-// than on a polling interval.
-func (w *Watcher) Evented() bool {
-	_, polling := w.w.(*pollWatcher)
-	return !polling
-}
-
-// Close stops watching. It returns at once; on Linux the kernel's watch is
-// retired in the background, which takes a few milliseconds.
-func (w *Watcher) Close() error { return w.w.close() }
-
-// pollWatcher wakes up on a growing interval; it is the fallback where no
-// file events exist.
-type pollWatcher struct {
-	next time.Duration
-}
-
-const (
-	pollFirst = time.Millisecond
-	pollMax   = 25 * time.Millisecond
-)
-
-func (p *pollWatcher) wait(ctx context.Context, max time.Duration) {
-	if p.next == 0 {
-		p.next = pollFirst
-	}
-	d := min(p.next, max)
-	p.next = min(2*p.next, pollMax)
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-	case <-t.C:
-	}
-}
-
-func (p *pollWatcher) close() error { return nil }

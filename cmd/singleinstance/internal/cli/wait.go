@@ -42,11 +42,19 @@ lock. Exit 0 when the state is reached, 1 on timeout, 3 on error, 4 if etcd
 	return cmd
 }
 
-// waitPoll bounds each wait for file events, which cover the lock file of
-// this machine but not every way a lock changes (a lock directory that does
-// not exist yet, a network file system). Over etcd it is how often wait
-// asks the cluster.
+// waitPoll is how often wait looks when it has no file events: over etcd,
+// which it asks every waitPoll, or when the lock file cannot be watched.
 const waitPoll = 100 * time.Millisecond
+
+// waitEventBound bounds each wait for file events. On Linux the kernel
+// reports each change to a local lock file or its directory (or, while that
+// does not exist, the directories above it), and wait's own looks at the
+// lock cause none, so a waiting wait sleeps until the change. The bound
+// covers what no event reports, such as a holder on another machine
+// sharing a network file system, or the exit of a holder whose lock file
+// was deleted; it costs one look per bound. Elsewhere the Watcher polls,
+// more often than this.
+const waitEventBound = 500 * time.Millisecond
 
 func (a *app) wait(ctx context.Context, name string, wantHeld bool, timeout time.Duration) error {
 	if timeout >= 0 {
@@ -89,7 +97,7 @@ func (a *app) wait(ctx context.Context, name string, wantHeld bool, timeout time
 			w = nil
 		}
 		if w != nil {
-			err = w.Wait(ctx, waitPoll)
+			err = w.Wait(ctx, waitEventBound)
 		} else {
 			err = sleep(ctx, waitPoll)
 		}
