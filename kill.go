@@ -66,7 +66,7 @@ func KillRunningContext(ctx context.Context, name string, force bool, opts ...Op
 	if force {
 		sig = "SIGKILL"
 	}
-	s := &stopper{name: name, force: force, log: cfg.logger, signalled: map[int]uint64{}}
+	s := &stopper{name: name, force: force, log: cfg.logger, signalled: map[int]uint64{}, lastLook: time.Now()}
 	if err := s.signalTree(r, h); err != nil {
 		return false, err
 	}

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/singleinstance/singleinstance/internal/proc"
 )
@@ -20,6 +21,7 @@ type stopper struct {
 	lock      proc.NameLock  // what the stopped acquisition's tree holds
 	owner     proc.Identity  // its wrapper, if hasOwner
 	hasOwner  bool
+	lastLook  time.Time // of again
 }
 
 // signalTree signals what r shows holding the lock: h, the holder the .info
@@ -106,9 +108,12 @@ func (s *stopper) signal(id proc.Identity) error {
 // inode, count: the lock file's inode stays the same for the next holder,
 // which must never be hit.
 func (s *stopper) again() {
-	if s.lock.Sock == 0 {
+	// A look goes through every process's descriptors: at most one a
+	// second, so that a long wait costs next to no CPU.
+	if s.lock.Sock == 0 || time.Since(s.lastLook) < time.Second {
 		return
 	}
+	s.lastLook = time.Now()
 	l := proc.NameLock{Base: s.lock.Base, Sock: s.lock.Sock}
 	pids, err := proc.Holders(l)
 	if err != nil {
