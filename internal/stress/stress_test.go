@@ -28,9 +28,9 @@ func TestMain(m *testing.M) {
 // and waiters queued while every file is deleted.
 func TestStress(t *testing.T) {
 	// Seed 5 plays kills, every kind of tampering, every move of tree
-	// rounds, and waiter rounds (tamper and tree) in 50 rounds. It plays no
-	// tree round whose child KillRunning stops while waiters queue: that
-	// KillRunning signals the waiters too (see the README's stress section).
+	// rounds, and waiter rounds (tamper and tree) in 50 rounds. Longer runs
+	// (CI's soak step, README's figures) also stop trees with KillRunning
+	// while waiters queue.
 	cfg := config{procs: 8, rounds: 50, seed: 5, killRate: 0.15, tamperRate: defaultTamperRate(),
 		treeRate: defaultTreeRate(), waiterRate: defaultWaiterRate(), waiters: 2, wrapperKillRate: 0.5}
 	res, err := run(t.Context(), cfg, io.Discard)
