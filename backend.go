@@ -3,19 +3,24 @@ package singleinstance
 import (
 	"context"
 	"errors"
+	"os"
+	"os/exec"
 	"time"
 )
 
-// A Backend keeps locks somewhere other than this machine's lock directory,
-// so that one holder can be enforced across machines. Without WithBackend,
-// locks are kernel file locks in the lock directory. The module
-// github.com/singleinstance/singleinstance/etcd provides a Backend on etcd;
-// this package never imports it.
+// A Backend keeps locks. Without WithBackend, locks are kernel file locks
+// in the lock directory, kept by this package's own Backend; the module
+// github.com/singleinstance/singleinstance/etcd provides one on etcd, so
+// that one holder can be enforced across machines. This package never
+// imports it.
 //
-// New, NewContext, Run, CheckRunning, Status and KillRunning behave the same
-// over any Backend: a conflict is an *AlreadyRunningError, a holder that
-// loses its lock is told through Lost, and a backend that cannot be reached
-// yields an error matching ErrUnavailable, never "not running".
+// New, NewContext, Run, CheckRunning, Status, KillRunning, List and Wait
+// behave the same over any Backend: a conflict is an *AlreadyRunningError,
+// a holder that loses its lock is told through Lost, and a backend that
+// cannot be reached yields an error matching ErrUnavailable, never "not
+// running". What a backend can do beyond taking and reporting a lock, it
+// offers by implementing the optional interfaces Stopper, Lister and
+// Waiter, and, for its leases, HolderUpdater.
 type Backend interface {
 	// TryAcquire takes the lock called name for the process self
 	// describes, or returns an *AlreadyRunningError at once if another
@@ -25,23 +30,43 @@ type Backend interface {
 	// release it (woken by an event, not by polling) until ctx is done;
 	// then it returns an *AlreadyRunningError whose Cause is ctx's error.
 	Acquire(ctx context.Context, name string, self *Holder) (Lease, error)
-	// Status reports who holds the lock called name, taking nothing.
+	// Status reports who holds the lock called name, taking nothing. It
+	// fills in the stored facts and what it alone can observe (Verified,
+	// Orphaned, Holding); the caller adds Visible and Process.
 	Status(ctx context.Context, name string) (*State, error)
+	// String says where the locks are kept, for messages.
+	String() string
+}
+
+// A Stopper is a Backend that can stop a holder (KillRunning).
+type Stopper interface {
+	// Stop asks the holder of name to stop, and waits up to wait (none if
+	// zero, as long as ctx allows if negative) until it has released the
+	// lock. It returns false, nil if nothing held the lock, and an error
+	// matching ErrStopTimeout if the holder still held it.
+	//
+	// Without force the holder is asked to stop and may take its time to
+	// finish cleanly. With force the holder loses the lock whether or not
+	// it cooperates, by the strongest means the backend has: the holder's
+	// processes on this machine are killed (SIGKILL), which no process can
+	// ignore; a holder elsewhere is fenced once the wait has ended, so that
+	// no one else can take the lock before the holder must have noticed.
+	Stop(ctx context.Context, name string, force bool, wait time.Duration) (bool, error)
+}
+
+// A Lister is a Backend that can list its names (List).
+type Lister interface {
 	// List reports the state of every name the backend has a holder or a
 	// record for, sorted by name.
 	List(ctx context.Context) ([]*State, error)
-	// Stop asks the holder of name to stop, and waits up to wait (none if
-	// zero, as long as ctx allows if negative) until it has released the
-	// lock. With force, a holder that has not stopped by then is deprived
-	// of the lock in a way that lets no one else take it before the holder
-	// must have noticed. It returns false, nil if nothing held the lock,
-	// and an error matching ErrStopTimeout if the holder still held it.
-	Stop(ctx context.Context, name string, force bool, wait time.Duration) (bool, error)
-	// StopCommand is the command line that stops name's holder, for
-	// reports.
-	StopCommand(name string) string
-	// String says where the locks are kept, for messages.
-	String() string
+}
+
+// A Waiter is a Backend that can wait for a name to become free or held
+// without polling (Wait).
+type Waiter interface {
+	// Wait returns nil once name is held (held true) or free, or ctx's
+	// error once ctx is done.
+	Wait(ctx context.Context, name string, held bool) error
 }
 
 // A Lease is one acquisition held in a Backend.
@@ -58,7 +83,8 @@ type Lease interface {
 	// Lost is closed.
 	Err() error
 	// StopRequested is closed when another process asks this holder to
-	// stop (Backend.Stop).
+	// stop (Stopper.Stop), if the backend passes requests that way; nil
+	// if it signals the holder instead.
 	StopRequested() <-chan struct{}
 	// Release gives the lock up. It is idempotent.
 	Release() error
@@ -69,6 +95,32 @@ type Lease interface {
 type HolderUpdater interface {
 	UpdateHolder(ctx context.Context, h Holder) error
 }
+
+// Capabilities of this package's own Backend, the file lock.
+type (
+	// commandSharer is a Lease that passes the lock itself to a started
+	// command; done, called once the command started or failed to, ends
+	// the sharing step.
+	commandSharer interface {
+		Share(cmd *exec.Cmd) (done func(started bool), err error)
+	}
+	// treeLease is a Lease that can list and signal the processes that
+	// share it.
+	treeLease interface {
+		Tree() ([]int, error)
+		SignalTree(sig os.Signal) error
+	}
+	// lockFile is a Lease that is a file.
+	lockFile interface {
+		LockPath() string
+		LockDir() string
+	}
+	// runningChecker is a Backend that tells "running" more cheaply than
+	// Status.
+	runningChecker interface {
+		Running(ctx context.Context, name string) (bool, error)
+	}
+)
 
 // ErrUnavailable means the lock backend (such as an etcd cluster) could not
 // be reached or did not answer in time, so nothing could be decided:
@@ -82,38 +134,3 @@ var ErrStopRequested = errors.New("stop requested")
 // WithBackend keeps the lock in b instead of a file in the lock directory.
 // Options about the lock directory and lock file are then ignored.
 func WithBackend(b Backend) Option { return func(c *config) { c.backend = b } }
-
-// newWithBackend is NewContext over a Backend.
-func newWithBackend(ctx context.Context, name string, cfg *config) (*Instance, error) {
-	self, err := describeSelf()
-	if err != nil {
-		return nil, err
-	}
-	self.Token = 0
-	self.AcquiredAt = timeNow()
-	start := time.Now()
-	var lease Lease
-	switch {
-	case cfg.timeout == 0:
-		lease, err = cfg.backend.TryAcquire(ctx, name, self)
-	case cfg.timeout > 0:
-		wctx, cancel := context.WithTimeout(ctx, cfg.timeout)
-		lease, err = cfg.backend.Acquire(wctx, name, self)
-		cancel()
-	default:
-		lease, err = cfg.backend.Acquire(ctx, name, self)
-	}
-	if err != nil {
-		var conflict *AlreadyRunningError
-		if errors.As(err, &conflict) {
-			if cfg.timeout != 0 && conflict.Waited == 0 {
-				conflict.Waited = time.Since(start)
-			}
-			if conflict.Holder != nil {
-				observe(ctx, conflict.Holder, cfg.liveStats)
-			}
-		}
-		return nil, err
-	}
-	return &Instance{name: name, cfg: cfg, lease: lease}, nil
-}

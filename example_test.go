@@ -118,7 +118,7 @@ func ExampleStatus() {
 	if h := st.Holder; h != nil {
 		fmt.Println("holder is this process:", h.PID == os.Getpid())
 		fmt.Println("same token:", h.Token == inst.Token())
-		fmt.Println("live figures:", h.Visible && h.Process != nil)
+		fmt.Println("live figures:", st.Visible && st.Process != nil)
 	}
 	// Output:
 	// running: true

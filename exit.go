@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+
+	"github.com/singleinstance/singleinstance/termtext"
 )
 
 // Exit codes of AcquireOrExit.
@@ -21,7 +23,7 @@ const (
 )
 
 // AcquireOrExit takes the lock called name, like New, or ends the process.
-// It is the Go form of the old module's default behaviour. If another
+// If another
 // instance holds the lock, it prints the holder's full details (PID, start
 // time, executable, argv, cwd, user, host, token, process status, CPU and
 // memory) and how to stop it to standard error, logs the conflict at error
@@ -47,8 +49,8 @@ func reportFailure(w io.Writer, cfg *config, name string, err error) int {
 		attrs := []any{"name", name, "lock", conflict.LockPath}
 		if h := conflict.Holder; h != nil {
 			attrs = append(attrs, "pid", h.PID, "started", h.Started, "executable", h.Executable,
-				"argv", quoteArgv(h.Argv), "cwd", h.Cwd, "user", h.User, "host", h.Host, "token", h.Token)
-			if p := h.Process; p != nil {
+				"argv", termtext.Argv(h.Argv), "cwd", h.Cwd, "user", h.User, "host", h.Host, "token", h.Token)
+			if p := conflict.Process; p != nil {
 				attrs = append(attrs, "status", p.Status, "cpu_percent", p.CPUPercent, "memory_rss", p.MemoryRSS)
 			}
 		}

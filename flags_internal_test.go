@@ -29,7 +29,7 @@ func TestFlagsKillFailureCode(t *testing.T) {
 		{"holder not visible", fmt.Errorf("singleinstance: %q is running as pid 7 in another PID namespace or boot: %w",
 			"bot", ErrHolderNotVisible), ExitLockError},
 		{"bad name", ValidateName("a/b"), ExitLockError},
-		{"permission", classify("lock file /x/bot.lock", &fs.PathError{Op: "open", Path: "/x/bot.lock", Err: fs.ErrPermission}), ExitLockError},
+		{"permission", fmt.Errorf("singleinstance: lock file /x/bot.lock: %w: %w", ErrPermission, &fs.PathError{Op: "open", Path: "/x/bot.lock", Err: fs.ErrPermission}), ExitLockError},
 		{"signal failed", errors.New("singleinstance: signal pid 7: operation not permitted"), ExitLockError},
 		{"backend unreachable", fmt.Errorf("singleinstance/etcd: stop bot: %w: %w", ErrUnavailable, context.DeadlineExceeded), ExitUnavailable},
 	}

@@ -75,8 +75,8 @@ func TestHugeHostileArgvHolder(t *testing.T) {
 		t.Fatalf("Status = %+v, %v; want running, verified, described", st, err)
 	}
 	h := st.Holder
-	if h.PID != holder.pid || !h.Visible {
-		t.Fatalf("holder pid %d visible %v, want pid %d visible", h.PID, h.Visible, holder.pid)
+	if h.PID != holder.pid || !st.Visible {
+		t.Fatalf("holder pid %d visible %v, want pid %d visible", h.PID, st.Visible, holder.pid)
 	}
 	last := h.Argv[len(h.Argv)-1]
 	if !strings.HasPrefix(last, "…[truncated: ") || !strings.HasSuffix(last, " args]") {

@@ -4,13 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
-	"strconv"
-	"sync"
+	"os/exec"
+	"time"
 
-	"github.com/singleinstance/singleinstance/internal/filelock"
-	"github.com/singleinstance/singleinstance/internal/safefs"
+	"github.com/singleinstance/singleinstance/internal/local"
+	"github.com/singleinstance/singleinstance/internal/proc"
 )
 
 // An Instance is a held lock: proof that this process is the only one
@@ -18,27 +17,7 @@ import (
 type Instance struct {
 	name  string
 	cfg   *config
-	lease Lease // the lock in a Backend; nil for a file lock
-	paths paths
-	// tokenKey names the name token (see token.go); token is the bound
-	// token, nil where the platform has none or another user squats it.
-	tokenKey string
-	token    *os.File
-
-	lost        chan struct{}
-	stopWatch   context.CancelFunc
-	watchDone   chan struct{}
-	releaseOnce sync.Once
-	releaseErr  error
-
-	mu       sync.Mutex // guards the fields below
-	f        *os.File   // the locked lock file
-	shared   bool       // a started command shares f and token
-	holder   Holder     // what the .info file says
-	infoFile fs.FileInfo
-	pidFile  fs.FileInfo
-	lostErr  error
-	released bool
+	lease Lease
 }
 
 // New takes the lock called name, or fails. It is NewContext with
@@ -55,11 +34,11 @@ func New(name string, opts ...Option) (*Instance, error) {
 // the Instance.
 //
 // If NewContext returns nil error, no other process that uses this package
-// with the same name and lock directory holds the lock until Release is
-// called, the process exits, or Lost fires. The lock belongs to this
-// process's open file, not to a PID: the kernel frees it when the process
-// dies in any way, and child processes started with os/exec do not inherit
-// it.
+// with the same name and lock directory (or Backend) holds the lock until
+// Release is called, the process exits, or Lost fires. A file lock belongs
+// to this process's open file, not to a PID: the kernel frees it when the
+// process dies in any way, and child processes started with os/exec do not
+// inherit it (see StartCommand).
 //
 // On success the .pid and .info files describe this process, and the
 // Instance watches its lock file: if the file is deleted or replaced, it is
@@ -72,267 +51,193 @@ func NewContext(ctx context.Context, name string, opts ...Option) (*Instance, er
 		return nil, err
 	}
 	cfg := newConfig(opts)
-	if cfg.backend != nil {
-		return newWithBackend(ctx, name, cfg)
-	}
-	dir, private, err := cfg.resolveLockDir()
+	b, err := cfg.lockBackend()
 	if err != nil {
 		return nil, err
 	}
-	if err := prepareLockDir(dir, private); err != nil {
+	rec, err := local.DescribeSelf()
+	if err != nil {
 		return nil, err
 	}
-	warnNetworkFS(cfg.logger, dir)
-	inst := &Instance{name: name, cfg: cfg, paths: pathsFor(dir, name), lost: make(chan struct{}),
-		tokenKey: tokenKey(dir, private, name)}
-	for attempt := 1; ; attempt++ {
-		retry, err := inst.acquire(ctx)
-		if err == nil {
-			break
-		}
-		if !retry || attempt >= maxReplacedRetries {
-			return nil, err
-		}
+	self := Holder(*rec)
+	self.AcquiredAt = local.Now()
+	start := time.Now()
+	var lease Lease
+	switch {
+	case cfg.timeout == 0:
+		lease, err = b.TryAcquire(ctx, name, &self)
+	case cfg.timeout > 0:
+		wctx, cancel := context.WithTimeout(ctx, cfg.timeout)
+		lease, err = b.Acquire(wctx, name, &self)
+		cancel()
+	default:
+		lease, err = b.Acquire(ctx, name, &self)
 	}
-	watchCtx, cancel := context.WithCancel(context.Background())
-	inst.stopWatch = cancel
-	inst.watchDone = make(chan struct{})
-	go inst.watch(watchCtx)
-	return inst, nil
-}
-
-// acquire takes the lock and describes this process in the files. If the
-// lock file was deleted or replaced while it did so, it locks the new file
-// as a held instance would; if it cannot (another process locked the new
-// file meanwhile, having found no description to refuse on), it gives the
-// lock up and asks to retry: only one of the two may go on.
-func (i *Instance) acquire(ctx context.Context) (retry bool, err error) {
-	f, err := i.takeLock(ctx)
 	if err != nil {
-		return false, err
-	}
-	i.f = f
-	self, err := describeSelf()
-	if err != nil {
-		i.abandon()
-		return false, err
-	}
-	if err := i.recordAcquisition(self); err != nil {
-		i.abandon()
-		return false, err
-	}
-	same, err := safefs.SameFile(i.f, i.paths.lock)
-	if err == nil && same {
-		return false, nil
-	}
-	i.mu.Lock()
-	err = i.restore()
-	i.mu.Unlock()
-	if err == nil {
-		return false, nil
-	}
-	i.abandon()
-	i.holder, i.infoFile, i.pidFile = Holder{}, nil, nil
-	return true, err
-}
-
-// recordAcquisition hands out the fencing token and writes the lock record,
-// the .info and the .pid files.
-func (i *Instance) recordAcquisition(self *Holder) error {
-	prev := readRecord(i.f)
-	var infoToken uint64
-	if data, err := safefs.ReadBounded(i.paths.info, MaxInfoSize); err == nil {
-		if h, err := parseInfo(data); err == nil {
-			infoToken = h.Token
+		var conflict *AlreadyRunningError
+		if errors.As(err, &conflict) {
+			if cfg.timeout != 0 && conflict.Waited == 0 {
+				conflict.Waited = time.Since(start)
+			}
+			if conflict.Holder != nil {
+				// The wait may have ended with ctx; looking at the holder
+				// must not.
+				conflict.Visible, conflict.Process = observe(context.WithoutCancel(ctx), conflict.Holder, cfg.liveStats)
+			}
 		}
+		return nil, err
 	}
-	h := *self
-	var err error
-	if h.Token, err = nextToken(prev.token, infoToken); err != nil {
-		return fmt.Errorf("singleinstance: lock file %s: %w", i.paths.lock, err)
-	}
-	h.AcquiredAt = timeNow()
-	fi, err := i.f.Stat()
-	if err != nil {
-		return classify("lock file "+i.paths.lock, err)
-	}
-	h.LockDevice, h.LockInode = safefs.FileID(fi)
-	if err := writeRecord(i.f, record{token: h.Token, held: true}); err != nil {
-		return classify("write lock file "+i.paths.lock, err)
-	}
-	i.holder = h
-	return i.writeInfoFiles()
+	return &Instance{name: name, cfg: cfg, lease: lease}, nil
 }
 
-// writeInfoFiles (re)writes .info and .pid from i.holder. The caller holds
-// i.mu or owns i exclusively.
-func (i *Instance) writeInfoFiles() error {
-	if err := safefs.WriteAtomic(i.paths.info, encodeInfo(i.name, &i.holder), 0o600); err != nil {
-		return classify("write "+i.paths.info, err)
-	}
-	var err error
-	if i.infoFile, err = os.Lstat(i.paths.info); err != nil {
-		return classify("write "+i.paths.info, err)
-	}
-	pid := []byte(strconv.Itoa(i.holder.PID) + "\n")
-	if err := safefs.WriteAtomic(i.paths.pid, pid, i.paths.perm()); err != nil {
-		return classify("write "+i.paths.pid, err)
-	}
-	if i.pidFile, err = os.Lstat(i.paths.pid); err != nil {
-		return classify("write "+i.paths.pid, err)
-	}
-	return nil
-}
-
-// abandon gives the lock up after a failed acquisition.
-func (i *Instance) abandon() {
-	if i.infoFile != nil {
-		safefs.RemoveIfSame(i.paths.info, i.infoFile)
-	}
-	// Never lower the record: the acquisition may have failed before it
-	// had a token of its own.
-	writeRecord(i.f, record{token: max(i.holder.Token, readRecord(i.f).token)})
-	i.closeLock()
-}
-
-// closeLock lets go of the lock: the name token first, so that whoever
-// takes the file lock next finds the token free too. A lock shared with a
-// started command is only closed, never unlocked: it stays held for as
-// long as the command's tree keeps it. One that is not shared is unlocked
-// first, so that it is free at once even if another goroutine of this
-// process has just forked a child that has not yet called exec (and so
-// still has a copy of the descriptor).
-func (i *Instance) closeLock() error {
-	var errs []error
-	if i.token != nil {
-		errs = append(errs, i.token.Close())
-		i.token = nil
-	}
-	if !i.shared {
-		errs = append(errs, filelock.Unlock(i.f))
-	}
-	return errors.Join(append(errs, i.f.Close())...)
-}
-
-// Release gives up the lock by closing it. With cleanup on exit (the
-// default) it first removes the .pid and .info files, if they are still
-// the ones this Instance wrote; it never removes the lock file. After
-// StartCommand, processes of the command's tree that still run keep the
-// lock held, and the files stay while they do. Release is idempotent and
-// safe to call from several goroutines at once, including a signal handler's
-// goroutine: every call returns the result of the first.
+// Release gives up the lock. A file lock is given up by closing it; with
+// cleanup on exit (the default) the .pid and .info files are removed
+// first, if they are still the ones this Instance wrote; the lock file is
+// never removed. After StartCommand, processes of the command's tree that
+// still run keep the lock held, and the files stay while they do. Release
+// is idempotent and safe to call from several goroutines at once,
+// including a signal handler's goroutine: every call returns the result of
+// the first.
 //
 // A process that dies without calling Release loses nothing but tidiness:
 // the kernel frees the lock, and stale .pid/.info files are ignored and
 // replaced. With signal.NotifyContext, defer its stop function before
 // deferring Release, so that Release runs while signals are still caught.
-func (i *Instance) Release() error {
-	if i.lease != nil {
-		return i.lease.Release()
-	}
-	i.releaseOnce.Do(func() { i.releaseErr = i.release() })
-	return i.releaseErr
-}
-
-func (i *Instance) release() error {
-	i.stopWatch()
-	<-i.watchDone
-	i.mu.Lock()
-	defer i.mu.Unlock()
-	i.released = true
-	var errs []error
-	// While a started command's tree still shares the lock, the files
-	// describe a running holder: they stay, and so does the "held" record.
-	sole := !i.shared || i.soleHolder()
-	if sole && i.lostErr == nil && i.cfg.cleanupOnExit {
-		errs = append(errs,
-			safefs.RemoveIfSame(i.paths.info, i.infoFile),
-			safefs.RemoveIfSame(i.paths.pid, i.pidFile))
-	}
-	if sole {
-		// "free" before closing: a reader that still sees "held" knows the
-		// .info describes a process that has not released yet.
-		errs = append(errs, writeRecord(i.f, record{token: i.holder.Token}))
-	}
-	errs = append(errs, i.closeLock())
-	if err := errors.Join(errs...); err != nil {
-		return classify("release "+i.paths.lock, err)
-	}
-	return nil
-}
+func (i *Instance) Release() error { return i.lease.Release() }
 
 // Name returns the lock name.
 func (i *Instance) Name() string { return i.name }
 
 // LockPath returns the path of the lock file; it is empty for a lock held
-// in a Backend.
-func (i *Instance) LockPath() string { return i.paths.lock }
+// in another Backend.
+func (i *Instance) LockPath() string {
+	if f, ok := i.lease.(lockFile); ok {
+		return f.LockPath()
+	}
+	return ""
+}
 
-// LockDir returns the lock directory; it is empty for a lock held in a
-// Backend.
-func (i *Instance) LockDir() string { return i.paths.dir }
+// LockDir returns the lock directory; it is empty for a lock held in
+// another Backend.
+func (i *Instance) LockDir() string {
+	if f, ok := i.lease.(lockFile); ok {
+		return f.LockDir()
+	}
+	return ""
+}
 
 // Token returns the fencing token of this acquisition: strictly greater
-// than the token of every earlier acquisition of the name on this machine.
-// Pass it to systems that can reject writes from a stale holder.
-//
-// In a Backend the token is the backend's (for etcd, the revision that
-// created the holder's key), greater than that of every earlier
-// acquisition of the name on any machine.
-func (i *Instance) Token() uint64 {
-	if i.lease != nil {
-		return i.lease.Token()
-	}
-	i.mu.Lock()
-	defer i.mu.Unlock()
-	return i.holder.Token
-}
+// than the token of every earlier acquisition of the name on this machine
+// (file locks) or in the Backend (for etcd, the revision that created the
+// holder's key). Pass it to systems that can reject writes from a stale
+// holder.
+func (i *Instance) Token() uint64 { return i.lease.Token() }
 
-// Holder returns what this instance recorded about itself in the .info file.
-func (i *Instance) Holder() Holder {
-	if i.lease != nil {
-		return i.lease.Holder()
-	}
-	i.mu.Lock()
-	defer i.mu.Unlock()
-	h := i.holder
-	h.Argv = append([]string(nil), h.Argv...)
-	return h
-}
+// Holder returns what this instance recorded about itself.
+func (i *Instance) Holder() Holder { return i.lease.Holder() }
 
 // Lost returns a channel that is closed if the lock is lost while held:
-// the lock file was deleted or replaced and another process locked the new
-// one before this instance could. Then another copy may be running, and
-// this one must stop at once. The channel is never closed by Release.
-//
-// In a Backend, Lost is closed as soon as the lock can no longer be known
-// to be held, such as when the backend stopped confirming it: early enough
-// that no other holder can have taken it yet.
-func (i *Instance) Lost() <-chan struct{} {
-	if i.lease != nil {
-		return i.lease.Lost()
-	}
-	return i.lost
-}
+// for a file lock, the lock file was deleted or replaced and another
+// process locked the new one before this instance could; in a Backend, as
+// soon as the lock can no longer be known to be held, early enough that no
+// other holder can have taken it yet. Then another copy may be running,
+// and this one must stop at once. The channel is never closed by Release.
+func (i *Instance) Lost() <-chan struct{} { return i.lease.Lost() }
 
 // StopRequested returns a channel that is closed when another process asks
 // this holder to stop through a Backend (KillRunning with WithBackend).
 // Run cancels its function's context then. For a file lock, stop requests
 // are signals, and the channel is never closed.
-func (i *Instance) StopRequested() <-chan struct{} {
-	if i.lease != nil {
-		return i.lease.StopRequested()
-	}
-	return nil
-}
+func (i *Instance) StopRequested() <-chan struct{} { return i.lease.StopRequested() }
 
 // Err returns nil while the lock is held, and an error matching ErrLockLost
 // once Lost has fired.
-func (i *Instance) Err() error {
-	if i.lease != nil {
-		return i.lease.Err()
+func (i *Instance) Err() error { return i.lease.Err() }
+
+// StartCommand starts cmd as the program this lock guards, for wrappers that
+// run another program under the lock (as the singleinstance CLI's run
+// command does). It calls cmd.Start; the caller waits for cmd and then
+// calls Release.
+//
+// For a file lock on Unix the child inherits the lock and, on Linux, the
+// name token as the next descriptors after cmd.ExtraFiles (3 and 4 if it
+// is empty): every process of the command's tree that keeps them holds the
+// name, even after the command and this process have exited. A process
+// lets go of the name by closing both. On Windows, where a lock cannot be
+// shared with a child, and in other Backends, the lock stays with this
+// process, which must keep running (and watch Lost and StopRequested)
+// while the command runs.
+//
+// On Linux and FreeBSD (parent-death signal) and Windows (a job object) the
+// command is killed if this process dies, even by SIGKILL: the command
+// itself never runs on unguarded, even if it closed the descriptors it
+// inherited. Elsewhere (macOS, the other BSDs) a wrapper killed without a
+// chance to stop its command leaves the command running, guarded only by
+// the descriptor it inherited.
+//
+// From then on the holder's description names the command (its PID, start
+// time, executable, argv and working directory), and records this process
+// as the lock's owner, so that KillRunning and status tools stop and show
+// the program that does the work (where the Backend can store it:
+// HolderUpdater).
+func (i *Instance) StartCommand(cmd *exec.Cmd) error {
+	if err := i.lease.Err(); err != nil {
+		return err
 	}
-	i.mu.Lock()
-	defer i.mu.Unlock()
-	return i.lostErr
+	done := func(bool) {}
+	if s, ok := i.lease.(commandSharer); ok {
+		var err error
+		if done, err = s.Share(cmd); err != nil {
+			return err
+		}
+	}
+	afterStart := proc.BindToParent(cmd)
+	err := cmd.Start()
+	done(err == nil)
+	if err != nil {
+		return err
+	}
+	if err := afterStart(); err != nil {
+		// The command runs; it just would not die with this process.
+		i.cfg.logger.Warn("singleinstance: the command may outlive this process", "err", err)
+	}
+	u, ok := i.lease.(HolderUpdater)
+	if !ok {
+		return nil
+	}
+	h, ok, err := local.DescribeCommand(local.Record(i.lease.Holder()), cmd)
+	if err != nil || !ok {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), describeTimeout)
+	defer cancel()
+	return u.UpdateHolder(ctx, Holder(h))
+}
+
+// describeTimeout bounds how long StartCommand waits for a Backend to store
+// the started command's description.
+const describeTimeout = 5 * time.Second
+
+// Tree returns the PIDs of the other processes that share this instance's
+// lock or name token: after StartCommand, the command and every process of
+// its tree that kept the descriptors it inherited, including processes that
+// outlive the command. While any of them runs, the name stays held, even
+// after Release. Only file locks on Linux can tell; elsewhere Tree returns
+// an error matching errors.ErrUnsupported.
+func (i *Instance) Tree() ([]int, error) {
+	if t, ok := i.lease.(treeLease); ok {
+		return t.Tree()
+	}
+	return nil, fmt.Errorf("singleinstance: Tree of a lock held in %s: %w", i.cfg.backend, errors.ErrUnsupported)
+}
+
+// SignalTree sends sig to every process Tree returns, each only after the
+// kernel has shown it to hold the lock or the name token (through a pidfd,
+// so a reused PID is never hit). It returns the first error for a process
+// that could not be signalled although it still holds them.
+func (i *Instance) SignalTree(sig os.Signal) error {
+	if t, ok := i.lease.(treeLease); ok {
+		return t.SignalTree(sig)
+	}
+	return fmt.Errorf("singleinstance: SignalTree of a lock held in %s: %w", i.cfg.backend, errors.ErrUnsupported)
 }

@@ -1,17 +1,21 @@
 package singleinstance
 
-import (
-	"errors"
-	"fmt"
-	"io/fs"
-	"os"
-	"path/filepath"
-
-	"github.com/singleinstance/singleinstance/internal/safefs"
-)
+import "github.com/singleinstance/singleinstance/internal/local"
 
 // LockDirEnv is the environment variable that overrides DefaultLockDir.
-const LockDirEnv = "SINGLEINSTANCE_LOCK_DIR"
+const LockDirEnv = local.LockDirEnv
+
+// MaxInfoSize bounds the .info and .pid files this package reads. It
+// never writes a larger one, whatever the holder's command line and
+// working directory (see Holder.Argv); anything larger is reported as
+// ErrInfoTooLarge unread.
+const MaxInfoSize = local.MaxInfoSize
+
+// TruncatedMarker starts the marker that takes the place of what a .info
+// file could not hold: the last element of Holder.Argv, "…[truncated: N
+// more bytes in M args]", or the end of a string field, "…[truncated: N
+// more bytes]".
+const TruncatedMarker = local.TruncatedMarker
 
 // DefaultLockDir returns the directory used when neither WithLockDir nor
 // SINGLEINSTANCE_LOCK_DIR is set. It is private to the calling user, so no
@@ -49,7 +53,7 @@ const LockDirEnv = "SINGLEINSTANCE_LOCK_DIR"
 // another user (ErrForeignLockFile), so every copy of a program must run as
 // one user account; to guard across working directories, shells, cron and
 // systemd, nothing needs configuring.
-func DefaultLockDir() (string, error) { return defaultLockDir() }
+func DefaultLockDir() (string, error) { return local.DefaultDir() }
 
 // ResolveLockDir returns the lock directory that New, Status and the other
 // calls use with opts: WithLockDir, else SINGLEINSTANCE_LOCK_DIR, else
@@ -57,130 +61,20 @@ func DefaultLockDir() (string, error) { return defaultLockDir() }
 // anything: with an error matching ErrInvalidLockDir for a relative
 // directory, and, for the default directory if it exists, with
 // ErrInsecureLockDir when it is not private to the user. A directory that
-// does not exist yet is not an error. Tools that list the lock directory
-// use it to find the directory every other call uses.
+// does not exist yet is not an error.
 func ResolveLockDir(opts ...Option) (string, error) {
-	dir, private, err := newConfig(opts).resolveLockDir()
+	s, err := local.Open(local.Config{Dir: newConfig(opts).lockDir})
 	if err != nil {
 		return "", err
 	}
-	if private {
-		if err := checkLockDir(dir); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return "", err
-		}
+	if err := s.CheckDir(); err != nil {
+		return "", err
 	}
-	return dir, nil
+	return s.Dir(), nil
 }
 
-// checkLockDir checks, changing nothing, that the private lock directory
-// dir is fit to use (see safefs.CheckPrivateDir). A missing directory is
-// an error that matches fs.ErrNotExist.
-func checkLockDir(dir string) error {
-	if err := safefs.CheckPrivateDir(dir); err != nil {
-		return lockDirError(dir, err)
-	}
-	return nil
-}
-
-// lockDirError is the error for a lock directory that cannot be used. For
-// a private directory that is not private (ErrInsecureLockDir) it says
-// what is wrong with it and how to fix it: whose it is, where a symbolic
-// link in its place leads, or what its mode is.
-func lockDirError(dir string, err error) error {
-	cerr := classify("lock directory "+dir, err)
-	if !errors.Is(cerr, ErrInsecureLockDir) {
-		return cerr
-	}
-	fi, lerr := os.Lstat(dir)
-	if lerr != nil {
-		return cerr
-	}
-	fix := "set " + LockDirEnv + " to a directory you own"
-	var why string
-	if fi.Mode()&fs.ModeSymlink != 0 {
-		target, _ := os.Readlink(dir)
-		why = fmt.Sprintf("lock directory %s is a symbolic link to %s, not a directory of your own: "+
-			"another user may have planted it to redirect your lock files; remove it, or %s", dir, target, fix)
-	} else if owner, ok := foreignOwner(fi); ok {
-		why = fmt.Sprintf("lock directory %s belongs to %s, not to you (%s): "+
-			"another user may have created it to block or watch your programs; remove it as root, or %s",
-			dir, owner, selfUID(), fix)
-	} else {
-		why = fmt.Sprintf("lock directory %s is open to other users (mode %04o): "+
-			"make it private with chmod 700 %s, or %s", dir, fi.Mode().Perm(), dir, fix)
-	}
-	return fmt.Errorf("singleinstance: %s: %w: %w", why, ErrInsecureLockDir, err)
-}
-
-// perm is the mode of the lock and .pid files created in the lock
-// directory: readable by the owner only (0600), unless the directory lets
-// other users in (a shared lock directory, asked for with WithLockDir or
-// SINGLEINSTANCE_LOCK_DIR): then also readable by the group and by others
-// as far as the directory lets them in, so that they can check the lock.
-// That also lets them take a shared lock on the file, which blocks the
-// name: see the README on shared lock directories. The private default
-// directory is always mode 0700, so its files are 0600. The .info file,
-// which holds the command line, is always 0600.
-func (p paths) perm() fs.FileMode {
-	perm := fs.FileMode(0o600)
-	fi, err := os.Stat(p.dir)
-	if err != nil {
-		return perm
-	}
-	if fi.Mode()&0o010 != 0 {
-		perm |= 0o040
-	}
-	if fi.Mode()&0o001 != 0 {
-		perm |= 0o004
-	}
-	return perm
-}
-
-// lockDir resolves the lock directory from the options and the environment,
-// and whether it is the private default.
-func (c *config) resolveLockDir() (dir string, private bool, err error) {
-	dir = c.lockDir
-	if dir == "" {
-		dir = os.Getenv(LockDirEnv)
-	}
-	if dir == "" {
-		d, err := defaultLockDir()
-		if err != nil {
-			return "", false, fmt.Errorf("singleinstance: default lock directory: %w: %w", ErrLockDirUnusable, err)
-		}
-		return d, true, nil
-	}
-	if !filepath.IsAbs(dir) {
-		return "", false, fmt.Errorf("singleinstance: %w %q: must be an absolute path, or each working directory gets its own lock", ErrInvalidLockDir, dir)
-	}
-	return filepath.Clean(dir), false, nil
-}
-
-// prepareLockDir creates the lock directory if needed and checks it.
-func prepareLockDir(dir string, private bool) error {
-	var err error
-	if private {
-		err = safefs.EnsurePrivateDir(dir)
-	} else {
-		err = safefs.EnsureDir(dir)
-	}
-	if err != nil {
-		if errors.Is(err, fs.ErrExist) {
-			// Something that is not a directory, such as a dangling
-			// symbolic link, is in the way.
-			return fmt.Errorf("singleinstance: lock directory %s: %w: %w", dir, ErrLockDirUnusable, err)
-		}
-		return lockDirError(dir, err)
-	}
-	return nil
-}
-
-// paths are the files of one lock name.
-type paths struct {
-	dir, lock, pid, info string
-}
-
-func pathsFor(dir, name string) paths {
-	base := filepath.Join(dir, name)
-	return paths{dir: dir, lock: base + ".lock", pid: base + ".pid", info: base + ".info"}
-}
+// TouchInterval is how often a held lock refreshes the times of its lock,
+// .pid and .info files, so that age-based temporary file cleaners
+// (systemd-tmpfiles removes files in /tmp untouched for 10 days) never
+// consider them old.
+const TouchInterval = local.TouchInterval

@@ -42,7 +42,7 @@ func TestHolderInOtherPIDNamespace(t *testing.T) {
 	if err != nil || !st.Running || st.Holder == nil {
 		t.Fatalf("Status = %+v, %v", st, err)
 	}
-	if st.Holder.Visible || st.Holder.PID != 1 {
+	if st.Visible || st.Holder.PID != 1 {
 		t.Fatalf("holder = %+v; want PID 1, not visible", st.Holder)
 	}
 	_, err = singleinstance.New(testName, opt)
@@ -93,8 +93,8 @@ func TestHolderInPIDNamespaceWithParentProc(t *testing.T) {
 		t.Fatalf("Status = %+v, %v", st, err)
 	}
 	h := st.Holder
-	if h.PID != 1 || h.Visible {
-		t.Fatalf("holder = pid %d, visible %v; want PID 1, not visible", h.PID, h.Visible)
+	if h.PID != 1 || st.Visible {
+		t.Fatalf("holder = pid %d, visible %v; want PID 1, not visible", h.PID, st.Visible)
 	}
 	if h.StartID != want {
 		t.Errorf("holder recorded start %d, want %d, its own (init's is not it)", h.StartID, want)

@@ -45,7 +45,7 @@ func TestSecondProcessRefused(t *testing.T) {
 	if conflict.Holder == nil || conflict.Holder.PID != holder.pid {
 		t.Fatalf("conflict holder = %+v, want pid %d", conflict.Holder, holder.pid)
 	}
-	if !conflict.Holder.Visible || conflict.Holder.Process == nil {
+	if !conflict.Visible || conflict.Process == nil {
 		t.Errorf("holder should be visible with live stats: %+v", conflict.Holder)
 	}
 	running, err := singleinstance.CheckRunning(testName, opt)

@@ -54,11 +54,10 @@ func TestReportEscapesHostileText(t *testing.T) {
 		User:       "u\x1b[31m",
 		Host:       "h\nx",
 		Token:      7,
-		Visible:    true,
-		Process:    &ProcessStats{Status: "sleep\x1b[0m"},
 	}
+	o := Observed{Visible: true, Process: &ProcessStats{Status: "sleep\x1b[0m"}}
 	var b bytes.Buffer
-	WriteHolder(&b, h, "  ")
+	writeHolder(&b, h, o, "  ")
 	out := b.String()
 	checkTerminalSafe(t, out, 11)
 	for _, want := range []string{`argv=/opt/bot 'ünï ✓ 日本' $'line\nforged=1' $'\x1b[2J\x1b]0;title\x07'`,
@@ -69,7 +68,7 @@ func TestReportEscapesHostileText(t *testing.T) {
 		}
 	}
 
-	e := &AlreadyRunningError{Name: "trading_bot", LockPath: "/locks\n\x1b[2J/trading_bot.lock", Holder: h}
+	e := &AlreadyRunningError{Name: "trading_bot", LockPath: "/locks\n\x1b[2J/trading_bot.lock", Holder: h, Observed: o}
 	checkTerminalSafe(t, e.Report(), 16)
 	e = &AlreadyRunningError{Name: "trading_bot", LockPath: "/locks/trading_bot.lock", HolderErr: &textError{"bad\n\x1b[2J"}}
 	checkTerminalSafe(t, e.Report(), 4)
@@ -78,29 +77,3 @@ func TestReportEscapesHostileText(t *testing.T) {
 type textError struct{ s string }
 
 func (e *textError) Error() string { return e.s }
-
-// TestEscapeText checks which strings EscapeText leaves alone.
-func TestEscapeText(t *testing.T) {
-	t.Parallel()
-	for in, want := range map[string]string{
-		"":                  "",
-		"/srv/bot dir":      "/srv/bot dir",
-		`C:\Users\me`:       `C:\Users\me`,
-		"ünï ✓ 日本":          "ünï ✓ 日本",
-		"a\nb":              `"a\nb"`,
-		"\x1b[2J":           `"\x1b[2J"`,
-		"\xff":              `"\xff"`,
-		`"quoted"`:          `"\"quoted\""`,
-		"nbsp\u00a0":        `"nbsp\u00a0"`,
-		"c:\\dir\n":         `"c:\\dir\n"`,
-		"\u202eevil":        `"\u202eevil"`,
-		"tab\there":         `"tab\there"`,
-		"zero\u200bwidth":   `"zero\u200bwidth"`,
-		"plain 'single' ok": "plain 'single' ok",
-		"emoji 🚀 is fine":   "emoji 🚀 is fine",
-	} {
-		if got := EscapeText(in); got != want {
-			t.Errorf("EscapeText(%q) = %s, want %s", in, got, want)
-		}
-	}
-}

@@ -45,7 +45,7 @@ func TestAcquireDescribeRelease(t *testing.T) {
 		len(h.Argv) == 0 || h.User == "" || h.Started.IsZero() || h.AcquiredAt.IsZero() {
 		t.Fatalf("holder = %+v", h)
 	}
-	if !h.Visible {
+	if !st.Visible {
 		t.Errorf("a holder on this machine should be visible")
 	}
 	if running, err := singleinstance.CheckRunning(testName, singleinstance.WithBackend(b)); err != nil || !running {
@@ -87,8 +87,8 @@ func TestConflictNamesHolder(t *testing.T) {
 	for _, backend := range []*etcd.Backend{a, b} {
 		_, err := singleinstance.New(testName, singleinstance.WithBackend(backend))
 		conflict := wantConflict(t, err, inst.Token())
-		if conflict.Holder.PID != os.Getpid() || !conflict.Holder.Visible {
-			t.Fatalf("conflict holder pid %d, visible %v; want this process, visible", conflict.Holder.PID, conflict.Holder.Visible)
+		if conflict.Holder.PID != os.Getpid() || !conflict.Visible {
+			t.Fatalf("conflict holder pid %d, visible %v; want this process, visible", conflict.Holder.PID, conflict.Visible)
 		}
 		if !strings.Contains(conflict.Report(), "singleinstance --etcd ") {
 			t.Fatalf("report does not say how to stop it over etcd:\n%s", conflict.Report())

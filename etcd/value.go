@@ -31,9 +31,6 @@ type record struct {
 // encodeRecord renders a holder's record.
 func encodeRecord(r record) string {
 	r.Format = valueFormat
-	h := *r.Holder
-	h.Visible, h.Process = false, nil
-	r.Holder = &h
 	data, err := json.Marshal(r)
 	if err != nil {
 		// Holder holds only strings, numbers and times.
@@ -55,6 +52,5 @@ func decodeRecord(kv *mvccpb.KeyValue) (*record, error) {
 	if r.Format != valueFormat || r.Holder == nil {
 		return nil, fmt.Errorf("singleinstance/etcd: %w: %s is not a %s record", singleinstance.ErrCorruptInfo, kv.Key, valueFormat)
 	}
-	r.Holder.Visible, r.Holder.Process = false, nil
 	return &r, nil
 }

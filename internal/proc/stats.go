@@ -2,7 +2,6 @@ package proc
 
 import (
 	"context"
-	"errors"
 	"strings"
 
 	"github.com/shirou/gopsutil/v4/process"
@@ -55,33 +54,6 @@ func LiveStats(ctx context.Context, id Identity) (Stats, error) {
 		return s, errs[0]
 	}
 	return s, nil
-}
-
-// Description is what a process says about itself: the fields an
-// operator needs to recognise it.
-type Description struct {
-	Executable string
-	Argv       []string
-	Cwd        string
-	User       string
-}
-
-// Describe reads the executable, arguments, working directory and user of
-// the process with pid. Fields the platform or permissions hide stay empty.
-func Describe(ctx context.Context, pid int) (Description, error) {
-	p, err := process.NewProcessWithContext(ctx, int32(pid))
-	if err != nil {
-		if errors.Is(err, process.ErrorProcessNotRunning) {
-			return Description{}, ErrNotFound
-		}
-		return Description{}, err
-	}
-	var d Description
-	d.Executable, _ = p.ExeWithContext(ctx)
-	d.Argv, _ = p.CmdlineSliceWithContext(ctx)
-	d.Cwd, _ = p.CwdWithContext(ctx)
-	d.User, _ = p.UsernameWithContext(ctx)
-	return d, nil
 }
 
 // ParentPID returns the PID of the parent of the process id names, after

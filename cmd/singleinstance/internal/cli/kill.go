@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/singleinstance/singleinstance"
+	"github.com/singleinstance/singleinstance/termtext"
 	"github.com/spf13/cobra"
 )
 
@@ -84,7 +85,7 @@ func (a *app) kill(ctx context.Context, name string, force bool, timeout time.Du
 	how := ""
 	switch h := st.Holder; {
 	case h != nil && a.backend != nil:
-		how = fmt.Sprintf(" (pid %d on %s)", h.PID, singleinstance.EscapeText(h.Host))
+		how = fmt.Sprintf(" (pid %d on %s)", h.PID, termtext.Text(h.Host))
 	case h != nil:
 		how = fmt.Sprintf(" (pid %d, %s)", h.PID, signalName(force))
 	}
@@ -115,8 +116,8 @@ func (a *app) describeHolder(h *singleinstance.Holder) string {
 	case h == nil:
 		return ""
 	case a.backend != nil:
-		return fmt.Sprintf(" (pid %d on %s: %s)", h.PID, singleinstance.EscapeText(h.Host), singleinstance.EscapeArgv(h.Argv))
+		return fmt.Sprintf(" (pid %d on %s: %s)", h.PID, termtext.Text(h.Host), termtext.Argv(h.Argv))
 	default:
-		return fmt.Sprintf(" (pid %d: %s)", h.PID, singleinstance.EscapeArgv(h.Argv))
+		return fmt.Sprintf(" (pid %d: %s)", h.PID, termtext.Argv(h.Argv))
 	}
 }

@@ -3,18 +3,14 @@ package cli
 import (
 	"cmp"
 	"context"
-	"errors"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
-	"slices"
 	"strconv"
-	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/singleinstance/singleinstance"
+	"github.com/singleinstance/singleinstance/termtext"
 	"github.com/spf13/cobra"
 )
 
@@ -46,120 +42,47 @@ etcd could not be reached.`,
 			if err := a.connect(cmd); err != nil {
 				return err
 			}
-			if a.backend != nil {
-				return a.listBackend(cmd.Context())
-			}
-			return a.list()
+			return a.list(cmd.Context())
 		},
 	}
 }
 
-// lockDirPath is the lock directory of the file locks, resolved and
-// checked as every command does (singleinstance.ResolveLockDir).
-func (a *app) lockDirPath() (string, error) {
-	return singleinstance.ResolveLockDir(a.options()...)
-}
-
-// lockExts are the suffixes of the files of a lock name.
-var lockExts = []string{".lock", ".pid", ".info"}
-
-// dirName is a NAME that has files in the lock directory.
-type dirName struct {
-	name    string
-	path    string // one of its files
-	invalid error  // why name is not a valid lock name, or nil
-}
-
-// names returns the names that have files in dir, sorted, valid or not.
-// Other files are left out.
-func names(dir string) ([]dirName, error) {
-	entries, err := os.ReadDir(dir)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	seen := make(map[string]bool)
-	var out []dirName
-	for _, e := range entries {
-		for _, ext := range lockExts {
-			if n, ok := strings.CutSuffix(e.Name(), ext); ok && !seen[n] {
-				seen[n] = true
-				out = append(out, dirName{name: n, path: filepath.Join(dir, e.Name()), invalid: singleinstance.ValidateName(n)})
-			}
-		}
-	}
-	slices.SortFunc(out, func(x, y dirName) int { return strings.Compare(x.name, y.name) })
-	return out, nil
-}
-
-// listRow is one line of list: the state of a name, or why its entry in
-// the lock directory could not be examined.
-type listRow struct {
-	name    string
-	state   *singleinstance.State // nil when err is set
-	err     error
-	invalid bool // name is not a valid lock name
-	path    string
-}
-
-func (a *app) list() error {
-	opts := append(a.options(), singleinstance.WithLiveStats(false))
-	dir, err := a.lockDirPath()
+// list prints singleinstance.List: a table of the lock directory's names,
+// or of the names held in etcd.
+func (a *app) list(ctx context.Context) error {
+	states, err := singleinstance.List(ctx, a.options()...)
 	if err != nil {
 		return failed(exitError, err)
 	}
-	ns, err := names(dir)
-	if err != nil {
-		return withCode(exitError, fmt.Errorf("singleinstance: read lock directory %s: %w", dir, err))
-	}
-	rows := make([]listRow, 0, len(ns))
-	for _, n := range ns {
-		r := listRow{name: n.name, path: n.path, invalid: n.invalid != nil, err: n.invalid}
-		if n.invalid == nil {
-			// An entry that cannot be examined (a lock file that is a
-			// directory, a link or a FIFO, or unreadable) is flagged, and
-			// the others are listed all the same.
-			r.state, r.err = singleinstance.Status(n.name, opts...)
-			r.path = filepath.Join(dir, n.name+".lock")
-		}
-		rows = append(rows, r)
-	}
 	if a.json {
-		out := make([]statusJSON, len(rows))
-		for i, r := range rows {
-			if r.err != nil {
-				out[i] = statusJSON{Name: r.name, State: "error", LockDir: dir, LockPath: r.path,
-					Error: strings.TrimPrefix(r.err.Error(), "singleinstance: ")}
-			} else {
-				out[i] = toJSON(r.state)
-			}
-		}
-		return writeJSON(a.stdout, out)
+		return writeJSONStates(a.stdout, states)
 	}
-	if len(rows) == 0 {
-		fmt.Fprintf(a.stderr, "no locks in %s\n", singleinstance.EscapeText(dir))
+	if a.backend != nil {
+		return a.listBackend(states)
+	}
+	if len(states) == 0 {
+		dir, _ := singleinstance.ResolveLockDir(a.options()...)
+		fmt.Fprintf(a.stderr, "no locks in %s\n", termtext.Text(dir))
 		return nil
 	}
 	tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "NAME\tSTATE\tPID\tSTARTED\tTOKEN\tCOMMAND")
-	for _, r := range rows {
-		name := singleinstance.EscapeText(r.name)
-		if r.invalid {
-			name = strconv.Quote(r.name)
+	for _, st := range states {
+		name := termtext.Text(st.Name)
+		if singleinstance.ValidateName(st.Name) != nil {
+			name = strconv.Quote(st.Name)
 		}
 		state, pid, started, token, command := "NOT RUNNING", "-", "-", "-", "-"
-		switch st := r.state; {
-		case r.err != nil:
-			state, command = "ERROR", singleinstance.EscapeText(strings.TrimPrefix(r.err.Error(), "singleinstance: "))
+		switch {
+		case st.Error != "":
+			state, command = "ERROR", termtext.Text(st.Error)
 		case st.Running:
 			state = "RUNNING"
 			if h := st.Holder; h != nil {
 				pid = fmt.Sprint(h.PID)
 				started = h.Started.Format(time.DateTime)
 				token = fmt.Sprint(h.Token)
-				command = singleinstance.EscapeArgv(h.Argv)
+				command = termtext.Argv(h.Argv)
 			}
 		case st.Stale:
 			state = "STALE"
@@ -169,15 +92,8 @@ func (a *app) list() error {
 	return tw.Flush()
 }
 
-// listBackend is list over etcd.
-func (a *app) listBackend(ctx context.Context) error {
-	states, err := singleinstance.List(ctx, a.options()...)
-	if err != nil {
-		return failed(exitError, err)
-	}
-	if a.json {
-		return writeJSONStates(a.stdout, states)
-	}
+// listBackend prints the table of names held in etcd.
+func (a *app) listBackend(states []*singleinstance.State) error {
 	if len(states) == 0 {
 		fmt.Fprintf(a.stderr, "no locks in %s\n", a.backend)
 		return nil
@@ -192,14 +108,14 @@ func (a *app) listBackend(ctx context.Context) error {
 				state = "FENCED"
 			}
 			if h := st.Holder; h != nil {
-				host = cmp.Or(singleinstance.EscapeText(h.Host), "-")
+				host = cmp.Or(termtext.Text(h.Host), "-")
 				pid = fmt.Sprint(h.PID)
 				started = h.Started.Format(time.DateTime)
 				token = fmt.Sprint(h.Token)
-				command = singleinstance.EscapeArgv(h.Argv)
+				command = termtext.Argv(h.Argv)
 			}
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", singleinstance.EscapeText(st.Name), state, host, pid, started, token, command)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", termtext.Text(st.Name), state, host, pid, started, token, command)
 	}
 	return tw.Flush()
 }

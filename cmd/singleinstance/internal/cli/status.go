@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/singleinstance/singleinstance"
+	"github.com/singleinstance/singleinstance/termtext"
 	"github.com/spf13/cobra"
 )
 
@@ -35,7 +36,16 @@ type statusJSON struct {
 	// Holding lists the processes that hold the lock (Linux): the holder,
 	// its wrapper and what the command started that still runs.
 	Holding []singleinstance.HoldingProcess `json:"holding,omitempty"`
+	*HolderJSON
+}
+
+// HolderJSON is the holder's stored description followed by what was
+// observed of its process, at the top level of statusJSON. It is exported
+// so that encoding/json flattens it there.
+type HolderJSON struct {
 	*singleinstance.Holder
+	Visible bool                         `json:"visible"`
+	Process *singleinstance.ProcessStats `json:"process,omitempty"`
 }
 
 func stateWord(s *singleinstance.State) string {
@@ -50,11 +60,14 @@ func stateWord(s *singleinstance.State) string {
 }
 
 func toJSON(s *singleinstance.State) statusJSON {
+	if s.Error != "" {
+		return statusJSON{Name: s.Name, State: "error", LockDir: s.LockDir, LockPath: s.LockPath, Error: s.Error}
+	}
 	j := statusJSON{Name: s.Name, Running: s.Running, State: stateWord(s), LockDir: s.LockDir,
 		LockPath: s.LockPath, Backend: s.Backend, Key: s.Key, Fenced: s.Fenced, FencedUntil: s.FencedUntil,
 		Verified: s.Verified, Orphaned: s.Orphaned, HolderError: s.HolderError, Holding: s.Holding}
 	if s.Running && s.Holder != nil {
-		j.Holder = s.Holder
+		j.HolderJSON = &HolderJSON{Holder: s.Holder, Visible: s.Visible, Process: s.Process}
 		if !s.Holder.Started.IsZero() {
 			j.UptimeSeconds = time.Since(s.Holder.Started).Round(time.Millisecond).Seconds()
 		}
@@ -165,16 +178,46 @@ empty, and backend, key, and while fenced, fenced and fenced_until appear.`,
 	}
 }
 
-// timeFormat is how status shows times, as singleinstance.WriteHolder
-// does.
+// timeFormat is how status shows times, as a conflict report does.
 const timeFormat = "2006-01-02T15:04:05.000Z07:00"
 
+// writeHolder writes h and what st observed of it, one "key=value" per
+// line, as a conflict report (AlreadyRunningError.Report) does, every value
+// escaped for a terminal.
+func writeHolder(w io.Writer, h *singleinstance.Holder, o singleinstance.Observed, indent string) {
+	line := func(k, v string) {
+		if v != "" {
+			fmt.Fprintf(w, "%s%s=%s\n", indent, k, v)
+		}
+	}
+	line("pid", fmt.Sprint(h.PID))
+	if !h.Started.IsZero() {
+		line("started", h.Started.Format(timeFormat)+" (up "+time.Since(h.Started).Round(time.Second).String()+")")
+	}
+	line("executable", termtext.Text(h.Executable))
+	line("argv", termtext.Argv(h.Argv))
+	line("cwd", termtext.Text(h.Cwd))
+	line("user", termtext.Text(h.User))
+	line("host", termtext.Text(h.Host))
+	line("token", fmt.Sprint(h.Token))
+	switch {
+	case o.Process != nil:
+		line("status", termtext.Text(o.Process.Status))
+		line("cpu", fmt.Sprintf("%.1f%%", o.Process.CPUPercent))
+		line("memory", fmt.Sprintf("%.1f MB", float64(o.Process.MemoryRSS)/1e6))
+	case o.Visible:
+		line("status", "running")
+	default:
+		line("status", "not visible from here (another container, PID namespace or boot)")
+	}
+}
+
 // writeStatus prints st as text. Everything read from the lock's files or
-// the backend is escaped for the terminal (singleinstance.EscapeText).
+// the backend is escaped for the terminal (package termtext).
 func writeStatus(w io.Writer, st *singleinstance.State) {
 	fmt.Fprintln(w, runningLine(st.Name, st.Running))
 	if st.Running && st.Holder != nil {
-		singleinstance.WriteHolder(w, st.Holder, "  ")
+		writeHolder(w, st.Holder, st.Observed, "  ")
 		if st.Holder.OwnerPID != 0 {
 			fmt.Fprintf(w, "  started_by=singleinstance run (pid %d)\n", st.Holder.OwnerPID)
 		}
@@ -187,7 +230,7 @@ func writeStatus(w io.Writer, st *singleinstance.State) {
 		if st.HolderError != "" {
 			why = st.HolderError
 		}
-		fmt.Fprintf(w, "  holder=unknown (%s)\n", singleinstance.EscapeText(why))
+		fmt.Fprintf(w, "  holder=unknown (%s)\n", termtext.Text(why))
 	}
 	if st.Orphaned {
 		fmt.Fprintln(w, "  note=the holder's lock file was deleted or replaced; it restores it on its next check")
@@ -197,13 +240,13 @@ func writeStatus(w io.Writer, st *singleinstance.State) {
 	}
 	if st.Fenced {
 		// HolderError says when and until when.
-		fmt.Fprintf(w, "  fenced=%s\n", singleinstance.EscapeText(cmp.Or(st.HolderError, "until "+st.FencedUntil.Format(timeFormat))))
+		fmt.Fprintf(w, "  fenced=%s\n", termtext.Text(cmp.Or(st.HolderError, "until "+st.FencedUntil.Format(timeFormat))))
 	}
 	if st.Backend != "" {
-		fmt.Fprintf(w, "  backend=%s\n", singleinstance.EscapeText(st.Backend))
-		fmt.Fprintf(w, "  key=%s\n", singleinstance.EscapeText(st.Key))
+		fmt.Fprintf(w, "  backend=%s\n", termtext.Text(st.Backend))
+		fmt.Fprintf(w, "  key=%s\n", termtext.Text(st.Key))
 	} else {
-		fmt.Fprintf(w, "  lock=%s\n", singleinstance.EscapeText(st.LockPath))
+		fmt.Fprintf(w, "  lock=%s\n", termtext.Text(st.LockPath))
 	}
 	if !st.Running && st.Stale {
 		fmt.Fprintln(w, "  stale=.pid/.info files from an earlier holder (harmless; the next holder replaces them)")

@@ -3,11 +3,9 @@ package cli
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"time"
 
 	"github.com/singleinstance/singleinstance"
-	"github.com/singleinstance/singleinstance/internal/filelock"
 	"github.com/spf13/cobra"
 )
 
@@ -42,94 +40,32 @@ lock. Exit 0 when the state is reached, 1 on timeout, 3 on error, 4 if etcd
 	return cmd
 }
 
-// waitPoll is how often wait looks when it has no file events: over etcd,
-// which it asks every waitPoll, or when the lock file cannot be watched.
-const waitPoll = 100 * time.Millisecond
-
-// waitEventBound bounds each wait for file events. On Linux the kernel
-// reports each change to a local lock file or its directory (or, while that
-// does not exist, the directories above it), and wait's own looks at the
-// lock cause none, so a waiting wait sleeps until the change. The bound
-// covers what no event reports, such as a holder on another machine
-// sharing a network file system, or the exit of a holder whose lock file
-// was deleted; it costs one look per bound. Elsewhere the Watcher polls,
-// more often than this.
-const waitEventBound = 500 * time.Millisecond
-
 func (a *app) wait(ctx context.Context, name string, wantHeld bool, timeout time.Duration) error {
 	if timeout >= 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, timeout)
 		defer cancel()
 	}
-	if a.backend != nil {
-		return a.pollBackend(ctx, name, wantHeld, timeout)
-	}
-	dir, err := a.lockDirPath()
-	if err != nil {
-		return withCode(exitError, err)
-	}
-	var w *filelock.Watcher
-	defer func() {
-		if w != nil {
-			w.Close()
-		}
-	}()
-	announced := false
-	for {
-		running, err := singleinstance.CheckRunning(name, a.options()...)
-		if err != nil {
-			return failed(exitError, err)
-		}
-		if running == wantHeld {
-			return nil
-		}
-		if !announced && a.chatty() {
-			announced = true
-			a.announceWait(name, wantHeld)
-		}
-		if w == nil {
-			// Watch, then look again, so that no change between the two
-			// goes unseen.
-			if w, err = filelock.Watch(filepath.Join(dir, name+".lock")); err == nil {
-				continue
-			}
-			w = nil
-		}
-		if w != nil {
-			err = w.Wait(ctx, waitEventBound)
-		} else {
-			err = sleep(ctx, waitPoll)
-		}
-		if err != nil {
-			return a.timedOut(name, wantHeld, timeout)
-		}
-	}
-}
-
-// pollBackend is wait over etcd, which it asks every waitPoll until the
-// state is reached or ctx is done.
-func (a *app) pollBackend(ctx context.Context, name string, wantHeld bool, timeout time.Duration) error {
-	opts := append(a.options(), singleinstance.WithLiveStats(false))
-	announced := false
-	for {
-		st, err := singleinstance.StatusContext(ctx, name, opts...)
+	if a.chatty() {
+		running, err := singleinstance.CheckRunningContext(ctx, name, a.options()...)
 		switch {
 		case ctx.Err() != nil:
 			return a.timedOut(name, wantHeld, timeout)
 		case err != nil:
 			return failed(exitError, err)
-		case st.Running == wantHeld:
+		case running == wantHeld:
 			return nil
 		}
-		if !announced && a.chatty() {
-			announced = true
-			a.announceWait(name, wantHeld)
-		}
-		if err := sleep(ctx, waitPoll); err != nil {
-			return a.timedOut(name, wantHeld, timeout)
-		}
+		a.announceWait(name, wantHeld)
 	}
+	err := singleinstance.Wait(ctx, name, wantHeld, a.options()...)
+	switch {
+	case ctx.Err() != nil:
+		return a.timedOut(name, wantHeld, timeout)
+	case err != nil:
+		return failed(exitError, err)
+	}
+	return nil
 }
 
 // timedOut reports a wait that timed out.
@@ -152,15 +88,4 @@ func (a *app) announceWait(name string, wantHeld bool) {
 		return
 	}
 	fmt.Fprintf(a.stderr, "Waiting for '%s'%s to exit\n", name, a.describeHolder(st.Holder))
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }

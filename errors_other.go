@@ -1,9 +1,0 @@
-//go:build !unix && !windows
-
-package singleinstance
-
-func isReadOnly(err error) bool { return false }
-
-func isNoSpace(err error) bool { return false }
-
-func isNotDir(err error) bool { return false }

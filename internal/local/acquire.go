@@ -1,0 +1,226 @@
+package local
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/singleinstance/singleinstance/internal/filelock"
+	"github.com/singleinstance/singleinstance/internal/safefs"
+)
+
+// fallbackWake bounds each wait for a file event: where events are missed
+// (the lock file was replaced after the watch began, or a network file
+// system), the waiter still retries this often.
+const fallbackWake = 200 * time.Millisecond
+
+// maxReplacedRetries bounds how often an attempt without waiting retries
+// because the lock file was replaced under it.
+const maxReplacedRetries = 100
+
+// takeLock returns the locked lock file, waiting if wait is set until ctx
+// is done.
+func (l *Lock) takeLock(ctx context.Context, wait bool) (*os.File, error) {
+	start := time.Now()
+	var f *os.File
+	var w *filelock.Watcher
+	defer func() {
+		if w != nil {
+			w.Close()
+		}
+	}()
+	announced := false
+	for retries := 0; ; {
+		if f == nil {
+			var err error
+			if f, err = safefs.OpenLockFile(l.paths.lock, l.paths.perm()); err != nil {
+				return nil, classify("lock file "+l.paths.lock, err)
+			}
+		}
+		var orphan *Record
+		err := filelock.TryLock(f)
+		switch {
+		case err == nil:
+			same, err := safefs.SameFile(f, l.paths.lock)
+			if err != nil {
+				filelock.Unlock(f)
+				f.Close()
+				return nil, classify("lock file "+l.paths.lock, err)
+			}
+			if !same {
+				// We locked a file that was deleted or replaced after we
+				// opened it: its lock protects nothing. Retry on the file
+				// the path names now.
+				filelock.Unlock(f)
+				f.Close()
+				f = nil
+				if retries++; retries > maxReplacedRetries {
+					return nil, fmt.Errorf("singleinstance: lock file %s keeps being replaced", l.paths.lock)
+				}
+				continue
+			}
+			if orphan = heldOrphan(l.paths, f, l.s.log); orphan == nil {
+				tok, pids, err := claimToken(l.tokenKey, filepath.Base(l.paths.lock), l.s.log)
+				if err == nil {
+					l.token = tok
+					return f, nil
+				}
+				if !errors.Is(err, ErrAlreadyRunning) {
+					filelock.Unlock(f)
+					f.Close()
+					return nil, err
+				}
+				orphan = tokenHolder(l.paths, pids)
+			}
+			filelock.Unlock(f)
+		case !errors.Is(err, filelock.ErrLocked):
+			f.Close()
+			return nil, classify("lock "+l.paths.lock, err)
+		}
+		if !wait || ctx.Err() != nil {
+			f.Close()
+			return nil, l.conflict(orphan, time.Since(start), ctx.Err())
+		}
+		if w == nil {
+			// Watch first, then retry: a release between the failed attempt
+			// and the watch would otherwise go unnoticed.
+			if w, err = filelock.Watch(l.paths.lock); err != nil {
+				w = nil
+				l.s.log.Debug("singleinstance: no file events, polling", "path", l.paths.lock, "err", err)
+				if err := sleepCtx(ctx, fallbackWake); err != nil {
+					f.Close()
+					return nil, l.conflict(orphan, time.Since(start), err)
+				}
+			}
+			continue
+		}
+		if !announced {
+			announced = true
+			l.announceWait(orphan)
+		}
+		if err := w.Wait(ctx, fallbackWake); err != nil {
+			f.Close()
+			return nil, l.conflict(orphan, time.Since(start), err)
+		}
+		if same, _ := safefs.SameFile(f, l.paths.lock); !same {
+			f.Close()
+			f = nil
+			w.Close()
+			w = nil
+		}
+	}
+}
+
+func (l *Lock) announceWait(orphan *Record) {
+	h := orphan
+	if h == nil {
+		h, _ = readHolder(l.paths)
+	}
+	attrs := []any{"name", l.name, "lock", l.paths.lock}
+	if h != nil {
+		attrs = append(attrs, "holder_pid", h.PID, "holder_argv", quoteArgv(h.Argv))
+	}
+	l.s.log.Debug("singleinstance: waiting for the running instance to exit", attrs...)
+}
+
+// conflict builds the error for a lock held by someone else. It names the
+// holder only if the .info file is proven to describe the current holder;
+// a stale file from an earlier holder is not shown as the running one.
+func (l *Lock) conflict(orphan *Record, waited time.Duration, cause error) error {
+	e := &Conflict{LockPath: l.paths.lock, Cause: cause}
+	if cause != nil {
+		e.Waited = waited
+	}
+	if orphan != nil {
+		e.Holder = orphan
+	} else if r, err := l.s.probe(l.name, true); err != nil {
+		e.HolderErr = err
+	} else {
+		switch h := r.state.Holder; {
+		case h != nil && r.state.Verified:
+			e.Holder = h
+		case r.holderErr != nil:
+			e.HolderErr = r.holderErr
+		case h != nil:
+			e.HolderErr = fmt.Errorf("the .info file names pid %d, which is not the current holder; the holder may still be starting", h.PID)
+		}
+	}
+	return e
+}
+
+// heldOrphan looks for a holder that still runs on a lock file that has been
+// deleted or replaced (see findOrphan) while f, the file now at the lock
+// path, is locked by the caller. A newcomer must then not run.
+func heldOrphan(p paths, f *os.File, log *slog.Logger) *Record {
+	h, err := readHolder(p)
+	if err != nil || h == nil {
+		return nil
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		return nil
+	}
+	dev, ino := safefs.FileID(fi)
+	o := findOrphan(p, dev, ino, h)
+	if o != nil {
+		log.Warn("singleinstance: the running instance holds a lock file that was deleted or replaced",
+			"pid", o.PID, "lock", p.lock)
+	}
+	return o
+}
+
+// tokenHolder describes the holder of a name token whose lock file is not
+// the one at the lock path: the .info file's holder if it is among pids,
+// else the first of pids that can be looked up.
+func tokenHolder(p paths, pids []int) *Record {
+	if h, err := readHolder(p); err == nil && h != nil {
+		for _, pid := range pids {
+			if pid == h.PID || pid == h.OwnerPID {
+				return h
+			}
+		}
+	}
+	return describePIDs(pids)
+}
+
+// readHolder reads and parses the .info file. It returns nil, nil if there
+// is none.
+func readHolder(p paths) (*Record, error) {
+	data, err := safefs.ReadBounded(p.info, MaxInfoSize)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, classify("read "+p.info, err)
+	}
+	h, err := parseInfo(data)
+	if err != nil {
+		return nil, fmt.Errorf("singleinstance: %s: %w", p.info, err)
+	}
+	return h, nil
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// warnNetworkFS logs a warning if dir is on a file system where locks may
+// not work.
+func warnNetworkFS(log *slog.Logger, dir string) {
+	if kind, ok, err := safefs.NetworkFS(dir); err == nil && ok {
+		log.Warn("singleinstance: lock directory is on a network or user-space file system; "+
+			"file locks there may not exclude processes on other machines, or may not work at all",
+			"dir", dir, "fs", kind)
+	}
+}

@@ -1,0 +1,84 @@
+package local
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"time"
+
+	"github.com/singleinstance/singleinstance/internal/safefs"
+)
+
+// The errors of the local protocol. The root package exports them under
+// the same names and documents them.
+var (
+	ErrAlreadyRunning   = errors.New("another instance is already running")
+	ErrInvalidLockDir   = errors.New("invalid lock directory")
+	ErrLockDirUnusable  = errors.New("lock directory unusable")
+	ErrInsecureLockDir  = errors.New("lock directory is not private to this user")
+	ErrPermission       = errors.New("permission denied in lock directory")
+	ErrReadOnly         = errors.New("lock directory is on a read-only file system")
+	ErrDiskFull         = errors.New("no space left in lock directory")
+	ErrForeignLockFile  = errors.New("lock file belongs to another user")
+	ErrNotRegularFile   = errors.New("not a regular file")
+	ErrCorruptInfo      = errors.New("corrupt instance info file")
+	ErrInfoTooLarge     = errors.New("instance info file too large")
+	ErrLockLost         = errors.New("lock lost")
+	ErrHolderNotVisible = errors.New("lock holder is not visible from here")
+	ErrHolderUnproven   = errors.New("cannot prove which process holds the lock")
+	ErrStopTimeout      = errors.New("holder did not release the lock in time")
+	ErrTokensExhausted  = errors.New("fencing tokens exhausted")
+)
+
+// classify turns an OS error on path into an error that matches one of the
+// sentinels above and still matches the underlying error.
+func classify(what string, err error) error {
+	if err == nil {
+		return nil
+	}
+	var sentinel error
+	switch {
+	// First: a private directory owned by another user matches both.
+	case errors.Is(err, safefs.ErrInsecureDir):
+		sentinel = ErrInsecureLockDir
+	case errors.Is(err, safefs.ErrForeignOwner):
+		sentinel = ErrForeignLockFile
+	case errors.Is(err, safefs.ErrNotRegular):
+		sentinel = ErrNotRegularFile
+	case errors.Is(err, safefs.ErrTooLarge):
+		sentinel = ErrInfoTooLarge
+	case isReadOnly(err):
+		sentinel = ErrReadOnly
+	case isNoSpace(err):
+		sentinel = ErrDiskFull
+	case errors.Is(err, fs.ErrPermission):
+		sentinel = ErrPermission
+	case isNotDir(err), errors.Is(err, fs.ErrNotExist):
+		sentinel = ErrLockDirUnusable
+	default:
+		return fmt.Errorf("singleinstance: %s: %w", what, err)
+	}
+	return fmt.Errorf("singleinstance: %s: %w: %w", what, sentinel, err)
+}
+
+// A Conflict is the lock held by another process. The root package turns
+// it into its AlreadyRunningError.
+type Conflict struct {
+	LockPath string
+	// Holder is the holder's record, nil unless it was proven to describe
+	// the current holder; HolderErr then says why.
+	Holder    *Record
+	HolderErr error
+	Waited    time.Duration // when Cause ended a wait
+	Cause     error         // the context error that ended a wait
+}
+
+func (c *Conflict) Error() string {
+	return fmt.Sprintf("singleinstance: %s: %v", c.LockPath, ErrAlreadyRunning)
+}
+
+// Is reports whether target is ErrAlreadyRunning.
+func (c *Conflict) Is(target error) bool { return target == ErrAlreadyRunning }
+
+// Unwrap returns the context error that ended a wait, if any.
+func (c *Conflict) Unwrap() error { return c.Cause }

@@ -1,0 +1,24 @@
+package local
+
+import (
+	"context"
+	"time"
+)
+
+// acquireIn takes name in dir at once, as the root package's New does.
+func acquireIn(dir, name string, cleanup bool) (*Lock, error) {
+	s, err := Open(Config{Dir: dir, CheckInterval: time.Second, Cleanup: cleanup})
+	if err != nil {
+		return nil, err
+	}
+	return s.Acquire(context.Background(), name, false)
+}
+
+// runningIn reports whether name is held in dir.
+func runningIn(dir, name string) (bool, error) {
+	s, err := Open(Config{Dir: dir})
+	if err != nil {
+		return false, err
+	}
+	return s.Running(name)
+}

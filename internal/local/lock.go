@@ -1,0 +1,286 @@
+package local
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/exec"
+	"strconv"
+	"sync"
+
+	"github.com/singleinstance/singleinstance/internal/filelock"
+	"github.com/singleinstance/singleinstance/internal/safefs"
+)
+
+// A Lock is a held name: the locked lock file, the bound name token, and
+// the goroutine that keeps both in place (see watch.go).
+type Lock struct {
+	s     *Store
+	name  string
+	paths paths
+	// tokenKey names the name token (see token.go); token is the bound
+	// token, nil where the platform has none or another user squats it.
+	tokenKey string
+	token    *os.File
+
+	lost        chan struct{}
+	stopWatch   context.CancelFunc
+	watchDone   chan struct{}
+	releaseOnce sync.Once
+	releaseErr  error
+
+	mu       sync.Mutex // guards the fields below
+	f        *os.File   // the locked lock file
+	shared   bool       // a started command shares f and token
+	holder   Record     // what the .info file says
+	infoFile fs.FileInfo
+	pidFile  fs.FileInfo
+	lostErr  error
+	released bool
+}
+
+// Acquire takes name, waiting for its holder (woken by its release where
+// the platform tells) while wait is set and ctx is not done. A name held
+// by another process is a *Conflict.
+func (s *Store) Acquire(ctx context.Context, name string, wait bool) (*Lock, error) {
+	if err := prepareLockDir(s.dir, s.private); err != nil {
+		return nil, err
+	}
+	warnNetworkFS(s.log, s.dir)
+	l := &Lock{s: s, name: name, paths: pathsFor(s.dir, name), lost: make(chan struct{}),
+		tokenKey: tokenKey(s.dir, s.private, name)}
+	for attempt := 1; ; attempt++ {
+		retry, err := l.acquire(ctx, wait)
+		if err == nil {
+			break
+		}
+		if !retry || attempt >= maxReplacedRetries {
+			return nil, err
+		}
+	}
+	watchCtx, cancel := context.WithCancel(context.Background())
+	l.stopWatch = cancel
+	l.watchDone = make(chan struct{})
+	go l.watch(watchCtx)
+	return l, nil
+}
+
+// acquire takes the lock and describes this process in the files. If the
+// lock file was deleted or replaced while it did so, it locks the new file
+// as a held lock would; if it cannot (another process locked the new
+// file meanwhile, having found no description to refuse on), it gives the
+// lock up and asks to retry: only one of the two may go on.
+func (l *Lock) acquire(ctx context.Context, wait bool) (retry bool, err error) {
+	f, err := l.takeLock(ctx, wait)
+	if err != nil {
+		return false, err
+	}
+	l.f = f
+	self, err := DescribeSelf()
+	if err != nil {
+		l.abandon()
+		return false, err
+	}
+	if err := l.recordAcquisition(self); err != nil {
+		l.abandon()
+		return false, err
+	}
+	same, err := safefs.SameFile(l.f, l.paths.lock)
+	if err == nil && same {
+		return false, nil
+	}
+	l.mu.Lock()
+	err = l.restore()
+	l.mu.Unlock()
+	if err == nil {
+		return false, nil
+	}
+	l.abandon()
+	l.holder, l.infoFile, l.pidFile = Record{}, nil, nil
+	return true, err
+}
+
+// recordAcquisition hands out the fencing token and writes the lock record,
+// the .info and the .pid files.
+func (l *Lock) recordAcquisition(self *Record) error {
+	prev := readRecord(l.f)
+	var infoToken uint64
+	if data, err := safefs.ReadBounded(l.paths.info, MaxInfoSize); err == nil {
+		if h, err := parseInfo(data); err == nil {
+			infoToken = h.Token
+		}
+	}
+	h := *self
+	var err error
+	if h.Token, err = nextToken(prev.token, infoToken); err != nil {
+		return fmt.Errorf("singleinstance: lock file %s: %w", l.paths.lock, err)
+	}
+	h.AcquiredAt = Now()
+	fi, err := l.f.Stat()
+	if err != nil {
+		return classify("lock file "+l.paths.lock, err)
+	}
+	h.LockDevice, h.LockInode = safefs.FileID(fi)
+	if err := writeRecord(l.f, record{token: h.Token, held: true}); err != nil {
+		return classify("write lock file "+l.paths.lock, err)
+	}
+	l.holder = h
+	return l.writeInfoFiles()
+}
+
+// writeInfoFiles (re)writes .info and .pid from l.holder. The caller holds
+// l.mu or owns l exclusively.
+func (l *Lock) writeInfoFiles() error {
+	if err := safefs.WriteAtomic(l.paths.info, encodeInfo(l.name, &l.holder), 0o600); err != nil {
+		return classify("write "+l.paths.info, err)
+	}
+	var err error
+	if l.infoFile, err = os.Lstat(l.paths.info); err != nil {
+		return classify("write "+l.paths.info, err)
+	}
+	pid := []byte(strconv.Itoa(l.holder.PID) + "\n")
+	if err := safefs.WriteAtomic(l.paths.pid, pid, l.paths.perm()); err != nil {
+		return classify("write "+l.paths.pid, err)
+	}
+	if l.pidFile, err = os.Lstat(l.paths.pid); err != nil {
+		return classify("write "+l.paths.pid, err)
+	}
+	return nil
+}
+
+// abandon gives the lock up after a failed acquisition.
+func (l *Lock) abandon() {
+	if l.infoFile != nil {
+		safefs.RemoveIfSame(l.paths.info, l.infoFile)
+	}
+	// Never lower the record: the acquisition may have failed before it
+	// had a token of its own.
+	writeRecord(l.f, record{token: max(l.holder.Token, readRecord(l.f).token)})
+	l.closeLock()
+}
+
+// closeLock lets go of the lock: the name token first, so that whoever
+// takes the file lock next finds the token free too. A lock shared with a
+// started command is only closed, never unlocked: it stays held for as
+// long as the command's tree keeps it. One that is not shared is unlocked
+// first, so that it is free at once even if another goroutine of this
+// process has just forked a child that has not yet called exec (and so
+// still has a copy of the descriptor).
+func (l *Lock) closeLock() error {
+	var errs []error
+	if l.token != nil {
+		errs = append(errs, l.token.Close())
+		l.token = nil
+	}
+	if !l.shared {
+		errs = append(errs, filelock.Unlock(l.f))
+	}
+	return errors.Join(append(errs, l.f.Close())...)
+}
+
+// Release gives the lock up by closing it, first removing the .pid and
+// .info files if the Store cleans up and they are still the ones written.
+// While a started command's tree shares the lock, the files and the "held"
+// record stay. It is idempotent: every call returns the first's result.
+func (l *Lock) Release() error {
+	l.releaseOnce.Do(func() { l.releaseErr = l.release() })
+	return l.releaseErr
+}
+
+func (l *Lock) release() error {
+	l.stopWatch()
+	<-l.watchDone
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.released = true
+	var errs []error
+	// While a started command's tree still shares the lock, the files
+	// describe a running holder: they stay, and so does the "held" record.
+	sole := !l.shared || l.soleHolder()
+	if sole && l.lostErr == nil && l.s.cleanup {
+		errs = append(errs,
+			safefs.RemoveIfSame(l.paths.info, l.infoFile),
+			safefs.RemoveIfSame(l.paths.pid, l.pidFile))
+	}
+	if sole {
+		// "free" before closing: a reader that still sees "held" knows the
+		// .info describes a process that has not released yet.
+		errs = append(errs, writeRecord(l.f, record{token: l.holder.Token}))
+	}
+	errs = append(errs, l.closeLock())
+	if err := errors.Join(errs...); err != nil {
+		return classify("release "+l.paths.lock, err)
+	}
+	return nil
+}
+
+// LockPath is the lock file.
+func (l *Lock) LockPath() string { return l.paths.lock }
+
+// LockDir is the lock directory.
+func (l *Lock) LockDir() string { return l.paths.dir }
+
+// Token is the fencing token of the acquisition.
+func (l *Lock) Token() uint64 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.holder.Token
+}
+
+// Record is what the .info file says.
+func (l *Lock) Record() Record {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	h := l.holder
+	h.Argv = append([]string(nil), h.Argv...)
+	return h
+}
+
+// Lost is closed when the lock file was replaced and another process
+// locked the new one first.
+func (l *Lock) Lost() <-chan struct{} { return l.lost }
+
+// Err is nil while the lock is held, and matches ErrLockLost once Lost is
+// closed.
+func (l *Lock) Err() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.lostErr
+}
+
+// StopRequested is nil: stop requests to a local holder are signals.
+func (l *Lock) StopRequested() <-chan struct{} { return nil }
+
+// Share passes the lock and the name token to cmd, which the caller then
+// starts, and keeps the lock from being released until done is called
+// with whether cmd started. From then on the lock is only ever closed,
+// never unlocked: the command's tree holds it too.
+func (l *Lock) Share(cmd *exec.Cmd) (done func(started bool), err error) {
+	l.mu.Lock()
+	if l.released {
+		l.mu.Unlock()
+		return nil, fmt.Errorf("singleinstance: StartCommand after Release")
+	}
+	shareLock(cmd, l.f, l.token)
+	return func(started bool) {
+		l.shared = l.shared || started
+		l.mu.Unlock()
+	}, nil
+}
+
+// Describe records h, the started command's description, in the .info
+// and .pid files.
+func (l *Lock) Describe(h Record) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.released {
+		return nil
+	}
+	// A restore may have moved the lock meanwhile: the lock is this
+	// Lock's, only the process is the command's.
+	h.Token, h.LockDevice, h.LockInode = l.holder.Token, l.holder.LockDevice, l.holder.LockInode
+	l.holder = h
+	return l.writeInfoFiles()
+}

@@ -1,0 +1,209 @@
+package local
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+
+	"github.com/singleinstance/singleinstance/internal/filelock"
+	"github.com/singleinstance/singleinstance/internal/nametoken"
+	"github.com/singleinstance/singleinstance/internal/proc"
+	"github.com/singleinstance/singleinstance/internal/safefs"
+)
+
+// A Status is what Store.Status found: the stored record and what was
+// observed of the lock.
+type Status struct {
+	Name, LockDir, LockPath string
+	Running                 bool
+	Holder                  *Record // the .info file, when Running
+	HolderError             string  // why Holder is nil
+	Verified                bool    // Holder is proven to be the current holder
+	Stale                   bool    // files left over, nothing holds the lock
+	Orphaned                bool    // the holder's lock file was replaced, or only the name token shows it
+	Holding                 []Process
+}
+
+// A Process is one the kernel shows holding the lock or the name token.
+type Process struct {
+	PID  int
+	Argv []string
+}
+
+// Running reports whether a process holds name: the kernel's lock or the
+// name token, never the files alone.
+func (s *Store) Running(name string) (bool, error) {
+	r, err := s.probe(name, false)
+	if err != nil {
+		return false, err
+	}
+	return r.state.Running, nil
+}
+
+// Status reports who holds name, taking and changing nothing.
+func (s *Store) Status(name string) (*Status, error) {
+	r, err := s.probe(name, true)
+	if err != nil {
+		return nil, err
+	}
+	return &r.state, nil
+}
+
+// probeResult is what probe saw.
+type probeResult struct {
+	state   Status
+	paths   paths
+	record  record // the lock file's record, identical before and after the lock check
+	lockDev uint64
+	lockIno uint64
+	// holderErr says why the .info file could not be read.
+	holderErr error
+	// recordMatches: the lock record and the .info file name the same
+	// acquisition, on the lock file that is held.
+	recordMatches bool
+	// tokenKey names the name token; tokenOnly reports that only the
+	// token shows a holder; sockIno is the token's inode once known.
+	tokenKey  string
+	tokenOnly bool
+	sockIno   uint64
+}
+
+// nameLock identifies what the holders of the name hold.
+func (r *probeResult) nameLock() proc.NameLock {
+	return proc.NameLock{Base: filepath.Base(r.paths.lock), Dev: r.lockDev, Ino: r.lockIno, Sock: r.sockIno}
+}
+
+// findHolding fills in State.Holding: the processes that hold the lock
+// file or the name token, where the platform can tell.
+func (r *probeResult) findHolding() {
+	if r.sockIno == 0 {
+		if uid, ino, err := nametoken.Owner(r.tokenKey); err == nil && uid == os.Geteuid() {
+			r.sockIno = ino
+		}
+	}
+	pids, err := proc.Holders(r.nameLock())
+	if err != nil {
+		return
+	}
+	for _, pid := range pids {
+		argv, _ := proc.Cmdline(pid)
+		r.state.Holding = append(r.state.Holding, Process{PID: pid, Argv: argv})
+	}
+}
+
+// probe looks at a lock name without taking or changing anything. With
+// readInfo false it reads the .info file only when needed to tell whether
+// a lock file was orphaned.
+func (s *Store) probe(name string, readInfo bool) (*probeResult, error) {
+	dir, private := s.dir, s.private
+	p := pathsFor(dir, name)
+	r := &probeResult{paths: p, tokenKey: tokenKey(dir, private, name),
+		state: Status{Name: name, LockDir: dir, LockPath: p.lock}}
+	if private {
+		if err := checkLockDir(dir); err != nil {
+			if errors.Is(err, os.ErrNotExist) {
+				return r, nil
+			}
+			return nil, err
+		}
+	}
+	f, err := safefs.OpenExisting(p.lock)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		f = nil
+	case err != nil:
+		return nil, classify("lock file "+p.lock, err)
+	default:
+		defer f.Close()
+		if err := r.checkLock(f); err != nil {
+			return nil, err
+		}
+		if fi, err := f.Stat(); err == nil {
+			r.lockDev, r.lockIno = safefs.FileID(fi)
+		}
+	}
+	if !r.state.Running {
+		// The holder's lock file may have been deleted with its .info:
+		// the name token still shows it.
+		held, ino, err := tokenHeld(r.tokenKey, filepath.Base(p.lock))
+		if err != nil {
+			return nil, err
+		}
+		r.tokenOnly, r.sockIno = held, ino
+	}
+	if !readInfo && (r.state.Running || r.tokenOnly) {
+		r.state.Running = true
+		return r, nil
+	}
+	h, herr := readHolder(p)
+	if herr != nil {
+		r.holderErr = herr
+		r.state.HolderError = herr.Error()
+	}
+	if !r.state.Running {
+		// The holder's lock file may have been deleted or replaced while
+		// it runs: ask the kernel about the file it locked.
+		if o := findOrphan(p, r.lockDev, r.lockIno, h); o != nil {
+			h = o
+			r.state.Running = true
+			r.state.Orphaned = true
+			r.lockDev, r.lockIno = h.LockDevice, h.LockInode
+			r.record = record{token: h.Token, held: true}
+		}
+	}
+	if !r.state.Running && r.tokenOnly {
+		// The holder's tree holds an earlier lock file, not the one at the
+		// path: whoever locks that one now is a newcomer or a waiter
+		// looking, never the holder, and is not counted.
+		cur := r.lockIno
+		r.state.Running, r.state.Orphaned = true, true
+		r.lockDev, r.lockIno = 0, 0
+		if h != nil && h.LockInode != cur {
+			r.lockDev, r.lockIno = h.LockDevice, h.LockInode
+			r.record = record{token: h.Token, held: true}
+		}
+	}
+	if !r.state.Running && f != nil {
+		// A holder restoring a deleted lock file locks the new file, then
+		// names it in the .info, then lets the old one go. Looking at the
+		// lock once more after the .info closes the window between the two
+		// looks above.
+		if err := r.checkLock(f); err != nil {
+			return nil, err
+		}
+	}
+	if r.state.Running {
+		r.state.Holder = h
+		r.recordMatches = h != nil && r.record.held && r.record.token == h.Token &&
+			h.LockDevice == r.lockDev && h.LockInode == r.lockIno
+		r.findHolding()
+		_, err := provenHolder(r)
+		r.state.Verified = err == nil
+	} else {
+		r.state.Stale = h != nil || herr != nil || exists(p.pid)
+	}
+	return r, nil
+}
+
+// checkLock asks whether f's lock is held, reading the lock record around
+// the question so that a record seen identical on both sides describes the
+// holder the answer is about.
+func (r *probeResult) checkLock(f *os.File) error {
+	before := readRecord(f)
+	locked, err := filelock.IsLocked(f)
+	if err != nil {
+		return classify("lock file "+r.paths.lock, err)
+	}
+	after := readRecord(f)
+	r.state.Running = locked
+	r.record = record{}
+	if before == after {
+		r.record = after
+	}
+	return nil
+}
+
+func exists(path string) bool {
+	_, err := os.Lstat(path)
+	return err == nil
+}

@@ -1,0 +1,128 @@
+package local
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/singleinstance/singleinstance/internal/proc"
+)
+
+// describesLiveProcess reports whether h names a process that still runs,
+// or one that cannot be looked up from here.
+func describesLiveProcess(h *Record) bool {
+	if h == nil {
+		return false
+	}
+	alive, err := proc.Alive(h.identity())
+	return err != nil || alive
+}
+
+// settleTime bounds how long KillRunning waits for a holder that is still
+// writing its .info file, or restoring a deleted lock file, to describe
+// itself before it gives up with ErrHolderUnproven.
+const settleTime = 2 * time.Second
+
+// proveHolder probes name until its holder is proven, nothing holds it
+// (nil holder, nil error), or settleTime has passed.
+func (s *Store) proveHolder(ctx context.Context, name string) (*probeResult, *Record, error) {
+	deadline := time.Now().Add(settleTime)
+	for {
+		r, err := s.probe(name, true)
+		if err != nil || !r.state.Running {
+			return r, nil, err
+		}
+		h, err := provenHolder(r)
+		// A damaged .info file will not heal; a missing or outdated one
+		// may be rewritten in a moment. Where the kernel names the
+		// holding processes, the .info file is not needed.
+		if err == nil || !errors.Is(err, ErrHolderUnproven) || r.holderErr != nil ||
+			len(r.state.Holding) > 0 && !describesLiveProcess(r.state.Holder) || time.Now().After(deadline) {
+			return r, h, err
+		}
+		if err := sleepCtx(ctx, 5*time.Millisecond); err != nil {
+			return r, nil, err
+		}
+	}
+}
+
+// provenHolder returns the holder described by the .info file if it can be
+// proven to hold the lock now.
+func provenHolder(r *probeResult) (*Record, error) {
+	h := r.state.Holder
+	if h == nil {
+		why := "no .info file"
+		if r.state.HolderError != "" {
+			why = r.state.HolderError
+		}
+		return nil, fmt.Errorf("singleinstance: %q is running, but %w: %s", r.state.Name, ErrHolderUnproven, why)
+	}
+	if !r.recordMatches {
+		return nil, fmt.Errorf("singleinstance: %q is running, but %w: the .info file (pid %d) does not describe the current lock holder",
+			r.state.Name, ErrHolderUnproven, h.PID)
+	}
+	id := h.identity()
+	visible, err := proc.Visible(id)
+	if err != nil {
+		return nil, fmt.Errorf("singleinstance: identify this process: %w", err)
+	}
+	if !visible {
+		return nil, fmt.Errorf("singleinstance: %q is running as pid %d in another PID namespace or boot: %w",
+			r.state.Name, h.PID, ErrHolderNotVisible)
+	}
+	alive, err := proc.Alive(id)
+	if err != nil {
+		return nil, fmt.Errorf("singleinstance: look up pid %d: %w", h.PID, err)
+	}
+	if !alive {
+		return nil, fmt.Errorf("singleinstance: %q is running, but %w: pid %d is gone or belongs to another process",
+			r.state.Name, ErrHolderUnproven, h.PID)
+	}
+	holds, err := holdsLock(h, r.lockDev, r.lockIno, r.nameLock())
+	switch {
+	case errors.Is(err, errors.ErrUnsupported):
+		// No kernel view of locks: the record check above is the proof.
+	case err != nil:
+		return nil, fmt.Errorf("singleinstance: %q is running, but %w: cannot inspect pid %d: %w",
+			r.state.Name, ErrHolderUnproven, h.PID, err)
+	case !holds:
+		return nil, fmt.Errorf("singleinstance: %q is running, but %w: pid %d holds no lock on %s",
+			r.state.Name, ErrHolderUnproven, h.PID, r.paths.lock)
+	}
+	return h, nil
+}
+
+// holdsLock asks the kernel whether h's process holds the lock file with
+// device dev and inode ino. A command started by a wrapper with
+// StartCommand may have closed the descriptor it inherited; then the
+// wrapper, recorded as owner, must hold the lock and be the command's
+// parent.
+func holdsLock(h *Record, dev, ino uint64, l proc.NameLock) (bool, error) {
+	holds, err := proc.HoldsLock(h.identity(), dev, ino)
+	if holds || errors.Is(err, errors.ErrUnsupported) {
+		return holds, err
+	}
+	if l.Sock != 0 && err == nil {
+		// A process of the tree that holds a lock file the path no longer
+		// names, with the name token.
+		if t, terr := proc.Holds(h.PID, l); terr == nil && t {
+			if alive, aerr := proc.Alive(h.identity()); aerr == nil && alive {
+				return true, nil
+			}
+		}
+	}
+	owner, ok := h.ownerIdentity()
+	if !ok {
+		return holds, err
+	}
+	ownerHolds, oerr := proc.HoldsLock(owner, dev, ino)
+	if oerr != nil || !ownerHolds {
+		return holds, err
+	}
+	ppid, perr := proc.ParentPID(context.Background(), h.identity())
+	if perr != nil || ppid != owner.PID {
+		return holds, err
+	}
+	return true, nil
+}

@@ -1,0 +1,86 @@
+package local
+
+import (
+	"fmt"
+	"math"
+	"os"
+	"time"
+)
+
+// The lock file holds one fixed-width line written only by the lock's
+// holder: the last fencing token handed out for the name, and whether its
+// holder still holds the lock. A holder writes "held" right after locking
+// and "free" right before unlocking, so a reader that sees "held" twice
+// around a check that the lock is held, with the same token as the .info
+// file, knows the .info describes the current holder.
+//
+//	singleinstance token=00000000000000000042 state=held
+const recordLen = len("singleinstance token=00000000000000000000 state=held\n")
+
+type record struct {
+	token uint64
+	held  bool
+}
+
+func (r record) bytes() []byte {
+	state := "free"
+	if r.held {
+		state = "held"
+	}
+	return fmt.Appendf(nil, "singleinstance token=%020d state=%s\n", r.token, state)
+}
+
+// parseRecord reads a record; anything unparsable (a new file, or damage)
+// is the zero record: token 0, not held.
+func parseRecord(b []byte) record {
+	var r record
+	var state string
+	if len(b) < recordLen {
+		return record{}
+	}
+	if _, err := fmt.Sscanf(string(b[:recordLen]), "singleinstance token=%020d state=%4s\n", &r.token, &state); err != nil {
+		return record{}
+	}
+	switch state {
+	case "held":
+		r.held = true
+	case "free":
+	default:
+		return record{}
+	}
+	return r
+}
+
+func readRecord(f *os.File) record {
+	b := make([]byte, recordLen)
+	n, _ := f.ReadAt(b, 0)
+	return parseRecord(b[:n])
+}
+
+func writeRecord(f *os.File, r record) error {
+	_, err := f.WriteAt(r.bytes(), 0)
+	return err
+}
+
+// nextToken returns a fencing token greater than every earlier one: greater
+// than the last recorded in the lock file and in the .info file, and never
+// less than the current time in microseconds since the epoch, so that
+// tokens keep growing even if a temporary-file cleaner deletes both files
+// while nothing holds the lock, or a crash loses the last write. A clock
+// set before 1970 counts as 0.
+//
+// Tokens never wrap: once a last token is math.MaxUint64, no greater one
+// exists, and nextToken fails with an error matching ErrTokensExhausted
+// rather than hand out a smaller token than an earlier holder had.
+func nextToken(last ...uint64) (uint64, error) {
+	t := uint64(max(time.Now().UnixMicro(), 0))
+	for _, l := range last {
+		if l == math.MaxUint64 {
+			return 0, fmt.Errorf("%w: the last token handed out is %d, the largest possible; "+
+				"a smaller one would let a stale holder's writes win: use another lock name or lock directory "+
+				"(and reset the systems that remember tokens)", ErrTokensExhausted, l)
+		}
+		t = max(t, l+1)
+	}
+	return t, nil
+}

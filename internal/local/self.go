@@ -1,0 +1,104 @@
+package local
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/singleinstance/singleinstance/internal/proc"
+)
+
+// DescribeSelf builds the record of the calling process, without the
+// token and lock file identity, which the acquisition fills in.
+func DescribeSelf() (*Record, error) {
+	fixed, err := selfFixed()
+	if err != nil {
+		return nil, err
+	}
+	h := fixed
+	// The arguments and the working directory can change while the process
+	// runs: read them each time.
+	h.Argv = append([]string(nil), os.Args...)
+	h.Cwd, _ = os.Getwd()
+	if host, err := os.Hostname(); err == nil {
+		h.Host = host
+	}
+	return &h, nil
+}
+
+// selfFixed is the part of the calling process's description that cannot
+// change while it runs (identity, start time, executable, user), read once:
+// New is called in loops by some programs, and reading /proc each time
+// costs more than the rest of an acquisition.
+var selfFixed = sync.OnceValues(func() (Record, error) {
+	id, err := proc.Self()
+	if err != nil {
+		return Record{}, fmt.Errorf("singleinstance: identify this process: %w", err)
+	}
+	h := Record{
+		PID:          id.PID,
+		StartID:      id.StartID,
+		BootID:       id.BootID,
+		PIDNamespace: id.PIDNamespace,
+		UID:          os.Geteuid(),
+	}
+	h.Started, _ = proc.StartTime(id)
+	h.Started = h.Started.Truncate(time.Millisecond)
+	h.Executable, _ = os.Executable()
+	if u, err := user.Current(); err == nil {
+		h.User = u.Username
+	}
+	return h, nil
+})
+
+// identity is the process identity a Holder recorded.
+func (h *Record) identity() proc.Identity {
+	return proc.Identity{PID: h.PID, StartID: h.StartID, BootID: h.BootID, PIDNamespace: h.PIDNamespace}
+}
+
+// ownerIdentity is the identity of the process that took the lock for the
+// holder, if it is not the holder itself.
+func (h *Record) ownerIdentity() (proc.Identity, bool) {
+	if h.OwnerPID == 0 {
+		return proc.Identity{}, false
+	}
+	return proc.Identity{PID: h.OwnerPID, StartID: h.OwnerStartID, BootID: h.BootID, PIDNamespace: h.PIDNamespace}, true
+}
+
+// DescribeCommand returns base changed to describe the started cmd, with
+// base's process as the owner. ok is false if cmd has exited already (the
+// wrapper sees that from Wait).
+func DescribeCommand(base Record, cmd *exec.Cmd) (h Record, ok bool, err error) {
+	id, err := proc.Lookup(cmd.Process.Pid)
+	if errors.Is(err, proc.ErrNotFound) {
+		return base, false, nil
+	}
+	if err != nil {
+		return base, false, fmt.Errorf("singleinstance: identify started command: %w", err)
+	}
+	h = base
+	h.OwnerPID, h.OwnerStartID = h.PID, h.StartID
+	h.PID, h.StartID = id.PID, id.StartID
+	h.Started, _ = proc.StartTime(id)
+	h.Started = h.Started.Truncate(time.Millisecond)
+	h.Executable = cmd.Path
+	if abs, err := filepath.Abs(cmd.Path); err == nil {
+		h.Executable = abs
+	}
+	h.Argv = append([]string(nil), cmd.Args...)
+	if cmd.Dir != "" {
+		h.Cwd, _ = filepath.Abs(cmd.Dir)
+	} else {
+		h.Cwd, _ = os.Getwd()
+	}
+	return h, true, nil
+}
+
+// Now returns the wall-clock time without its monotonic reading, so that
+// it formats and compares like a time read back from a file.
+func Now() time.Time { return time.Now().Round(0) }

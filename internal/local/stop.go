@@ -1,0 +1,148 @@
+package local
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/singleinstance/singleinstance/internal/filelock"
+	"github.com/singleinstance/singleinstance/internal/safefs"
+)
+
+// Stop stops the holder of name: SIGTERM, or with force SIGKILL, which no
+// process can ignore. It signals the proven holder and every process the
+// kernel shows holding the lock or the name token, except the wrapper
+// that started the holder, and never a waiter. Then it waits until the
+// lock is free or held by a new holder: not at all if wait is zero, as
+// long as ctx allows if wait is negative.
+//
+// It returns false, nil if nothing held the lock; an error matching
+// ErrHolderUnproven or ErrHolderNotVisible, having signalled nothing, if
+// the holder could not be proven; and an error matching ErrStopTimeout if
+// the lock was still held when the wait ended.
+func (s *Store) Stop(ctx context.Context, name string, force bool, wait time.Duration) (bool, error) {
+	r, h, err := s.proveHolder(ctx, name)
+	if r == nil || !r.state.Running {
+		return false, err
+	}
+	// Without a proven .info file, the kernel's list of holding processes
+	// is enough if the .info file is gone (a cleaner deleted it) or names
+	// a process that has exited (the command, whose tree still runs). A
+	// damaged one, or one that names a live process that holds nothing,
+	// was tampered with, and then nothing is signalled.
+	if err != nil && (len(r.state.Holding) == 0 || r.holderErr != nil || describesLiveProcess(r.state.Holder)) {
+		return false, err
+	}
+	sig := "SIGTERM"
+	if force {
+		sig = "SIGKILL"
+	}
+	st := &stopper{name: name, force: force, log: s.log, signalled: map[int]uint64{}, lastLook: time.Now()}
+	if err := st.signalTree(r, h); err != nil {
+		return false, err
+	}
+	if wait == 0 {
+		return true, nil
+	}
+	if wait > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, wait)
+		defer cancel()
+	}
+	token := r.record.token
+	if h != nil {
+		token = h.Token
+	}
+	if err := waitReleased(ctx, r.paths.lock, r.tokenKey, token, st.again); err != nil {
+		return false, fmt.Errorf("singleinstance: %q (pid %s) was sent %s but still holds the lock: %w: %w",
+			name, st.pids(), sig, ErrStopTimeout, err)
+	}
+	return true, nil
+}
+
+// waitReleased waits until the lock at path is free or held under a token
+// other than token, and no process of this user holds the name token key
+// for the old holder. Each time it finds the lock still held it calls
+// again, which stops any process that has joined the holders meanwhile.
+func waitReleased(ctx context.Context, path, key string, token uint64, again func()) error {
+	w, err := filelock.Watch(path)
+	if err != nil {
+		w = nil
+	} else {
+		defer w.Close()
+	}
+	for {
+		done, err := released(path, token)
+		if err != nil {
+			return err
+		}
+		if done {
+			// The file lock is free or has a new holder; the name token
+			// outlives a dying holder's lock by a few instructions.
+			held, err := tokenHeldBy(key, path, token)
+			if err != nil {
+				return err
+			}
+			if !held {
+				return nil
+			}
+			if err := sleepCtx(ctx, time.Millisecond); err != nil {
+				return err
+			}
+			continue
+		}
+		again()
+		if w != nil {
+			err = w.Wait(ctx, fallbackWake)
+		} else {
+			err = sleepCtx(ctx, 10*time.Millisecond)
+		}
+		if err != nil {
+			return err
+		}
+	}
+}
+
+// tokenHeldBy reports whether the name token is held for the acquisition
+// with token: it is held and the lock at path is not held under another
+// token (a new holder holds the token for itself).
+func tokenHeldBy(key, path string, token uint64) (bool, error) {
+	held, _, err := tokenHeld(key, filepath.Base(path))
+	if err != nil || !held {
+		return false, err
+	}
+	f, err := safefs.OpenExisting(path)
+	if err != nil {
+		return true, nil
+	}
+	defer f.Close()
+	locked, err := filelock.IsLocked(f)
+	if err != nil || !locked {
+		return true, nil
+	}
+	rec := readRecord(f)
+	return !(rec.held && rec.token != token), nil
+}
+
+func released(path string, token uint64) (bool, error) {
+	f, err := safefs.OpenExisting(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return true, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	defer f.Close()
+	locked, err := filelock.IsLocked(f)
+	if err != nil {
+		return false, err
+	}
+	if !locked {
+		return true, nil
+	}
+	rec := readRecord(f)
+	return rec.held && rec.token != token, nil
+}

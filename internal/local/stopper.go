@@ -1,0 +1,145 @@
+package local
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/singleinstance/singleinstance/internal/proc"
+)
+
+// A stopper signals the processes of a holder's tree, each at most once.
+type stopper struct {
+	name      string
+	force     bool
+	log       *slog.Logger
+	signalled map[int]uint64 // PID to StartID of every process signalled
+	lock      proc.NameLock  // what the stopped acquisition's tree holds
+	owner     proc.Identity  // its wrapper, if hasOwner
+	hasOwner  bool
+	lastLook  time.Time // of again
+}
+
+// signalTree signals what r shows holding the lock: h, the holder the .info
+// file describes, if it is proven; and every process the kernel shows
+// holding the lock or its name token, except h's wrapper (its owner), which
+// passes signals on to its command and exits once its tree is gone. With
+// no .info file to name the wrapper, the wrapper is signalled too.
+func (s *stopper) signalTree(r *probeResult, h *Record) error {
+	var targets []proc.Identity
+	if h != nil {
+		targets = append(targets, h.identity())
+	}
+	// The wrapper is named by the .info file of the current acquisition,
+	// even after the command it describes has exited.
+	owner, hasOwner := proc.Identity{}, false
+	if d := r.state.Holder; d != nil && r.recordMatches {
+		owner, hasOwner = d.ownerIdentity()
+	}
+	s.lock, s.owner, s.hasOwner = r.nameLock(), owner, hasOwner
+	for _, hp := range r.state.Holding {
+		pid := hp.PID
+		id, err := proc.Lookup(pid)
+		if err != nil || hasOwner && id == owner || h != nil && id == h.identity() {
+			continue
+		}
+		// The holders were listed a moment ago; the PID must still name
+		// a holder now, and Signal checks that it is the same process.
+		// With a name token, a process of the tree holds it: that tells
+		// the tree from a waiter that has just locked the file at the
+		// path, or become the next holder, since the list was made.
+		if ok, err := proc.Holds(pid, s.treeLock(r)); err != nil || !ok {
+			continue
+		}
+		targets = append(targets, id)
+	}
+	if len(targets) == 0 {
+		return fmt.Errorf("singleinstance: %q is running, but %w: no holding process can be seen from here",
+			s.name, ErrHolderUnproven)
+	}
+	var errs []error
+	for _, id := range targets {
+		if err := s.signal(id); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if len(errs) == len(targets) {
+		return errors.Join(errs...)
+	}
+	return nil
+}
+
+// treeLock is what a process must hold to count as part of the tree
+// being stopped: the name token and a lock file of the name, where the
+// acquisition has a token; else the lock on the file at the path.
+func (s *stopper) treeLock(r *probeResult) proc.NameLock {
+	l := r.nameLock()
+	if l.Sock != 0 {
+		l.Dev, l.Ino = 0, 0
+	}
+	return l
+}
+
+// signal signals id once.
+func (s *stopper) signal(id proc.Identity) error {
+	if st, ok := s.signalled[id.PID]; ok && st == id.StartID {
+		return nil
+	}
+	s.log.Debug("singleinstance: stopping holder", "name", s.name, "pid", id.PID, "force", s.force)
+	err := proc.Signal(id, s.force)
+	switch {
+	case err == nil, errors.Is(err, proc.ErrNotFound):
+		s.signalled[id.PID] = id.StartID
+		return nil
+	case errors.Is(err, proc.ErrNotSameProcess):
+		return fmt.Errorf("singleinstance: %w: pid %d was reused by another process; nothing was signalled", ErrHolderUnproven, id.PID)
+	default:
+		return fmt.Errorf("singleinstance: signal pid %d: %w", id.PID, err)
+	}
+}
+
+// again signals processes that joined the stopped acquisition's tree since
+// the last look (a process the tree started while it was being stopped).
+// Only the holders of that acquisition's name token, known by its socket
+// inode, count: the lock file's inode stays the same for the next holder,
+// which must never be hit.
+func (s *stopper) again() {
+	// A look goes through every process's descriptors: at most one a
+	// second, so that a long wait costs next to no CPU.
+	if s.lock.Sock == 0 || time.Since(s.lastLook) < time.Second {
+		return
+	}
+	s.lastLook = time.Now()
+	l := proc.NameLock{Base: s.lock.Base, Sock: s.lock.Sock}
+	pids, err := proc.Holders(l)
+	if err != nil {
+		return
+	}
+	for _, pid := range pids {
+		id, err := proc.Lookup(pid)
+		if err != nil || s.hasOwner && id == s.owner {
+			continue
+		}
+		if ok, err := proc.Holds(pid, l); err == nil && ok {
+			s.signal(id)
+		}
+	}
+}
+
+// pids lists the signalled PIDs for messages.
+func (s *stopper) pids() string {
+	var ps []int
+	for pid := range s.signalled {
+		ps = append(ps, pid)
+	}
+	slices.Sort(ps)
+	var b []string
+	for _, p := range ps {
+		b = append(b, strconv.Itoa(p))
+	}
+	return strings.Join(b, ", ")
+}

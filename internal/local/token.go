@@ -1,0 +1,124 @@
+package local
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"runtime"
+	"slices"
+	"time"
+
+	"github.com/singleinstance/singleinstance/internal/nametoken"
+	"github.com/singleinstance/singleinstance/internal/proc"
+)
+
+// The name token is a second kernel-held proof of a running holder, kept
+// beside the file lock (see package nametoken). A holder binds it right
+// after it takes the file lock and passes it, like the lock, to the command
+// it starts. Its key depends on the user and the name, and on the lock
+// directory unless that is the user's default, so that every start of a
+// program finds it even if the default directory, or every file in it,
+// vanished while the holder ran.
+
+// tokenKey returns the key of the name token for name in dir.
+func tokenKey(dir string, private bool, name string) string {
+	scope := dir
+	if private {
+		scope = ""
+	}
+	return nametoken.Key(os.Geteuid(), scope, name)
+}
+
+// A token can be bound while nothing holds the name: by a holder that is
+// exiting (the kernel closes a dying process's descriptors one by one, the
+// lock file's first), by a fork of a releasing process that has not yet
+// called exec, or by a process that let go of the lock but not of the
+// token. claimToken tries again claimSpins times, then looks for the
+// holders claimRounds times, a millisecond apart.
+const (
+	claimSpins  = 50
+	claimRounds = 20
+)
+
+// claimToken binds the name token for a caller that has just locked the
+// lock file named base. It returns the bound token; or no token and no
+// error where the platform has none, another user squats the name
+// (logged), or processes that hold nothing keep it bound (the caller then
+// goes on without one); or the PIDs of the processes that hold the name
+// through the token, with ErrAlreadyRunning: a process of an earlier
+// holder's tree still runs, holding a lock file that was deleted or
+// replaced, so the caller must not go on.
+func claimToken(key, base string, log *slog.Logger) (*os.File, []int, error) {
+	for round := 0; round < claimRounds; round++ {
+		for range claimSpins {
+			tok, err := nametoken.Claim(key)
+			switch {
+			case err == nil:
+				return tok, nil, nil
+			case errors.Is(err, errors.ErrUnsupported):
+				return nil, nil, nil
+			case !errors.Is(err, nametoken.ErrTaken):
+				return nil, nil, fmt.Errorf("singleinstance: name token: %w", err)
+			}
+			runtime.Gosched()
+		}
+		uid, ino, err := nametoken.Owner(key)
+		switch {
+		case errors.Is(err, os.ErrNotExist):
+			continue // released meanwhile
+		case err != nil:
+			return nil, nil, fmt.Errorf("singleinstance: name token: %w", err)
+		case uid != os.Geteuid():
+			log.Warn("singleinstance: another user holds this lock's name token; "+
+				"a holder whose lock file is deleted cannot be detected", "uid", uid)
+			return nil, nil, nil
+		}
+		if pids, _ := proc.Holders(proc.NameLock{Base: base, Sock: ino}); len(pids) > 0 {
+			return nil, pids, ErrAlreadyRunning
+		}
+		time.Sleep(time.Millisecond)
+	}
+	log.Debug("singleinstance: the name token stays bound by processes that hold no lock; going on without it")
+	return nil, nil, nil
+}
+
+// tokenHeld reports whether processes of this user hold the name through
+// its token (see proc.Holders), and the token's socket inode if it is
+// bound by this user.
+func tokenHeld(key, base string) (held bool, ino uint64, err error) {
+	bound, err := nametoken.Bound(key)
+	if errors.Is(err, errors.ErrUnsupported) || err == nil && !bound {
+		return false, 0, nil
+	}
+	if err != nil {
+		return false, 0, fmt.Errorf("singleinstance: name token: %w", err)
+	}
+	uid, ino, err := nametoken.Owner(key)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return false, 0, nil
+	case err != nil:
+		return false, 0, fmt.Errorf("singleinstance: name token: %w", err)
+	case uid != os.Geteuid():
+		return false, 0, nil
+	}
+	pids, err := proc.Holders(proc.NameLock{Base: base, Sock: ino})
+	return err == nil && len(pids) > 0, ino, nil
+}
+
+// describePIDs describes the first of pids that can still be looked up,
+// for a conflict whose holder wrote no usable .info file.
+func describePIDs(pids []int) *Record {
+	for _, pid := range slices.Clip(pids) {
+		id, err := proc.Lookup(pid)
+		if err != nil {
+			continue
+		}
+		h := &Record{PID: id.PID, StartID: id.StartID, BootID: id.BootID, PIDNamespace: id.PIDNamespace}
+		h.Started, _ = proc.StartTime(id)
+		h.Argv, _ = proc.Cmdline(pid)
+		return h
+	}
+	return nil
+}

@@ -1,0 +1,108 @@
+package local
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"syscall"
+
+	"github.com/singleinstance/singleinstance/internal/nametoken"
+	"github.com/singleinstance/singleinstance/internal/proc"
+	"github.com/singleinstance/singleinstance/internal/safefs"
+)
+
+// Tree returns the PIDs of the other processes that share this instance's
+// lock or name token: after StartCommand, the command and every process of
+// its tree that kept the descriptors it inherited, including processes that
+// outlive the command. While any of them runs, the name stays held, even
+// after Release. Only Linux can tell; elsewhere Tree returns an error
+// matching errors.ErrUnsupported.
+func (l *Lock) Tree() ([]int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.released {
+		return nil, fmt.Errorf("singleinstance: Tree after Release")
+	}
+	return l.tree()
+}
+
+// tree is Tree; the caller holds l.mu.
+func (l *Lock) tree() ([]int, error) {
+	nl, err := l.nameLock()
+	if err != nil {
+		return nil, err
+	}
+	self := os.Getpid()
+	var pids []int
+	if proc.IsSubreaper() {
+		// Every process of the tree is below this one.
+		pids, err = proc.HoldersBelow(self, nl)
+	} else {
+		pids, err = proc.Holders(nl)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return slices.DeleteFunc(pids, func(p int) bool { return p == self }), nil
+}
+
+// SignalTree sends sig to every process Tree returns, each only after the
+// kernel has shown it to hold the lock or the name token (through a pidfd,
+// so a reused PID is never hit). It returns the first error for a process
+// that could not be signalled although it still holds them.
+func (l *Lock) SignalTree(sig os.Signal) error {
+	s, ok := sig.(syscall.Signal)
+	if !ok {
+		return fmt.Errorf("singleinstance: SignalTree: %v is not a system signal", sig)
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.released {
+		return fmt.Errorf("singleinstance: SignalTree after Release")
+	}
+	pids, err := l.tree()
+	if err != nil {
+		return err
+	}
+	nl, err := l.nameLock()
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, pid := range pids {
+		err := proc.SignalHolder(pid, s, nl)
+		if err != nil && !errors.Is(err, proc.ErrNotFound) && !errors.Is(err, proc.ErrNotSameProcess) {
+			errs = append(errs, fmt.Errorf("singleinstance: signal pid %d: %w", pid, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// nameLock identifies the lock file, the name token and earlier lock
+// files of the name, which the tree may hold after a restore.
+func (l *Lock) nameLock() (proc.NameLock, error) {
+	nl := proc.NameLock{Base: filepath.Base(l.paths.lock)}
+	if l.token != nil {
+		ino, err := nametoken.Inode(l.token)
+		if err != nil {
+			return nl, err
+		}
+		nl.Sock = ino
+	}
+	fi, err := l.f.Stat()
+	if err != nil {
+		return nl, err
+	}
+	nl.Dev, nl.Ino = safefs.FileID(fi)
+	return nl, nil
+}
+
+// soleHolder reports whether no other process shares this instance's lock
+// or name token. Where that cannot be told, it reports false. The caller
+// holds l.mu.
+func (l *Lock) soleHolder() bool {
+	pids, err := l.tree()
+	return err == nil && len(pids) == 0
+}

@@ -1,0 +1,205 @@
+package local
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/singleinstance/singleinstance/internal/filelock"
+	"github.com/singleinstance/singleinstance/internal/safefs"
+)
+
+// TouchInterval is how often a held instance refreshes the times of its
+// lock, .pid and .info files, so that age-based temporary file cleaners
+// (systemd-tmpfiles removes files in /tmp untouched for 10 days) never
+// consider them old.
+const TouchInterval = time.Hour
+
+// watch runs while the lock is held. It wakes on file events for the lock
+// file (Linux) and at least every check interval, and keeps the lock file
+// and the info files in place.
+func (l *Lock) watch(ctx context.Context) {
+	defer close(l.watchDone)
+	var w *filelock.Watcher
+	defer func() {
+		if w != nil {
+			w.Close()
+		}
+	}()
+	lastTouch := time.Now()
+	for first := true; ; first = false {
+		if w == nil {
+			if w, _ = filelock.Watch(l.paths.lock); w != nil && !w.Evented() {
+				w.Close()
+				w = nil // without events, polling faster than the interval buys nothing
+			}
+		}
+		// The first check runs at once: a change made before the watch
+		// existed would otherwise wait a whole interval.
+		var err error
+		switch {
+		case first:
+		case w != nil:
+			err = w.Wait(ctx, l.s.checkInterval)
+		default:
+			err = sleepCtx(ctx, l.s.checkInterval)
+		}
+		if err != nil {
+			return
+		}
+		replaced, lost := l.check()
+		if lost {
+			return
+		}
+		if replaced && w != nil {
+			w.Close()
+			w = nil
+		}
+		if time.Since(lastTouch) >= TouchInterval {
+			lastTouch = time.Now()
+			l.touch()
+		}
+	}
+}
+
+// check verifies that the lock path still names the locked file, restoring
+// it if not, and that the .info and .pid files are still the ones written.
+func (l *Lock) check() (replaced, lost bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.released || l.lostErr != nil {
+		return false, true
+	}
+	same, err := safefs.SameFile(l.f, l.paths.lock)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		l.s.log.Warn("singleinstance: cannot check lock file", "lock", l.paths.lock, "err", err)
+	}
+	if !same {
+		if err := l.restore(); err != nil {
+			if errors.Is(err, ErrLockLost) {
+				l.markLost(err)
+				return true, true
+			}
+			l.s.log.Warn("singleinstance: lock file was deleted or replaced and cannot be restored yet; "+
+				"still holding the old one, retrying", "lock", l.paths.lock, "err", err)
+			return false, false
+		}
+		l.s.log.Warn("singleinstance: lock file was deleted or replaced; protection restored",
+			"lock", l.paths.lock, "pid", l.holder.PID)
+		replaced = true
+	}
+	if !stillSame(l.paths.info, l.infoFile) || !stillSame(l.paths.pid, l.pidFile) {
+		if err := l.writeInfoFiles(); err != nil {
+			l.s.log.Warn("singleinstance: cannot rewrite info files", "err", err)
+		}
+	}
+	return replaced, false
+}
+
+func stillSame(path string, fi os.FileInfo) bool {
+	cur, err := os.Lstat(path)
+	return err == nil && fi != nil && os.SameFile(cur, fi)
+}
+
+// restore locks the file the lock path names now, keeping the old lock
+// until the new one is held. If another process holds the new file, the
+// lock is lost. The caller holds l.mu.
+func (l *Lock) restore() error {
+	if err := prepareLockDir(l.paths.dir, false); err != nil {
+		return err
+	}
+	nf, err := safefs.OpenLockFile(l.paths.lock, l.paths.perm())
+	if err != nil {
+		return err
+	}
+	if err := l.lockReplacement(nf); err != nil {
+		nf.Close()
+		return err
+	}
+	if same, err := safefs.SameFile(nf, l.paths.lock); err != nil || !same {
+		filelock.Unlock(nf)
+		nf.Close()
+		return fmt.Errorf("lock file replaced again while restoring: %v", err)
+	}
+	fi, err := nf.Stat()
+	if err != nil {
+		filelock.Unlock(nf)
+		nf.Close()
+		return err
+	}
+	if err := writeRecord(nf, record{token: l.holder.Token, held: true}); err != nil {
+		filelock.Unlock(nf)
+		nf.Close()
+		return err
+	}
+	// Order matters for readers (see probe): the new file is locked, then
+	// the .info names it, and only then is the old lock given up.
+	old := l.f
+	l.f = nf
+	l.holder.LockDevice, l.holder.LockInode = safefs.FileID(fi)
+	if err := l.writeInfoFiles(); err != nil {
+		// The new file is locked and the old one is let go below either
+		// way: protection is restored, only the description is missing
+		// until the next check rewrites it.
+		l.s.log.Warn("singleinstance: lock file restored, but its description cannot be written yet",
+			"lock", l.paths.lock, "err", err)
+	}
+	if !l.shared {
+		// A started command's tree still holds the old file; it must not
+		// read as free.
+		writeRecord(old, record{token: l.holder.Token})
+	}
+	old.Close()
+	return nil
+}
+
+// restoreGrace is how long restore keeps trying to lock a replacement lock
+// file that another process holds without having recorded itself as the
+// holder. A newcomer locks the file briefly to look for an orphaned holder
+// (see heldOrphan), finds this instance, and unlocks: that is not a loss.
+const restoreGrace = time.Second
+
+// lockReplacement locks nf, the file now at the lock path. It fails with
+// ErrLockLost if a process that recorded itself as holder (a "held" record
+// with another token) has it, or if it stays locked for restoreGrace.
+func (l *Lock) lockReplacement(nf *os.File) error {
+	deadline := time.Now().Add(restoreGrace)
+	for {
+		err := filelock.TryLock(nf)
+		if err == nil || !errors.Is(err, filelock.ErrLocked) {
+			return err
+		}
+		if rec := readRecord(nf); rec.held && rec.token != l.holder.Token || time.Now().After(deadline) {
+			return fmt.Errorf("singleinstance: %w: lock file %s was deleted or replaced, and another process locked the new one",
+				ErrLockLost, l.paths.lock)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// markLost records the loss and closes the Lost channel. The caller holds
+// l.mu.
+func (l *Lock) markLost(err error) {
+	l.lostErr = err
+	l.s.log.Error("singleinstance: lock lost; another instance may be running, stop now",
+		"name", l.name, "lock", l.paths.lock, "err", err)
+	close(l.lost)
+}
+
+func (l *Lock) touch() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	safefs.Touch(l.f)
+	for _, p := range []string{l.paths.info, l.paths.pid} {
+		if f, err := safefs.OpenExisting(p); err == nil {
+			safefs.Touch(f)
+			f.Close()
+		}
+	}
+	if d, err := os.Open(l.paths.dir); err == nil {
+		safefs.Touch(d)
+		d.Close()
+	}
+}
