@@ -12,11 +12,14 @@ import (
 	"github.com/singleinstance/singleinstance"
 )
 
-// Every line that singleinstance itself writes on stderr, beside the
-// command's own output, is one sentence that starts "singleinstance: ":
-// errors, progress messages (say) and the library's log records
-// (sentenceHandler), which -v adds at debug level. No line carries a
-// time stamp or a level: the sentence says what happened.
+// Errors, progress messages (say: shown with -v or when stderr is a
+// terminal) and the library's log records (sentenceHandler: warnings, and
+// with -v debug records) are each one line on stderr, a sentence that
+// starts "singleinstance: ", so that they stand out from the guarded
+// command's own output. No line carries a time stamp or a level: the
+// sentence says what happened. (The old module's result lines, such as
+// "Failed to terminate 'NAME': ..." and "Timed out after ...", keep their
+// wording.)
 
 // say writes one progress message to stderr, as a sentence after
 // "singleinstance: ".
