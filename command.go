@@ -7,6 +7,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
+	"strconv"
 	"time"
 
 	"github.com/singleinstance/singleinstance/internal/proc"
@@ -99,6 +101,27 @@ func (i *Instance) startUnderLease(cmd *exec.Cmd) error {
 // the started command's description.
 const describeTimeout = 5 * time.Second
 
+// startedExecutable returns the program that the started process pid
+// runs, where the system tells: on Linux, the target of /proc/PID/exe.
+// exec.Cmd.Start returns only once the child has called exec, so this is
+// the program that actually runs, with symbolic links resolved (the one a
+// symlink, alternatives entry or version-manager link leads to; for a
+// script, its interpreter), rather than the path that was looked up. It
+// returns "" elsewhere or if the link cannot be read. The caller has
+// looked the process up (proc.Lookup), which on Linux fails if /proc
+// belongs to another PID namespace, where /proc/PID would be another
+// process.
+func startedExecutable(pid int) string {
+	if runtime.GOOS != "linux" && runtime.GOOS != "android" {
+		return ""
+	}
+	exe, err := os.Readlink("/proc/" + strconv.Itoa(pid) + "/exe")
+	if err != nil || !filepath.IsAbs(exe) {
+		return ""
+	}
+	return exe
+}
+
 // describeCommand returns the holder description base changed to describe
 // the started cmd, with base's process as the owner. ok is false if cmd
 // has exited already (the wrapper sees that from Wait).
@@ -115,9 +138,12 @@ func describeCommand(base Holder, cmd *exec.Cmd) (h Holder, ok bool, err error) 
 	h.PID, h.StartID = id.PID, id.StartID
 	h.Started, _ = proc.StartTime(id)
 	h.Started = h.Started.Truncate(time.Millisecond)
-	h.Executable = cmd.Path
-	if abs, err := filepath.Abs(cmd.Path); err == nil {
-		h.Executable = abs
+	h.Executable = startedExecutable(id.PID)
+	if h.Executable == "" {
+		h.Executable = cmd.Path
+		if abs, err := filepath.Abs(cmd.Path); err == nil {
+			h.Executable = abs
+		}
 	}
 	h.Argv = append([]string(nil), cmd.Args...)
 	if cmd.Dir != "" {

@@ -103,6 +103,15 @@ func escapeWord(s string) string {
 // line or working directory holds, every line is one line, and no
 // control character reaches w.
 func WriteHolder(w io.Writer, h *Holder, indent string) {
+	writeHolder(w, h, indent, "")
+}
+
+// tokenNote follows the token in a conflict report, which is read by
+// people who may not know what it is.
+const tokenNote = " (fencing token of the holder's acquisition)"
+
+// writeHolder is WriteHolder with note after the token.
+func writeHolder(w io.Writer, h *Holder, indent, note string) {
 	line := func(k, v string) {
 		if v != "" {
 			fmt.Fprintf(w, "%s%s=%s\n", indent, k, v)
@@ -118,7 +127,7 @@ func WriteHolder(w io.Writer, h *Holder, indent string) {
 	line("cwd", EscapeText(h.Cwd))
 	line("user", EscapeText(h.User))
 	line("host", EscapeText(h.Host))
-	line("token", fmt.Sprint(h.Token))
+	line("token", fmt.Sprint(h.Token)+note)
 	switch {
 	case h.Process != nil:
 		line("status", EscapeText(h.Process.Status))
@@ -139,9 +148,8 @@ func (e *AlreadyRunningError) Report() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "Another instance of %q is already running\n", e.Name)
 	if e.Holder != nil {
-		fmt.Fprintf(&b, "Running instance PID: %d\n", e.Holder.PID)
 		b.WriteString("Instance details:\n")
-		WriteHolder(&b, e.Holder, "  ")
+		writeHolder(&b, e.Holder, "  ", tokenNote)
 	} else if e.HolderErr != nil {
 		fmt.Fprintf(&b, "Holder details unavailable: %s\n", EscapeText(e.HolderErr.Error()))
 	} else {

@@ -70,7 +70,7 @@ func TestReportEscapesHostileText(t *testing.T) {
 	}
 
 	e := &AlreadyRunningError{Name: "trading_bot", LockPath: "/locks\n\x1b[2J/trading_bot.lock", Holder: h}
-	checkTerminalSafe(t, e.Report(), 16)
+	checkTerminalSafe(t, e.Report(), 15)
 	e = &AlreadyRunningError{Name: "trading_bot", LockPath: "/locks/trading_bot.lock", HolderErr: &textError{"bad\n\x1b[2J"}}
 	checkTerminalSafe(t, e.Report(), 4)
 }

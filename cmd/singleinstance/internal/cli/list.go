@@ -19,13 +19,23 @@ import (
 )
 
 func (a *app) listCommand() *cobra.Command {
-	return &cobra.Command{
+	var all bool
+	cmd := &cobra.Command{
 		Use:   "list",
 		Short: "List every NAME in the lock directory (or etcd) with its state",
 		Long: `list prints a table of every NAME that has a .lock, .pid or .info file in
-the lock directory: RUNNING, NOT RUNNING, or STALE (files left by a holder
-that is gone; harmless). With --json it prints an array of "status --json"
-objects (without live CPU and memory figures). It changes nothing.
+the lock directory: RUNNING, NOT RUNNING, or STALE (.pid or .info files left
+by a holder that is gone; harmless), with the holder's PID (for STALE, the
+last holder's, from its .pid file), its start time (RFC 3339, with the
+zone), fencing token and command. With --json it prints an array of
+"status --json" objects (without live CPU and memory figures; a STALE entry
+has "last_pid"). It changes nothing.
+
+Names that are free and have neither a .pid nor an .info file are left
+out unless --all is given: nothing runs under them and nothing is known
+about them, as for a NAME that never ran or whose last holder released it
+and removed its files (only NAME.lock is left, which keeps the fencing
+token).
 
 An entry that cannot be examined (a NAME.lock that is a directory, a
 symbolic link or a FIFO, a NAME that is not a valid lock name, a file
@@ -49,9 +59,11 @@ etcd could not be reached.`,
 			if a.backend != nil {
 				return a.listBackend(cmd.Context())
 			}
-			return a.list()
+			return a.list(all)
 		},
 	}
+	cmd.Flags().BoolVar(&all, "all", false, "also list the names that are free and have no .pid or .info file")
+	return cmd
 }
 
 // lockDirPath is the lock directory of the file locks, resolved and
@@ -102,9 +114,48 @@ type listRow struct {
 	err     error
 	invalid bool // name is not a valid lock name
 	path    string
+	lastPID int // a STALE entry's last holder, from its .pid file; 0 if unknown
 }
 
-func (a *app) list() error {
+// idle reports whether the row is a name that is free and has no .pid or
+// .info file, which list leaves out without --all.
+func (r *listRow) idle() bool {
+	return r.err == nil && !r.state.Running && !r.state.Stale
+}
+
+// maxPIDFile bounds how much of a .pid file list reads.
+const maxPIDFile = 64
+
+// lastPID reads the PID in the .pid file of name in dir, or returns 0. The
+// file must be a regular file (not a FIFO, which would block).
+func lastPID(dir, name string) int {
+	path := filepath.Join(dir, name+".pid")
+	if fi, err := os.Lstat(path); err != nil || !fi.Mode().IsRegular() {
+		return 0
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	buf := make([]byte, maxPIDFile)
+	n, _ := io.ReadFull(f, buf)
+	pid, err := strconv.Atoi(strings.TrimSpace(string(buf[:n])))
+	if err != nil || pid <= 0 {
+		return 0
+	}
+	return pid
+}
+
+// listTime is how list shows a start time: RFC 3339 in the local zone.
+func listTime(t time.Time) string {
+	if t.IsZero() {
+		return "-"
+	}
+	return t.Local().Format(time.RFC3339)
+}
+
+func (a *app) list(all bool) error {
 	opts := append(a.options(), singleinstance.WithLiveStats(false))
 	dir, err := a.lockDirPath()
 	if err != nil {
@@ -115,6 +166,7 @@ func (a *app) list() error {
 		return withCode(exitError, fmt.Errorf("singleinstance: read lock directory %s: %w", dir, err))
 	}
 	rows := make([]listRow, 0, len(ns))
+	hidden := 0
 	for _, n := range ns {
 		r := listRow{name: n.name, path: n.path, invalid: n.invalid != nil, err: n.invalid}
 		if n.invalid == nil {
@@ -123,6 +175,13 @@ func (a *app) list() error {
 			// the others are listed all the same.
 			r.state, r.err = singleinstance.Status(n.name, opts...)
 			r.path = filepath.Join(dir, n.name+".lock")
+		}
+		if !all && r.idle() {
+			hidden++
+			continue
+		}
+		if r.err == nil && r.state.Stale {
+			r.lastPID = lastPID(dir, n.name)
 		}
 		rows = append(rows, r)
 	}
@@ -134,9 +193,15 @@ func (a *app) list() error {
 					Error: strings.TrimPrefix(r.err.Error(), "singleinstance: ")}
 			} else {
 				out[i] = toJSON(r.state)
+				out[i].LastPID = r.lastPID
 			}
 		}
 		return writeJSON(a.stdout, out)
+	}
+	if len(rows) == 0 && hidden > 0 {
+		fmt.Fprintf(a.stderr, "nothing runs in %s; %d free names without .pid or .info files left out (--all lists them)\n",
+			singleinstance.EscapeText(dir), hidden)
+		return nil
 	}
 	if len(rows) == 0 {
 		fmt.Fprintf(a.stderr, "no locks in %s\n", singleinstance.EscapeText(dir))
@@ -157,12 +222,15 @@ func (a *app) list() error {
 			state = "RUNNING"
 			if h := st.Holder; h != nil {
 				pid = fmt.Sprint(h.PID)
-				started = h.Started.Format(time.DateTime)
+				started = listTime(h.Started)
 				token = fmt.Sprint(h.Token)
 				command = singleinstance.EscapeArgv(h.Argv)
 			}
 		case st.Stale:
 			state = "STALE"
+			if r.lastPID != 0 {
+				pid = fmt.Sprint(r.lastPID)
+			}
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", name, state, pid, started, token, command)
 	}
@@ -194,7 +262,7 @@ func (a *app) listBackend(ctx context.Context) error {
 			if h := st.Holder; h != nil {
 				host = cmp.Or(singleinstance.EscapeText(h.Host), "-")
 				pid = fmt.Sprint(h.PID)
-				started = h.Started.Format(time.DateTime)
+				started = listTime(h.Started)
 				token = fmt.Sprint(h.Token)
 				command = singleinstance.EscapeArgv(h.Argv)
 			}

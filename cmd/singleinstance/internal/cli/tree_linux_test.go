@@ -363,7 +363,7 @@ func TestTreeCleanerDeletesEverythingWhileWaitersQueue(t *testing.T) {
 	waitJournal(t, journal, 1)
 	for range waiters {
 		w := startCLI(t, lockDir, "-v", "run", "--wait", "forever", "app", "--", "sh", "-c", command)
-		w.expect("Waiting for 'app'")
+		w.expect("singleinstance: waiting for 'app'")
 		procs = append(procs, w)
 	}
 	for round := 1; round <= waiters; round++ {
