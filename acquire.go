@@ -43,7 +43,7 @@ func (i *Instance) takeLock(ctx context.Context) (*os.File, error) {
 	for retries := 0; ; {
 		if f == nil {
 			var err error
-			if f, err = safefs.OpenLockFile(i.paths.lock, i.paths.perm()); err != nil {
+			if f, err = safefs.OpenLockFile(i.paths.lock, lockFilePerm); err != nil {
 				return nil, classify("lock file "+i.paths.lock, err)
 			}
 		}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/singleinstance/singleinstance/internal/proc"
+	"github.com/singleinstance/singleinstance/internal/safefs"
 )
 
 // StartCommand starts cmd as the program this lock guards, for wrappers that
@@ -57,6 +58,9 @@ func (i *Instance) StartCommand(cmd *exec.Cmd) error {
 		return err
 	}
 	i.shared = true
+	if fi, err := i.f.Stat(); err == nil {
+		i.inheritedDev, i.inheritedIno = safefs.FileID(fi)
+	}
 	if err := afterStart(); err != nil {
 		i.cfg.logger.Warn("singleinstance: the command may outlive this process", "err", err)
 	}

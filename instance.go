@@ -31,14 +31,17 @@ type Instance struct {
 	releaseOnce sync.Once
 	releaseErr  error
 
-	mu       sync.Mutex // guards the fields below
-	f        *os.File   // the locked lock file
-	shared   bool       // a started command shares f and token
-	holder   Holder     // what the .info file says
-	infoFile fs.FileInfo
-	pidFile  fs.FileInfo
-	lostErr  error
-	released bool
+	mu     sync.Mutex // guards the fields below
+	f      *os.File   // the locked lock file
+	shared bool       // a started command shares f and token
+	// inheritedDev and inheritedIno identify the lock file the command
+	// inherited: after a restore, its tree still holds that one.
+	inheritedDev, inheritedIno uint64
+	holder                     Holder // what the .info file says
+	infoFile                   fs.FileInfo
+	pidFile                    fs.FileInfo
+	lostErr                    error
+	released                   bool
 }
 
 // New takes the lock called name, or fails. It is NewContext with
@@ -157,6 +160,10 @@ func (i *Instance) recordAcquisition(self *Holder) error {
 		return classify("lock file "+i.paths.lock, err)
 	}
 	h.LockDevice, h.LockInode = safefs.FileID(fi)
+	if fi.Mode().Perm()&^lockFilePerm != 0 {
+		// Made by an older version, or by hand: no other user may lock it.
+		i.f.Chmod(lockFilePerm)
+	}
 	if err := writeRecord(i.f, record{token: h.Token, held: true}); err != nil {
 		return classify("write lock file "+i.paths.lock, err)
 	}

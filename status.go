@@ -142,7 +142,8 @@ type probeResult struct {
 
 // nameLock identifies what the holders of the name hold.
 func (r *probeResult) nameLock() proc.NameLock {
-	return proc.NameLock{Base: filepath.Base(r.paths.lock), Dev: r.lockDev, Ino: r.lockIno, Sock: r.sockIno}
+	return proc.NameLock{Base: filepath.Base(r.paths.lock), Dev: r.lockDev, Ino: r.lockIno, Sock: r.sockIno,
+		Deleted: realPath(r.paths.lock)}
 }
 
 // findHolding fills in State.Holding: the processes that hold the lock

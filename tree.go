@@ -86,7 +86,7 @@ func (i *Instance) SignalTree(sig os.Signal) error {
 // nameLock identifies the lock file, the name token and earlier lock
 // files of the name, which the tree may hold after a restore.
 func (i *Instance) nameLock() (proc.NameLock, error) {
-	l := proc.NameLock{Base: filepath.Base(i.paths.lock)}
+	l := proc.NameLock{Base: filepath.Base(i.paths.lock), Deleted: realPath(i.paths.lock)}
 	if i.token != nil {
 		ino, err := nametoken.Inode(i.token)
 		if err != nil {
@@ -99,6 +99,7 @@ func (i *Instance) nameLock() (proc.NameLock, error) {
 		return l, err
 	}
 	l.Dev, l.Ino = safefs.FileID(fi)
+	l.Inherited.Dev, l.Inherited.Ino = i.inheritedDev, i.inheritedIno
 	return l, nil
 }
 
@@ -108,4 +109,14 @@ func (i *Instance) nameLock() (proc.NameLock, error) {
 func (i *Instance) soleHolder() bool {
 	pids, err := i.tree()
 	return err == nil && len(pids) == 0
+}
+
+// realPath is path with every symbolic link in its directory resolved, as
+// the kernel names an open file; path itself if that fails.
+func realPath(path string) string {
+	dir, err := filepath.EvalSymlinks(filepath.Dir(path))
+	if err != nil {
+		return path
+	}
+	return filepath.Join(dir, filepath.Base(path))
 }

@@ -110,7 +110,7 @@ func (i *Instance) restore() error {
 	if err := prepareLockDir(i.paths.dir, false); err != nil {
 		return err
 	}
-	nf, err := safefs.OpenLockFile(i.paths.lock, i.paths.perm())
+	nf, err := safefs.OpenLockFile(i.paths.lock, lockFilePerm)
 	if err != nil {
 		return err
 	}

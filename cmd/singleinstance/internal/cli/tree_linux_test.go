@@ -422,3 +422,34 @@ func assertNoOverlap(t *testing.T, journal string) {
 		}
 	}
 }
+
+// TestTreeChildKeepingOnlyTheLockSurvivesDeletion: a child that closed the
+// name token's descriptor (4) but kept the lock's (3) outlives the
+// command; then the lock file is deleted and run restores it. run must
+// still wait for the child, which holds only the deleted file, and kill
+// must find and stop it.
+func TestTreeChildKeepingOnlyTheLockSurvivesDeletion(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	lockDir, childFile := filepath.Join(dir, "locks"), filepath.Join(dir, "child")
+	run := startCLI(t, lockDir, "run", "app", "--", "sh", "-c",
+		"exec 4>&-; sleep 300 </dev/null >/dev/null 2>&1 & echo $! > "+childFile+"; exit 0")
+	child := readPID(t, childFile)
+	run.expect("still hold 'app'")
+	if err := os.Remove(filepath.Join(lockDir, "app.lock")); err != nil {
+		t.Fatal(err)
+	}
+	run.expect("protection restored")
+	if !run.stillRunning() {
+		t.Fatal("run exited while its child holds the deleted lock file")
+	}
+	assertHeld(t, lockDir, child)
+	killName(t, lockDir, false)
+	if alive(child) {
+		t.Fatalf("child %d still runs after kill", child)
+	}
+	if code := run.exitCode(); code != 0 {
+		t.Fatalf("run exited %d, want the command's 0", code)
+	}
+	assertFree(t, lockDir)
+}
