@@ -57,7 +57,7 @@ func (b fileBackend) acquire(ctx context.Context, name string, wait bool) (Lease
 	var c *local.Conflict
 	if errors.As(err, &c) {
 		return nil, &AlreadyRunningError{Name: name, LockPath: c.LockPath, Holder: (*Holder)(c.Holder),
-			HolderErr: c.HolderErr, Waited: c.Waited, Cause: c.Cause}
+			HolderErr: c.HolderErr, Waited: c.Waited, Cause: c.Cause, StopCommand: localStopCommand(name, b.s.Dir())}
 	}
 	if err != nil {
 		return nil, err
@@ -72,7 +72,7 @@ func (b fileBackend) Status(_ context.Context, name string) (*State, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &State{Name: st.Name, Running: st.Running, Stale: st.Stale, LockDir: st.LockDir, LockPath: st.LockPath,
+	s := &State{Name: st.Name, Running: st.Running, Stale: st.Stale, LastPID: st.LastPID, LockDir: st.LockDir, LockPath: st.LockPath,
 		Holder: (*Holder)(st.Holder), HolderError: st.HolderError,
 		Observed: Observed{Verified: st.Verified, Orphaned: st.Orphaned}}
 	for _, p := range st.Holding {

@@ -114,6 +114,9 @@ type State struct {
 	// the lock: a previous holder crashed or kept its files on release.
 	// Stale files are harmless; the next holder replaces them.
 	Stale bool `json:"stale"`
+	// LastPID is the PID in the .pid file of a Stale name: its last
+	// holder, which is gone.
+	LastPID int `json:"last_pid,omitempty"`
 	// LockDir and LockPath are the lock directory and lock file of a file
 	// lock; Backend says where the lock is kept otherwise (see
 	// WithBackend), and Key names it there.

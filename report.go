@@ -17,9 +17,8 @@ func (e *AlreadyRunningError) Report() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "Another instance of %q is already running\n", e.Name)
 	if e.Holder != nil {
-		fmt.Fprintf(&b, "Running instance PID: %d\n", e.Holder.PID)
 		b.WriteString("Instance details:\n")
-		writeHolder(&b, e.Holder, e.Observed, "  ")
+		writeHolder(&b, e.Holder, e.Observed, "  ", tokenNote)
 	} else if e.HolderErr != nil {
 		fmt.Fprintf(&b, "Holder details unavailable: %s\n", termtext.Text(e.HolderErr.Error()))
 	} else {
@@ -44,10 +43,14 @@ func localStopCommand(name, lockDir string) string {
 	return "singleinstance kill " + name
 }
 
+// tokenNote follows the token in a conflict report, which is read by
+// people who may not know what it is.
+const tokenNote = " (fencing token of the holder's acquisition)"
+
 // writeHolder writes h and what was observed of it, one "key=value" per
 // line, each line prefixed with indent and every value escaped for a
-// terminal.
-func writeHolder(w io.Writer, h *Holder, o Observed, indent string) {
+// terminal, with note after the token.
+func writeHolder(w io.Writer, h *Holder, o Observed, indent, note string) {
 	line := func(k, v string) {
 		if v != "" {
 			fmt.Fprintf(w, "%s%s=%s\n", indent, k, v)
@@ -63,7 +66,7 @@ func writeHolder(w io.Writer, h *Holder, o Observed, indent string) {
 	line("cwd", termtext.Text(h.Cwd))
 	line("user", termtext.Text(h.User))
 	line("host", termtext.Text(h.Host))
-	line("token", fmt.Sprint(h.Token))
+	line("token", fmt.Sprint(h.Token)+note)
 	switch {
 	case o.Process != nil:
 		line("status", termtext.Text(o.Process.Status))

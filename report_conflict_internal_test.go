@@ -132,8 +132,7 @@ func TestAlreadyRunningReport(t *testing.T) {
 	t.Logf("report:\n%s", report)
 	for _, want := range []string{
 		`Another instance of "trading_bot" is already running`,
-		"Running instance PID: 4242",
-		"  pid=4242\n",
+		"Instance details:\n  pid=4242\n",
 		"  started=",
 		"(up 1h",
 		"  executable=/opt/bot/bin/trading_bot\n",
@@ -141,7 +140,7 @@ func TestAlreadyRunningReport(t *testing.T) {
 		"  cwd=/srv/bot\n",
 		"  user=trader\n",
 		"  host=box1\n",
-		"  token=1709263800000001\n",
+		"  token=1709263800000001 (fencing token of the holder's acquisition)\n",
 		"  status=sleep\n",
 		"  cpu=12.5%\n",
 		"  memory=52.4 MB\n",
@@ -154,6 +153,9 @@ func TestAlreadyRunningReport(t *testing.T) {
 	}
 	if strings.Contains(report, "--lock-dir") {
 		t.Errorf("Report() for the default lock directory names it with --lock-dir:\n%s", report)
+	}
+	if n := strings.Count(report, "4242"); n != 1 {
+		t.Errorf("Report() names the PID %d times, want once:\n%s", n, report)
 	}
 }
 

@@ -57,7 +57,7 @@ func TestReportEscapesHostileText(t *testing.T) {
 	}
 	o := Observed{Visible: true, Process: &ProcessStats{Status: "sleep\x1b[0m"}}
 	var b bytes.Buffer
-	writeHolder(&b, h, o, "  ")
+	writeHolder(&b, h, o, "  ", "")
 	out := b.String()
 	checkTerminalSafe(t, out, 11)
 	for _, want := range []string{`argv=/opt/bot 'ünï ✓ 日本' $'line\nforged=1' $'\x1b[2J\x1b]0;title\x07'`,
@@ -69,7 +69,7 @@ func TestReportEscapesHostileText(t *testing.T) {
 	}
 
 	e := &AlreadyRunningError{Name: "trading_bot", LockPath: "/locks\n\x1b[2J/trading_bot.lock", Holder: h, Observed: o}
-	checkTerminalSafe(t, e.Report(), 16)
+	checkTerminalSafe(t, e.Report(), 15)
 	e = &AlreadyRunningError{Name: "trading_bot", LockPath: "/locks/trading_bot.lock", HolderErr: &textError{"bad\n\x1b[2J"}}
 	checkTerminalSafe(t, e.Report(), 4)
 }

@@ -267,7 +267,7 @@ func demo() error {
 			code, lines, singleinstance.ExitAlreadyRunning)
 	}
 	report := second.stderr.String()
-	if !strings.Contains(report, fmt.Sprintf("Running instance PID: %d\n", firstPID)) {
+	if !strings.Contains(report, fmt.Sprintf("  pid=%d\n", firstPID)) {
 		return fmt.Errorf("second bot's report does not name pid %d:\n%s", firstPID, report)
 	}
 	fmt.Printf("   bot 2 exited with status %d and printed:\n", code)

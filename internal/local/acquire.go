@@ -37,7 +37,7 @@ func (l *Lock) takeLock(ctx context.Context, wait bool) (*os.File, error) {
 	for retries := 0; ; {
 		if f == nil {
 			var err error
-			if f, err = safefs.OpenLockFile(l.paths.lock, l.paths.perm()); err != nil {
+			if f, err = safefs.OpenLockFile(l.paths.lock, lockFilePerm); err != nil {
 				return nil, classify("lock file "+l.paths.lock, err)
 			}
 		}

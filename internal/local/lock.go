@@ -31,14 +31,17 @@ type Lock struct {
 	releaseOnce sync.Once
 	releaseErr  error
 
-	mu       sync.Mutex // guards the fields below
-	f        *os.File   // the locked lock file
-	shared   bool       // a started command shares f and token
-	holder   Record     // what the .info file says
-	infoFile fs.FileInfo
-	pidFile  fs.FileInfo
-	lostErr  error
-	released bool
+	mu     sync.Mutex // guards the fields below
+	f      *os.File   // the locked lock file
+	shared bool       // a started command shares f and token
+	// inheritedDev and inheritedIno identify the lock file the command
+	// inherited: after a restore, its tree still holds that one.
+	inheritedDev, inheritedIno uint64
+	holder                     Record // what the .info file says
+	infoFile                   fs.FileInfo
+	pidFile                    fs.FileInfo
+	lostErr                    error
+	released                   bool
 }
 
 // Acquire takes name, waiting for its holder (woken by its release where
@@ -123,6 +126,10 @@ func (l *Lock) recordAcquisition(self *Record) error {
 		return classify("lock file "+l.paths.lock, err)
 	}
 	h.LockDevice, h.LockInode = safefs.FileID(fi)
+	if fi.Mode().Perm()&^lockFilePerm != 0 {
+		// Made by an older version, or by hand: no other user may lock it.
+		l.f.Chmod(lockFilePerm)
+	}
 	if err := writeRecord(l.f, record{token: h.Token, held: true}); err != nil {
 		return classify("write lock file "+l.paths.lock, err)
 	}
@@ -265,7 +272,12 @@ func (l *Lock) Share(cmd *exec.Cmd) (done func(started bool), err error) {
 	}
 	shareLock(cmd, l.f, l.token)
 	return func(started bool) {
-		l.shared = l.shared || started
+		if started {
+			l.shared = true
+			if fi, err := l.f.Stat(); err == nil {
+				l.inheritedDev, l.inheritedIno = safefs.FileID(fi)
+			}
+		}
 		l.mu.Unlock()
 	}, nil
 }

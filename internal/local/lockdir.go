@@ -69,15 +69,18 @@ func lockDirError(dir string, err error) error {
 	return fmt.Errorf("singleinstance: %s: %w: %w", why, ErrInsecureLockDir, err)
 }
 
-// perm is the mode of the lock and .pid files created in the lock
-// directory: readable by the owner only (0600), unless the directory lets
-// other users in (a shared lock directory, asked for with WithLockDir or
-// SINGLEINSTANCE_LOCK_DIR): then also readable by the group and by others
-// as far as the directory lets them in, so that they can check the lock.
-// That also lets them take a shared lock on the file, which blocks the
-// name: see the README on shared lock directories. The private default
-// directory is always mode 0700, so its files are 0600. The .info file,
-// which holds the command line, is always 0600.
+// lockFilePerm is the mode of lock files: readable and writable by their
+// owner only, in every lock directory. Another user who could open a lock
+// file could take a read lock on it and so make the name look held, and
+// no other user ever needs it: lock files of another user are refused.
+const lockFilePerm fs.FileMode = 0o600
+
+// perm is the mode of the .pid file: readable by the owner only (0600),
+// unless the directory lets other users in (a shared lock directory, asked
+// for with WithLockDir or SINGLEINSTANCE_LOCK_DIR): then also readable by
+// the group and by others as far as the directory lets them in. The
+// private default directory is always mode 0700, so its files are 0600.
+// The .info file, which holds the command line, is always 0600.
 func (p paths) perm() fs.FileMode {
 	perm := fs.FileMode(0o600)
 	fi, err := os.Stat(p.dir)

@@ -9,12 +9,11 @@ import (
 	"testing"
 )
 
-// TestLockFilePerm checks the mode of the files a holder creates: the
-// lock and .pid files are readable by the owner only in a private
-// directory (the default one, or any of mode 0700), so that no other user
-// can take a shared lock on them and block the name; in a directory the
-// user has opened to others they are readable by those it lets in. The
-// .info file is always the owner's only.
+// TestLockFilePerm checks the mode of the files a holder creates: the lock
+// and .info files are the owner's only in every directory, so that no
+// other user can take a read lock on the lock file and block the name; the
+// .pid file is readable by those a directory the user has opened to others
+// lets in.
 func TestLockFilePerm(t *testing.T) {
 	t.Parallel()
 	if runtime.GOOS == "windows" {
@@ -39,7 +38,7 @@ func TestLockFilePerm(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for ext, want := range map[string]os.FileMode{".lock": tc.want, ".pid": tc.want, ".info": 0o600} {
+		for ext, want := range map[string]os.FileMode{".lock": 0o600, ".pid": tc.want, ".info": 0o600} {
 			fi, err := os.Lstat(filepath.Join(dir, "bot"+ext))
 			if err != nil {
 				t.Fatal(err)

@@ -36,17 +36,24 @@ func findOrphan(p paths, dev, ino uint64, h *Record) *Record {
 	return nil
 }
 
-// orphanHeld reports whether the process h names still holds the lock
-// file h recorded. Where the process cannot be inspected from here (another
-// PID namespace, no permission), a lock on that file counts.
+// orphanHeld reports whether the process h names, or the wrapper that
+// started it (its owner, which keeps holding for the command's tree after
+// the command has exited), still holds the lock file h recorded. Where the
+// process cannot be inspected from here (another PID namespace, no
+// permission), a lock on that file counts.
 func orphanHeld(h *Record) bool {
 	locked, err := proc.InodeLocked(h.LockDevice, h.LockInode)
 	if err != nil || !locked {
 		return false
 	}
 	held, err := holdsLock(h, h.LockDevice, h.LockInode, proc.NameLock{})
-	if err != nil {
-		return !errors.Is(err, proc.ErrNotFound) && !errors.Is(err, proc.ErrNotSameProcess)
+	if err == nil && held {
+		return true
 	}
-	return held
+	if owner, ok := h.ownerIdentity(); ok {
+		if oh, oerr := proc.HoldsLock(owner, h.LockDevice, h.LockInode); oerr == nil && oh {
+			return true
+		}
+	}
+	return err != nil && !errors.Is(err, proc.ErrNotFound) && !errors.Is(err, proc.ErrNotSameProcess)
 }

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 
 	"github.com/singleinstance/singleinstance/internal/filelock"
 	"github.com/singleinstance/singleinstance/internal/nametoken"
@@ -20,6 +22,7 @@ type Status struct {
 	HolderError             string  // why Holder is nil
 	Verified                bool    // Holder is proven to be the current holder
 	Stale                   bool    // files left over, nothing holds the lock
+	LastPID                 int     // when Stale, the PID in the .pid file
 	Orphaned                bool    // the holder's lock file was replaced, or only the name token shows it
 	Holding                 []Process
 }
@@ -70,7 +73,8 @@ type probeResult struct {
 
 // nameLock identifies what the holders of the name hold.
 func (r *probeResult) nameLock() proc.NameLock {
-	return proc.NameLock{Base: filepath.Base(r.paths.lock), Dev: r.lockDev, Ino: r.lockIno, Sock: r.sockIno}
+	return proc.NameLock{Base: filepath.Base(r.paths.lock), Dev: r.lockDev, Ino: r.lockIno, Sock: r.sockIno,
+		Deleted: realPath(r.paths.lock)}
 }
 
 // findHolding fills in State.Holding: the processes that hold the lock
@@ -181,6 +185,11 @@ func (s *Store) probe(name string, readInfo bool) (*probeResult, error) {
 		r.state.Verified = err == nil
 	} else {
 		r.state.Stale = h != nil || herr != nil || exists(p.pid)
+		if data, err := safefs.ReadBounded(p.pid, 64); err == nil {
+			if pid, err := strconv.Atoi(strings.TrimSpace(string(data))); err == nil && pid > 0 {
+				r.state.LastPID = pid
+			}
+		}
 	}
 	return r, nil
 }

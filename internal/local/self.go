@@ -7,6 +7,8 @@ import (
 	"os/exec"
 	"os/user"
 	"path/filepath"
+	"runtime"
+	"strconv"
 	"sync"
 	"time"
 
@@ -70,6 +72,27 @@ func (h *Record) ownerIdentity() (proc.Identity, bool) {
 	return proc.Identity{PID: h.OwnerPID, StartID: h.OwnerStartID, BootID: h.BootID, PIDNamespace: h.PIDNamespace}, true
 }
 
+// startedExecutable returns the program that the started process pid
+// runs, where the system tells: on Linux, the target of /proc/PID/exe.
+// exec.Cmd.Start returns only once the child has called exec, so this is
+// the program that actually runs, with symbolic links resolved (the one a
+// symlink, alternatives entry or version-manager link leads to; for a
+// script, its interpreter), rather than the path that was looked up. It
+// returns "" elsewhere or if the link cannot be read. The caller has
+// looked the process up (proc.Lookup), which on Linux fails if /proc
+// belongs to another PID namespace, where /proc/PID would be another
+// process.
+func startedExecutable(pid int) string {
+	if runtime.GOOS != "linux" && runtime.GOOS != "android" {
+		return ""
+	}
+	exe, err := os.Readlink("/proc/" + strconv.Itoa(pid) + "/exe")
+	if err != nil || !filepath.IsAbs(exe) {
+		return ""
+	}
+	return exe
+}
+
 // DescribeCommand returns base changed to describe the started cmd, with
 // base's process as the owner. ok is false if cmd has exited already (the
 // wrapper sees that from Wait).
@@ -86,9 +109,12 @@ func DescribeCommand(base Record, cmd *exec.Cmd) (h Record, ok bool, err error) 
 	h.PID, h.StartID = id.PID, id.StartID
 	h.Started, _ = proc.StartTime(id)
 	h.Started = h.Started.Truncate(time.Millisecond)
-	h.Executable = cmd.Path
-	if abs, err := filepath.Abs(cmd.Path); err == nil {
-		h.Executable = abs
+	h.Executable = startedExecutable(id.PID)
+	if h.Executable == "" {
+		h.Executable = cmd.Path
+		if abs, err := filepath.Abs(cmd.Path); err == nil {
+			h.Executable = abs
+		}
 	}
 	h.Argv = append([]string(nil), cmd.Args...)
 	if cmd.Dir != "" {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"runtime"
 	"slices"
 	"time"
@@ -23,11 +24,34 @@ import (
 
 // tokenKey returns the key of the name token for name in dir.
 func tokenKey(dir string, private bool, name string) string {
-	scope := dir
+	return nametoken.Key(os.Geteuid(), tokenScope(dir, private), name)
+}
+
+// tokenScope is the lock directory as the token knows it: "" for the
+// user's default directory, whichever of its candidates a start chose (or
+// another spelling of one), else the directory with every symbolic link
+// resolved, so that /var/lock/x and /run/lock/x, one a link to the other,
+// are one scope.
+func tokenScope(dir string, private bool) string {
 	if private {
-		scope = ""
+		return ""
 	}
-	return nametoken.Key(os.Geteuid(), scope, name)
+	real := resolved(dir)
+	for _, d := range defaultLockDirs() {
+		if real == resolved(d) {
+			return ""
+		}
+	}
+	return real
+}
+
+// resolved is dir with every symbolic link resolved, or dir as it is if
+// that fails (it does not exist yet).
+func resolved(dir string) string {
+	if r, err := filepath.EvalSymlinks(dir); err == nil {
+		return r
+	}
+	return filepath.Clean(dir)
 }
 
 // A token can be bound while nothing holds the name: by a holder that is

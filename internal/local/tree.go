@@ -83,7 +83,7 @@ func (l *Lock) SignalTree(sig os.Signal) error {
 // nameLock identifies the lock file, the name token and earlier lock
 // files of the name, which the tree may hold after a restore.
 func (l *Lock) nameLock() (proc.NameLock, error) {
-	nl := proc.NameLock{Base: filepath.Base(l.paths.lock)}
+	nl := proc.NameLock{Base: filepath.Base(l.paths.lock), Deleted: realPath(l.paths.lock)}
 	if l.token != nil {
 		ino, err := nametoken.Inode(l.token)
 		if err != nil {
@@ -96,6 +96,7 @@ func (l *Lock) nameLock() (proc.NameLock, error) {
 		return nl, err
 	}
 	nl.Dev, nl.Ino = safefs.FileID(fi)
+	nl.Inherited.Dev, nl.Inherited.Ino = l.inheritedDev, l.inheritedIno
 	return nl, nil
 }
 
@@ -105,4 +106,14 @@ func (l *Lock) nameLock() (proc.NameLock, error) {
 func (l *Lock) soleHolder() bool {
 	pids, err := l.tree()
 	return err == nil && len(pids) == 0
+}
+
+// realPath is path with every symbolic link in its directory resolved, as
+// the kernel names an open file; path itself if that fails.
+func realPath(path string) string {
+	dir, err := filepath.EvalSymlinks(filepath.Dir(path))
+	if err != nil {
+		return path
+	}
+	return filepath.Join(dir, filepath.Base(path))
 }

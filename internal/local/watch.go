@@ -110,7 +110,7 @@ func (l *Lock) restore() error {
 	if err := prepareLockDir(l.paths.dir, false); err != nil {
 		return err
 	}
-	nf, err := safefs.OpenLockFile(l.paths.lock, l.paths.perm())
+	nf, err := safefs.OpenLockFile(l.paths.lock, lockFilePerm)
 	if err != nil {
 		return err
 	}

@@ -10,10 +10,20 @@ type NameLock struct {
 	Base     string // the lock file's base name, such as "bot.lock"
 	Dev, Ino uint64 // the lock file at the lock path; Ino 0 if none
 	Sock     uint64 // the name token's socket inode; 0 if none
+	// Inherited is a lock file whose write lock counts as much as the
+	// one at the path: the one a holder's tree inherited, when the
+	// holder has locked a new one since. Its Ino is 0 if none.
+	Inherited struct{ Dev, Ino uint64 }
+	// Deleted is the lock file's path with every symbolic link resolved:
+	// a write lock on a deleted file that was at that path counts too (a
+	// tree whose lock file was deleted, and that kept only the lock). It
+	// is empty if no such lock counts.
+	Deleted string
 }
 
 // Holders returns the PIDs of the processes visible from here that hold
-// the name: a write lock on the lock file at the lock path; or the name
+// the name: a write lock on the lock file at the lock path (or on
+// l.Inherited, or on a deleted file that was at l.Deleted); or the name
 // token together with a write lock on an earlier lock file of the name (a
 // tree whose lock file was deleted or replaced). A process that holds the
 // token alone (one that let go of the lock, or a fork that has not yet

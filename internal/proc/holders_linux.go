@@ -93,9 +93,16 @@ func holds(pid int, l NameLock) (bool, error) {
 		if err != nil || !fdinfoHasWriteLock(info) {
 			continue
 		}
-		var st unix.Stat_t
-		if l.Ino != 0 && unix.Stat(dir+"/"+n, &st) == nil && uint64(st.Dev) == l.Dev && st.Ino == l.Ino {
+		if l.Deleted != "" && link == l.Deleted+" (deleted)" {
 			return true, nil
+		}
+		var st unix.Stat_t
+		if (l.Ino != 0 || l.Inherited.Ino != 0) && unix.Stat(dir+"/"+n, &st) == nil {
+			dev := uint64(st.Dev)
+			if l.Ino != 0 && dev == l.Dev && st.Ino == l.Ino ||
+				l.Inherited.Ino != 0 && dev == l.Inherited.Dev && st.Ino == l.Inherited.Ino {
+				return true, nil
+			}
 		}
 		lockedEarlier = true
 	}

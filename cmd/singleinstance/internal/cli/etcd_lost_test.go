@@ -82,7 +82,7 @@ func TestRunLostLeaseStopsCommandFirst(t *testing.T) {
 	standbyDone := waitAsync(standby)
 	eventually(t, ctx, "the standby to wait for the holder", func() bool {
 		data, _ := os.ReadFile(standbyLog)
-		return strings.Contains(string(data), "Waiting for 'app'")
+		return strings.Contains(string(data), "singleinstance: waiting for 'app'")
 	})
 
 	proxy.Partition()

@@ -60,3 +60,20 @@ func unavailableOr(code int, err error) int {
 	}
 	return code
 }
+
+func codeOf(err error) int {
+	var ce *codeError
+	var ue *usageError
+	switch {
+	case err == nil:
+		return exitOK
+	case errors.As(err, &ce):
+		return ce.code
+	case errors.As(err, &ue):
+		return exitUsage
+	case errors.Is(err, singleinstance.ErrUnavailable):
+		return exitUnavailable
+	default:
+		return exitError
+	}
+}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/singleinstance/singleinstance"
@@ -31,6 +33,11 @@ is fenced: the lock is taken from it, its "run" kills the command, and no
 one can take the lock until the holder is certain to have stopped (about
 one --etcd-ttl); kill waits for that too.
 
+With --json it prints one object on stdout: {"name", "stopped" (boolean),
+"pids" (the processes that held NAME and were signalled), "signal"
+(SIGTERM or SIGKILL; over etcd, the SIGTERM that the holder's "run" sends,
+and "host")}, with "error" when the holder could not be stopped.
+
 Exit 0 if the holder was stopped, 1 if nothing was running or the lock was
 still held when the wait ended, 3 if the holder could not be proven or seen
 from here, or on any other error, 4 if etcd could not be reached.`,
@@ -43,7 +50,7 @@ from here, or on any other error, 4 if etcd could not be reached.`,
 		},
 	}
 	cmd.Flags().BoolVar(&force, "force", false, "kill with SIGKILL instead of asking with SIGTERM (etcd: fence after the wait)")
-	cmd.Flags().Var(durationFlag{&timeout}, "timeout", "how long to wait for the lock to be freed (default 10s)")
+	cmd.Flags().Var(durationFlag{&timeout}, "timeout", "how long to wait for the lock to be freed (0: do not wait; forever: no limit)")
 	return cmd
 }
 
@@ -52,6 +59,30 @@ func signalName(force bool) string {
 		return "SIGKILL"
 	}
 	return "SIGTERM"
+}
+
+// killJSON is the result of kill --json.
+type killJSON struct {
+	Name    string `json:"name"`
+	Stopped bool   `json:"stopped"`
+	PIDs    []int  `json:"pids"`
+	Signal  string `json:"signal"`
+	Host    string `json:"host,omitempty"`
+	Error   string `json:"error,omitempty"`
+}
+
+// holdingPIDs are the processes that hold the name in st: the ones the
+// kernel shows where it can tell, else the holder.
+func holdingPIDs(st *singleinstance.State) []int {
+	pids := []int{}
+	for _, p := range st.Holding {
+		pids = append(pids, p.PID)
+	}
+	if len(pids) == 0 && st.Holder != nil {
+		pids = append(pids, st.Holder.PID)
+	}
+	slices.Sort(pids)
+	return slices.Compact(pids)
 }
 
 func (a *app) kill(ctx context.Context, name string, force bool, timeout time.Duration) error {
@@ -63,24 +94,47 @@ func (a *app) kill(ctx context.Context, name string, force bool, timeout time.Du
 	if err != nil {
 		return failed(exitError, err)
 	}
-	if !st.Running {
-		fmt.Fprintln(a.stdout, runningLine(name, false))
+	result := killJSON{Name: name, PIDs: []int{}}
+	notRunning := func() error {
+		if a.json {
+			writeJSON(a.stdout, result)
+		} else {
+			fmt.Fprintln(a.stdout, runningLine(name, false))
+		}
 		return withCode(exitNo, nil)
+	}
+	if !st.Running {
+		return notRunning()
+	}
+	result.PIDs, result.Signal = holdingPIDs(st), signalName(force)
+	if a.backend != nil {
+		result.Signal = signalName(false)
+		if st.Holder != nil {
+			result.Host = st.Holder.Host
+		}
 	}
 	if a.chatty() {
 		a.announceKill(st, force, timeout)
 	}
 	killed, err := singleinstance.KillRunningContext(ctx, name, force, opts...)
-	switch {
-	case errors.Is(err, singleinstance.ErrStopTimeout):
+	if err != nil {
 		fmt.Fprintf(a.stderr, "Failed to terminate '%s': %v\n", name, err)
-		return withCode(exitNo, nil)
-	case err != nil:
-		fmt.Fprintf(a.stderr, "Failed to terminate '%s': %v\n", name, err)
+		if a.json {
+			result.Error = strings.TrimPrefix(err.Error(), "singleinstance: ")
+			writeJSON(a.stdout, result)
+		}
+		if errors.Is(err, singleinstance.ErrStopTimeout) {
+			return withCode(exitNo, nil)
+		}
 		return withCode(unavailableOr(exitError, err), nil)
-	case !killed:
-		fmt.Fprintln(a.stdout, runningLine(name, false))
-		return withCode(exitNo, nil)
+	}
+	if !killed {
+		result.PIDs, result.Signal, result.Host = []int{}, "", ""
+		return notRunning()
+	}
+	if a.json {
+		result.Stopped = true
+		return writeJSON(a.stdout, result)
 	}
 	how := ""
 	switch h := st.Holder; {
@@ -97,7 +151,7 @@ func (a *app) kill(ctx context.Context, name string, force bool, timeout time.Du
 func (a *app) announceKill(st *singleinstance.State, force bool, timeout time.Duration) {
 	wait := durationFlag{&timeout}
 	if a.backend == nil {
-		fmt.Fprintf(a.stderr, "Stopping '%s'%s with %s; waiting up to %s for the lock to be released\n",
+		a.say("stopping '%s'%s with %s; waiting up to %s for the lock to be released",
 			st.Name, a.describeHolder(st.Holder), signalName(force), wait)
 		return
 	}
@@ -105,7 +159,7 @@ func (a *app) announceKill(st *singleinstance.State, force bool, timeout time.Du
 	if force {
 		then = ", then fencing it"
 	}
-	fmt.Fprintf(a.stderr, "Asking '%s'%s to stop through %s; waiting up to %s for the lock to be released%s\n",
+	a.say("asking '%s'%s to stop through %s; waiting up to %s for the lock to be released%s",
 		st.Name, a.describeHolder(st.Holder), a.backend, wait, then)
 }
 

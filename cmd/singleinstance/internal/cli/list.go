@@ -15,13 +15,23 @@ import (
 )
 
 func (a *app) listCommand() *cobra.Command {
-	return &cobra.Command{
+	var all bool
+	cmd := &cobra.Command{
 		Use:   "list",
 		Short: "List every NAME in the lock directory (or etcd) with its state",
 		Long: `list prints a table of every NAME that has a .lock, .pid or .info file in
-the lock directory: RUNNING, NOT RUNNING, or STALE (files left by a holder
-that is gone; harmless). With --json it prints an array of "status --json"
-objects (without live CPU and memory figures). It changes nothing.
+the lock directory: RUNNING, NOT RUNNING, or STALE (.pid or .info files left
+by a holder that is gone; harmless), with the holder's PID (for STALE, the
+last holder's, from its .pid file), its start time (RFC 3339, with the
+zone), fencing token and command. With --json it prints an array of
+"status --json" objects (without live CPU and memory figures; a STALE entry
+has "last_pid"). It changes nothing.
+
+Names that are free and have neither a .pid nor an .info file are left
+out unless --all is given: nothing runs under them and nothing is known
+about them, as for a NAME that never ran or whose last holder released it
+and removed its files (only NAME.lock is left, which keeps the fencing
+token).
 
 An entry that cannot be examined (a NAME.lock that is a directory, a
 symbolic link or a FIFO, a NAME that is not a valid lock name, a file
@@ -42,32 +52,59 @@ etcd could not be reached.`,
 			if err := a.connect(cmd); err != nil {
 				return err
 			}
-			return a.list(cmd.Context())
+			return a.list(cmd.Context(), all)
 		},
 	}
+	cmd.Flags().BoolVar(&all, "all", false, "also list the names that are free and have no .pid or .info file")
+	return cmd
 }
 
-// list prints singleinstance.List: a table of the lock directory's names,
-// or of the names held in etcd.
-func (a *app) list(ctx context.Context) error {
+// listTime is how list shows a start time: RFC 3339 in the local zone.
+func listTime(t time.Time) string {
+	if t.IsZero() {
+		return "-"
+	}
+	return t.Local().Format(time.RFC3339)
+}
+
+// idle reports whether st is a name that is free and has no .pid or .info
+// file, which list leaves out without --all.
+func idle(st *singleinstance.State) bool {
+	return st.Error == "" && !st.Running && !st.Stale
+}
+
+// list prints singleinstance.List: the names of the lock directory, or
+// those held in etcd.
+func (a *app) list(ctx context.Context, all bool) error {
 	states, err := singleinstance.List(ctx, a.options()...)
 	if err != nil {
 		return failed(exitError, err)
 	}
-	if a.json {
-		return writeJSONStates(a.stdout, states)
-	}
 	if a.backend != nil {
 		return a.listBackend(states)
 	}
-	if len(states) == 0 {
+	shown := states[:0:0]
+	for _, st := range states {
+		if all || !idle(st) {
+			shown = append(shown, st)
+		}
+	}
+	if a.json {
+		return writeJSONStates(a.stdout, shown)
+	}
+	if len(shown) == 0 {
 		dir, _ := singleinstance.ResolveLockDir(a.options()...)
-		fmt.Fprintf(a.stderr, "no locks in %s\n", termtext.Text(dir))
+		if hidden := len(states); hidden > 0 {
+			fmt.Fprintf(a.stderr, "nothing runs in %s; %d free names without .pid or .info files left out (--all lists them)\n",
+				termtext.Text(dir), hidden)
+		} else {
+			fmt.Fprintf(a.stderr, "no locks in %s\n", termtext.Text(dir))
+		}
 		return nil
 	}
 	tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "NAME\tSTATE\tPID\tSTARTED\tTOKEN\tCOMMAND")
-	for _, st := range states {
+	for _, st := range shown {
 		name := termtext.Text(st.Name)
 		if singleinstance.ValidateName(st.Name) != nil {
 			name = strconv.Quote(st.Name)
@@ -80,20 +117,26 @@ func (a *app) list(ctx context.Context) error {
 			state = "RUNNING"
 			if h := st.Holder; h != nil {
 				pid = fmt.Sprint(h.PID)
-				started = h.Started.Format(time.DateTime)
+				started = listTime(h.Started)
 				token = fmt.Sprint(h.Token)
 				command = termtext.Argv(h.Argv)
 			}
 		case st.Stale:
 			state = "STALE"
+			if st.LastPID != 0 {
+				pid = fmt.Sprint(st.LastPID)
+			}
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", name, state, pid, started, token, command)
 	}
 	return tw.Flush()
 }
 
-// listBackend prints the table of names held in etcd.
+// listBackend prints the names held in etcd.
 func (a *app) listBackend(states []*singleinstance.State) error {
+	if a.json {
+		return writeJSONStates(a.stdout, states)
+	}
 	if len(states) == 0 {
 		fmt.Fprintf(a.stderr, "no locks in %s\n", a.backend)
 		return nil
@@ -110,7 +153,7 @@ func (a *app) listBackend(states []*singleinstance.State) error {
 			if h := st.Holder; h != nil {
 				host = cmp.Or(termtext.Text(h.Host), "-")
 				pid = fmt.Sprint(h.PID)
-				started = h.Started.Format(time.DateTime)
+				started = listTime(h.Started)
 				token = fmt.Sprint(h.Token)
 				command = termtext.Argv(h.Argv)
 			}
@@ -125,6 +168,7 @@ func writeJSONStates(w io.Writer, states []*singleinstance.State) error {
 	out := make([]statusJSON, len(states))
 	for i, st := range states {
 		out[i] = toJSON(st)
+		out[i].LastPID = st.LastPID
 	}
 	return writeJSON(w, out)
 }

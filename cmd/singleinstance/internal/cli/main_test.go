@@ -66,6 +66,10 @@ func (l leakCheck) Run() int {
 // prefix of its own in $ETCD_PREFIX. The etcd_*.txtar scripts use them;
 // the others keep file locks, as $SINGLEINSTANCE_ETCD_ENDPOINTS is unset.
 func TestScript(t *testing.T) {
+	repo, err := filepath.Abs(filepath.Join("..", "..", "..", ".."))
+	if err != nil {
+		t.Fatal(err)
+	}
 	cluster := etcdtest.Start(t)
 	endpoints := strings.Join(cluster.Endpoints(), ",")
 	prefixes := cluster.Prefix(t)
@@ -88,6 +92,8 @@ func TestScript(t *testing.T) {
 			env.Setenv(etcdbackend.EndpointsEnv, "")
 			env.Setenv(etcdbackend.PrefixEnv, "")
 			env.Setenv("ETCD", endpoints)
+			// The repository, for scripts that check its examples.
+			env.Setenv("REPO", repo)
 			prefix := prefixes + filepath.Base(env.WorkDir) + "/"
 			env.Setenv("ETCD_PREFIX", prefix)
 			for name, text := range helperScripts {

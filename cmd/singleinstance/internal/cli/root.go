@@ -7,11 +7,13 @@ import (
 	"log/slog"
 	"os"
 	"runtime/debug"
+	"slices"
 	"strings"
 
 	"github.com/singleinstance/singleinstance"
 	"github.com/singleinstance/singleinstance/cmd/singleinstance/internal/etcdflags"
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	"golang.org/x/term"
 )
 
@@ -33,13 +35,14 @@ type app struct {
 	backend etcdflags.Backend
 }
 
-// logger logs warnings (and with -v, debug messages) to stderr.
+// logger logs warnings (and with -v, debug messages) to stderr, as
+// sentences (see say).
 func (a *app) logger() *slog.Logger {
 	level := slog.LevelWarn
 	if a.verbose {
 		level = slog.LevelDebug
 	}
-	return slog.New(slog.NewTextHandler(a.stderr, &slog.HandlerOptions{Level: level}))
+	return slog.New(newSentenceHandler(a.stderr, level))
 }
 
 // options turns the global flags into library options. Commands call
@@ -98,6 +101,9 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer, connectEtcd 
 	var ue *usageError
 	if errors.As(err, &ue) || isFlagError(err) {
 		printError(stderr, err)
+		if hint := missingDashHint(cmd, joinOptionalWait(args), err); hint != "" {
+			fmt.Fprintln(stderr, hint)
+		}
 		fmt.Fprintf(stderr, "Usage: %s\nRun '%s --help' for details.\n", cmd.UseLine(), cmd.CommandPath())
 		return exitUsage
 	}
@@ -169,20 +175,33 @@ forever or -1 means no limit (NaN, Inf and 1e300 are usage errors).
 
 Across hosts: with --etcd ENDPOINTS (else $SINGLEINSTANCE_ETCD_ENDPOINTS) the
 locks are kept in that etcd cluster instead, so that one copy runs across
-every machine that uses it, and every command works over etcd; --lock-dir
-cannot be given then, and --etcd '' turns it off. Each --etcd-* flag falls
-back to its $SINGLEINSTANCE_ETCD_* variable. A password given with
---etcd-password or --etcd-user user:password is visible to other users of
-the machine: prefer $SINGLEINSTANCE_ETCD_PASSWORD.
+every machine that uses it, and every command works over etcd. The --etcd
+flags are listed by "singleinstance help etcd".
+
+--json prints the result as JSON on stdout: check, status and list print
+status objects, kill {"name", "stopped", "pids", "signal"}, wait {"name",
+"state", "reached", "waited_seconds"}; run prints its conflict report as a
+status object on stderr, where the text report would go, as stdout belongs
+to COMMAND. Other commands refuse --json.
 
 ` + exitCodesHelp,
 		Version:       version(),
 		SilenceErrors: true,
 		SilenceUsage:  true,
 		Args:          cobra.ArbitraryArgs,
+		Annotations:   map[string]string{jsonAnnotation: "yes"},
+		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
+			if a.json && cmd.Annotations[jsonAnnotation] == "" {
+				return usagef("--json: %q prints no data; --json works with run, check, status, kill, list and wait", cmd.CommandPath())
+			}
+			return nil
+		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if !check && !kill {
 				if len(args) == 0 {
+					if a.json {
+						return usagef("--json: \"singleinstance\" without a command prints no data")
+					}
 					return cmd.Help()
 				}
 				return usagef("unknown command %q; run 'singleinstance --help'", args[0])
@@ -208,13 +227,72 @@ the machine: prefer $SINGLEINSTANCE_ETCD_PASSWORD.
 	pf.BoolVar(&a.json, "json", false, "print data as JSON")
 	pf.BoolVarP(&a.verbose, "verbose", "v", false, "say what is happening on stderr")
 	a.etcd.register(pf)
+	hideEtcdFlags(pf)
 	f := root.Flags()
 	f.BoolVar(&check, "check", false, "old form: NAME --check is 'check NAME'")
 	f.BoolVar(&kill, "kill", false, "old form: NAME --kill is 'kill NAME'")
 	f.BoolVar(&force, "force", false, "old form: with --kill, kill with SIGKILL")
 	root.AddCommand(a.runCommand(), a.checkCommand(), a.killCommand(), a.statusCommand(),
 		a.listCommand(), a.waitCommand())
+	for _, c := range root.Commands() {
+		switch c.Name() {
+		case "run", "check", "kill", "status", "list", "wait":
+			c.Annotations = map[string]string{jsonAnnotation: "yes"}
+		}
+		switch c.Name() {
+		case "run", "check", "kill", "status", "wait":
+			c.ValidArgsFunction = a.completeName
+		}
+	}
+	root.AddCommand(a.etcdTopicCommand())
+	root.SetUsageTemplate(usageTemplate)
 	return root
+}
+
+// jsonAnnotation marks the commands that print their result as JSON with
+// --json; the others refuse it.
+const jsonAnnotation = "singleinstance.json"
+
+// missingDashHint explains an unknown flag of run on a command line
+// without "--", met after NAME: it was meant for COMMAND, which needs "--"
+// before it. args are the words cobra parsed. The hint shows the command
+// line with "--" added after NAME.
+func missingDashHint(cmd *cobra.Command, args []string, err error) string {
+	if cmd.Name() != "run" || !strings.HasPrefix(err.Error(), "unknown") || slices.Contains(args, "--") {
+		return ""
+	}
+	fs := cmd.Flags()
+	positional := 0
+	for i := 0; i < len(args); i++ {
+		arg := args[i]
+		if len(arg) < 2 || arg[0] != '-' {
+			if positional++; positional == 2 && i+1 < len(args) {
+				// args[i] is NAME: "run" was the first.
+				fixed := append(append(slices.Clip(args[:i+1]), "--"), args[i+1:]...)
+				words := make([]string, len(fixed))
+				for j, w := range fixed {
+					words[j] = shellQuote(w)
+				}
+				return "singleinstance: a COMMAND with flags needs -- before it: singleinstance " + strings.Join(words, " ")
+			}
+			continue
+		}
+		var f *pflag.Flag
+		withValue := false
+		if long, ok := strings.CutPrefix(arg, "--"); ok {
+			name, _, eq := strings.Cut(long, "=")
+			f, withValue = fs.Lookup(name), eq
+		} else {
+			f, withValue = fs.ShorthandLookup(arg[1:2]), len(arg) > 2
+		}
+		if f == nil {
+			return "" // an unknown flag before NAME is run's
+		}
+		if !withValue && f.NoOptDefVal == "" {
+			i++ // its value
+		}
+	}
+	return ""
 }
 
 // nameArg validates the single NAME argument of a command.

@@ -48,7 +48,8 @@ terminal already sends them to both). A signal that arrives while run still
 waits for the lock ends the wait with exit 128+N.
 
 If another instance holds the lock, run prints the holder's details to
-stderr and exits with --conflict-exit-code (default 1). --wait DURATION
+stderr (with --json, as the "status --json" object, also on stderr: stdout
+is COMMAND's) and exits with --conflict-exit-code (default 1). --wait DURATION
 waits that long for the holder to go first (--wait without a value or 0s:
 not at all; -1 or forever: without limit). --replace stops the running
 holder (SIGTERM, SIGKILL after 10s, as "kill" does) and takes over: a
@@ -134,7 +135,7 @@ func (a *app) run(ctx context.Context, name string, argv []string, wait time.Dur
 		if a.chatty() {
 			var conflict *singleinstance.AlreadyRunningError
 			errors.As(err, &conflict)
-			fmt.Fprintf(a.stderr, "Waiting for '%s'%s to exit\n", name, a.describeHolder(conflict.Holder))
+			a.say("waiting for '%s'%s to exit", name, a.describeHolder(conflict.Holder))
 		}
 		inst, err = singleinstance.NewContext(ctx, name, append(opts, singleinstance.WithTimeout(wait))...)
 	}
@@ -145,7 +146,11 @@ func (a *app) run(ctx context.Context, name string, argv []string, wait time.Dur
 		}
 		var conflict *singleinstance.AlreadyRunningError
 		if errors.As(err, &conflict) {
-			io.WriteString(a.stderr, conflict.Report())
+			if a.json {
+				writeJSON(a.stderr, conflictJSON(conflict, a.backendName()))
+			} else {
+				io.WriteString(a.stderr, conflict.Report())
+			}
 			return withCode(conflictCode, nil)
 		}
 		return failed(exitRunFailed, err)
@@ -237,7 +242,7 @@ func (a *app) watchLock(name string, inst *singleinstance.Instance, p *os.Proces
 		case <-stopRequested:
 			stopRequested = nil
 			if a.chatty() {
-				fmt.Fprintf(a.stderr, "Stop of '%s' requested through %s; sending %s to the command\n",
+				a.say("stop of '%s' requested through %s; sending %s to the command",
 					name, a.backend, terminateSignal)
 			}
 			p.Signal(terminateSignal)
@@ -285,13 +290,13 @@ func (a *app) replaceHolder(ctx context.Context, name string) error {
 		// Over etcd, one forced stop asks the holder to stop, waits, then
 		// fences it and waits until the fence is gone.
 		if a.chatty() {
-			fmt.Fprintf(a.stderr, "Replacing '%s'%s: asking it to stop through %s, fencing it after %s\n",
+			a.say("replacing '%s'%s: asking it to stop through %s, fencing it after %s",
 				name, a.describeHolder(st.Holder), a.backend, replaceGrace)
 		}
 		_, err = singleinstance.KillRunningContext(ctx, name, true, opts...)
 	} else {
 		if a.chatty() {
-			fmt.Fprintf(a.stderr, "Replacing '%s'%s: SIGTERM, SIGKILL after %s\n", name, a.describeHolder(st.Holder), replaceGrace)
+			a.say("replacing '%s'%s: SIGTERM, SIGKILL after %s", name, a.describeHolder(st.Holder), replaceGrace)
 		}
 		_, err = singleinstance.KillRunningContext(ctx, name, false, opts...)
 		if errors.Is(err, singleinstance.ErrStopTimeout) {

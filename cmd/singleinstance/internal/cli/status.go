@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/singleinstance/singleinstance"
@@ -33,6 +35,12 @@ type statusJSON struct {
 	// Error says why list could not examine the entry (state "error").
 	Error         string  `json:"error,omitempty"`
 	UptimeSeconds float64 `json:"uptime_seconds,omitempty"`
+	// LastPID is a stale entry's last holder (list only), from its .pid
+	// file.
+	LastPID int `json:"last_pid,omitempty"`
+	// StopCommand is the command line that stops the holder, in run's
+	// conflict report only.
+	StopCommand string `json:"stop_command,omitempty"`
 	// Holding lists the processes that hold the lock (Linux): the holder,
 	// its wrapper and what the command started that still runs.
 	Holding []singleinstance.HoldingProcess `json:"holding,omitempty"`
@@ -251,4 +259,36 @@ func writeStatus(w io.Writer, st *singleinstance.State) {
 	if !st.Running && st.Stale {
 		fmt.Fprintln(w, "  stale=.pid/.info files from an earlier holder (harmless; the next holder replaces them)")
 	}
+}
+
+// conflictJSON is run's conflict report as a status object: the holder
+// that made run give up, and the command line that stops it. backend
+// names the etcd cluster, if the lock is kept there.
+func conflictJSON(e *singleinstance.AlreadyRunningError, backend string) statusJSON {
+	j := statusJSON{Name: e.Name, Running: true, State: "running", LockPath: e.LockPath,
+		Verified: e.Holder != nil, StopCommand: e.StopCommand}
+	if e.Holder != nil {
+		j.HolderJSON = &HolderJSON{Holder: e.Holder, Visible: e.Visible, Process: e.Process}
+	}
+	if key, ok := strings.CutPrefix(e.LockPath, "etcd:"); ok && backend != "" {
+		j.LockPath, j.Backend, j.Key = "", backend, key
+	} else if e.LockPath != "" {
+		j.LockDir = filepath.Dir(e.LockPath)
+	}
+	if e.HolderErr != nil {
+		j.HolderError = strings.TrimPrefix(e.HolderErr.Error(), "singleinstance: ")
+	}
+	if e.Holder != nil && !e.Holder.Started.IsZero() {
+		j.UptimeSeconds = time.Since(e.Holder.Started).Round(time.Millisecond).Seconds()
+	}
+	return j
+}
+
+// backendName names the etcd cluster that holds the locks, or is "" for
+// file locks.
+func (a *app) backendName() string {
+	if a.backend == nil {
+		return ""
+	}
+	return fmt.Sprint(a.backend)
 }

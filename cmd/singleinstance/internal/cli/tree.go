@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"fmt"
 	"os"
 	"slices"
 	"strconv"
@@ -26,8 +25,8 @@ func (a *app) awaitTree(name string, inst *singleinstance.Instance, fw *forwarde
 	if err != nil || len(pids) == 0 {
 		return false
 	}
-	fmt.Fprintf(a.stderr, "singleinstance: the command exited, but %d process(es) it started still hold '%s' (pid %s); "+
-		"waiting for them to exit (\"singleinstance kill %s\" stops them; a process lets go by closing descriptors 3 and 4)\n",
+	a.say("the command exited, but %d process(es) it started still hold '%s' (pid %s); "+
+		"waiting for them to exit (\"singleinstance kill %s\" stops them; a process lets go by closing descriptors 3 and 4)",
 		len(pids), name, joinPIDs(pids), name)
 	fw.toTree(func(sig os.Signal) { inst.SignalTree(sig) })
 	childExit, stop := notifyChildExit()
@@ -36,7 +35,7 @@ func (a *app) awaitTree(name string, inst *singleinstance.Instance, fw *forwarde
 		reapOrphans(0)
 		select {
 		case <-inst.Lost():
-			fmt.Fprintf(a.stderr, "singleinstance: lock '%s' lost (%v); stopping the processes that still hold it\n", name, inst.Err())
+			a.say("lock '%s' lost (%v); stopping the processes that still hold it", name, inst.Err())
 			inst.SignalTree(terminateSignal)
 			awaitAnyExit(pids, lostGrace)
 			inst.SignalTree(os.Kill)

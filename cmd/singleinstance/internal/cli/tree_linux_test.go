@@ -363,7 +363,7 @@ func TestTreeCleanerDeletesEverythingWhileWaitersQueue(t *testing.T) {
 	waitJournal(t, journal, 1)
 	for range waiters {
 		w := startCLI(t, lockDir, "-v", "run", "--wait", "forever", "app", "--", "sh", "-c", command)
-		w.expect("Waiting for 'app'")
+		w.expect("singleinstance: waiting for 'app'")
 		procs = append(procs, w)
 	}
 	for round := 1; round <= waiters; round++ {
@@ -419,6 +419,92 @@ func assertNoOverlap(t *testing.T, journal string) {
 			running = f[1]
 		case f[0] == "end" && f[1] == running:
 			running = ""
+		}
+	}
+}
+
+// TestTreeChildKeepingOnlyTheLockSurvivesDeletion: a child that closed the
+// name token's descriptor (4) but kept the lock's (3) outlives the
+// command; then the lock file is deleted and run restores it. run must
+// still wait for the child, which holds only the deleted file, and kill
+// must find and stop it.
+func TestTreeChildKeepingOnlyTheLockSurvivesDeletion(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	lockDir, childFile := filepath.Join(dir, "locks"), filepath.Join(dir, "child")
+	run := startCLI(t, lockDir, "run", "app", "--", "sh", "-c",
+		"exec 4>&-; sleep 300 </dev/null >/dev/null 2>&1 & echo $! > "+childFile+"; exit 0")
+	child := readPID(t, childFile)
+	run.expect("still hold 'app'")
+	if err := os.Remove(filepath.Join(lockDir, "app.lock")); err != nil {
+		t.Fatal(err)
+	}
+	run.expect("protection restored")
+	if !run.stillRunning() {
+		t.Fatal("run exited while its child holds the deleted lock file")
+	}
+	assertHeld(t, lockDir, child)
+	killName(t, lockDir, false)
+	if alive(child) {
+		t.Fatalf("child %d still runs after kill", child)
+	}
+	if code := run.exitCode(); code != 0 {
+		t.Fatalf("run exited %d, want the command's 0", code)
+	}
+	assertFree(t, lockDir)
+}
+
+// TestTreeDeletionWithWaitersThroughAnotherPath: the lock directory is
+// reached through a symbolic link by the waiters and directly by the
+// holder, whose command has exited leaving a child. Deleting the lock file
+// (or every file) must not let a waiter start while the child lives.
+func TestTreeDeletionWithWaitersThroughAnotherPath(t *testing.T) {
+	t.Parallel()
+	for _, everything := range []bool{false, true} {
+		for round := range 3 {
+			dir := t.TempDir()
+			lockDir, alias := filepath.Join(dir, "locks"), filepath.Join(dir, "alias")
+			if err := os.Mkdir(lockDir, 0o700); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Symlink(lockDir, alias); err != nil {
+				t.Fatal(err)
+			}
+			childFile, journal := filepath.Join(dir, "child"), filepath.Join(dir, "journal")
+			run := startCLI(t, lockDir, "run", "app", "--", "sh", "-c",
+				"sleep 300 </dev/null >/dev/null 2>&1 & echo $! > "+childFile+"; exit 0")
+			child := readPID(t, childFile)
+			run.expect("still hold 'app'")
+			var waiters []*cliProc
+			for range 2 {
+				w := startCLI(t, alias, "-v", "run", "--wait", "forever", "app", "--", "sh", "-c", "echo started >> "+journal)
+				w.expect("waiting for 'app'")
+				waiters = append(waiters, w)
+			}
+			if everything {
+				removeAll(t, lockDir)
+			} else if err := os.Remove(filepath.Join(lockDir, "app.lock")); err != nil {
+				t.Fatal(err)
+			}
+			time.Sleep(quiet) // watch for a waiter that wrongly starts
+			if data, _ := os.ReadFile(journal); len(data) > 0 {
+				t.Fatalf("everything=%v round %d: a waiter started while child %d holds the name", everything, round, child)
+			}
+			if !run.stillRunning() {
+				t.Fatalf("everything=%v round %d: run exited (code %d) while its child holds the name", everything, round, run.exitCode())
+			}
+			killName(t, lockDir, false)
+			if code := run.exitCode(); code != 0 {
+				t.Fatalf("run exited %d, want 0", code)
+			}
+			for _, w := range waiters {
+				if code := w.exitCode(); code != 0 {
+					t.Fatalf("waiter exited %d, want 0", code)
+				}
+			}
+			if data, _ := os.ReadFile(journal); strings.Count(string(data), "started") != 2 {
+				t.Fatalf("journal %q, want both waiters to have run in turn", data)
+			}
 		}
 	}
 }

@@ -18,7 +18,11 @@ func (a *app) waitCommand() *cobra.Command {
 		Long: `wait blocks until the lock NAME is free (--until free, the default) or
 held (--until held), at most --timeout (default: no limit). It takes no
 lock. Exit 0 when the state is reached, 1 on timeout, 3 on error, 4 if etcd
-(--etcd) could not be reached. Over etcd it asks the cluster every 100ms.`,
+(--etcd) could not be reached. Over etcd it asks the cluster every 100ms.
+
+With --json it prints one object on stdout when the wait ends: {"name",
+"state" ("free" or "held", as last seen), "reached" (boolean: false on
+timeout), "waited_seconds"}.`,
 		Args: nameArg,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var wantHeld bool
@@ -36,11 +40,45 @@ lock. Exit 0 when the state is reached, 1 on timeout, 3 on error, 4 if etcd
 		},
 	}
 	cmd.Flags().StringVar(&until, "until", "free", "state to wait for: free or held")
-	cmd.Flags().Var(durationFlag{&timeout}, "timeout", "give up after this long (default forever)")
+	cmd.Flags().Var(durationFlag{&timeout}, "timeout", "give up after this long (forever: no limit)")
 	return cmd
 }
 
+// waitJSON is the result of wait --json.
+type waitJSON struct {
+	Name          string  `json:"name"`
+	State         string  `json:"state"` // "free" or "held"
+	Reached       bool    `json:"reached"`
+	WaitedSeconds float64 `json:"waited_seconds"`
+}
+
+// heldWord is "held" or "free".
+func heldWord(held bool) string {
+	if held {
+		return "held"
+	}
+	return "free"
+}
+
 func (a *app) wait(ctx context.Context, name string, wantHeld bool, timeout time.Duration) error {
+	start := time.Now()
+	err := a.waitFor(ctx, name, wantHeld, timeout)
+	if !a.json {
+		return err
+	}
+	switch code := codeOf(err); code {
+	case exitOK, exitNo:
+		reached := code == exitOK
+		if werr := writeJSON(a.stdout, waitJSON{Name: name, State: heldWord(wantHeld == reached), Reached: reached,
+			WaitedSeconds: time.Since(start).Round(time.Millisecond).Seconds()}); werr != nil {
+			return werr
+		}
+	}
+	return err
+}
+
+// waitFor is wait without the JSON result.
+func (a *app) waitFor(ctx context.Context, name string, wantHeld bool, timeout time.Duration) error {
 	if timeout >= 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, timeout)
@@ -70,22 +108,18 @@ func (a *app) wait(ctx context.Context, name string, wantHeld bool, timeout time
 
 // timedOut reports a wait that timed out.
 func (a *app) timedOut(name string, wantHeld bool, timeout time.Duration) error {
-	state := "free"
-	if wantHeld {
-		state = "held"
-	}
-	fmt.Fprintf(a.stderr, "Timed out after %s waiting for '%s' to be %s\n", durationFlag{&timeout}, name, state)
+	fmt.Fprintf(a.stderr, "Timed out after %s waiting for '%s' to be %s\n", durationFlag{&timeout}, name, heldWord(wantHeld))
 	return withCode(exitNo, nil)
 }
 
 func (a *app) announceWait(name string, wantHeld bool) {
 	if wantHeld {
-		fmt.Fprintf(a.stderr, "Waiting for '%s' to be started\n", name)
+		a.say("waiting for '%s' to be started", name)
 		return
 	}
 	st, err := singleinstance.Status(name, append(a.options(), singleinstance.WithLiveStats(false))...)
 	if err != nil {
 		return
 	}
-	fmt.Fprintf(a.stderr, "Waiting for '%s'%s to exit\n", name, a.describeHolder(st.Holder))
+	a.say("waiting for '%s'%s to exit", name, a.describeHolder(st.Holder))
 }

@@ -69,7 +69,7 @@ func (w *waiter) expectWaiting(t *testing.T) {
 	t.Helper()
 	select {
 	case line, ok := <-w.stderr:
-		if !ok || !strings.HasPrefix(line, "Waiting for 'app'") {
+		if !ok || !strings.HasPrefix(line, "singleinstance: waiting for 'app'") {
 			t.Fatalf("%s: %q, want it to wait", w.what, line)
 		}
 	case <-time.After(scriptDeadline):
