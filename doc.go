@@ -44,7 +44,7 @@
 // different start time), a previous boot, or a process in another container
 // that shares the lock directory is therefore never mistaken for the holder.
 // "Held, but its process is not visible from here" is a state of its own
-// (Holder.Visible), and KillRunning never signals a process it has not
+// (Observed.Visible), and KillRunning never signals a process it has not
 // proven to be the holder. A holder reads its own identity through
 // /proc/self, so it is right even in a PID namespace that has no /proc of
 // its own; there, other processes cannot be looked up, and are not

@@ -1,7 +1,6 @@
 package singleinstance
 
 import (
-	"errors"
 	"fmt"
 	"time"
 
@@ -19,7 +18,7 @@ var (
 
 	// ErrInvalidName means a lock name is empty, too long, or has characters
 	// that are not allowed. See ValidateName.
-	ErrInvalidName = errors.New("invalid lock name")
+	ErrInvalidName = local.ErrInvalidName
 
 	// ErrInvalidLockDir means the lock directory given is not an absolute path.
 	// A relative directory would name a different lock from every working

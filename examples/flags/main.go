@@ -1,5 +1,5 @@
 // Flags gives a program the command-line flags of the old main.py in two
-// lines: RegisterFlags before flag.Parse, and HandleAndExit after it.
+// lines: mainflags.Register before flag.Parse, and HandleAndExit after it.
 //
 //	go run ./examples/flags                                # run; a second copy is refused
 //	go run ./examples/flags --check-instance               # exit 0 if running, 1 if not
@@ -20,10 +20,11 @@ import (
 	"time"
 
 	"github.com/singleinstance/singleinstance"
+	"github.com/singleinstance/singleinstance/mainflags"
 )
 
 func main() {
-	flags := singleinstance.RegisterFlags(flag.CommandLine)
+	flags := mainflags.Register(flag.CommandLine)
 	flag.Parse()
 	flags.HandleAndExit("trading_bot") // exits here with -check-instance or -kill-instance
 

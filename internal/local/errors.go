@@ -13,6 +13,7 @@ import (
 // the same names and documents them.
 var (
 	ErrAlreadyRunning   = errors.New("another instance is already running")
+	ErrInvalidName      = errors.New("invalid lock name")
 	ErrInvalidLockDir   = errors.New("invalid lock directory")
 	ErrLockDirUnusable  = errors.New("lock directory unusable")
 	ErrInsecureLockDir  = errors.New("lock directory is not private to this user")

@@ -1,4 +1,4 @@
-package singleinstance
+package local
 
 import (
 	"fmt"
@@ -21,13 +21,7 @@ var windowsReserved = map[string]bool{
 const allowedNames = "1 to 200 ASCII letters, digits, '.', '_' or '-', starting with a letter or digit, " +
 	"not ending with '.', and not a Windows device name (CON, NUL, COM1...)"
 
-// ValidateName checks that name can be used as a lock name on every
-// supported platform: 1 to MaxNameLen bytes of ASCII letters, digits, '.',
-// '_' and '-', starting with a letter or digit and not ending with '.', and
-// not a device name reserved on Windows (CON, PRN, AUX, NUL, COM0-9,
-// LPT0-9, with or without an extension). Such a name can never reach outside
-// the lock directory. The error matches ErrInvalidName and says what is
-// allowed.
+// ValidateName checks name (see the root package's ValidateName).
 func ValidateName(name string) error {
 	bad := func(why string) error {
 		return fmt.Errorf("singleinstance: %w %q: %s; use %s", ErrInvalidName, name, why, allowedNames)

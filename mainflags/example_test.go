@@ -1,4 +1,4 @@
-package singleinstance_test
+package mainflags_test
 
 import (
 	"flag"
@@ -7,9 +7,10 @@ import (
 	"os"
 
 	"github.com/singleinstance/singleinstance"
+	"github.com/singleinstance/singleinstance/mainflags"
 )
 
-func ExampleRegisterFlags() {
+func ExampleRegister() {
 	dir, err := os.MkdirTemp("", "singleinstance-example-")
 	if err != nil {
 		log.Fatal(err)
@@ -19,7 +20,7 @@ func ExampleRegisterFlags() {
 	// A real program passes flag.CommandLine, calls flag.Parse, and then
 	// flags.HandleAndExit("trading_bot") before taking the lock.
 	fs := flag.NewFlagSet("trading_bot", flag.ExitOnError)
-	flags := singleinstance.RegisterFlags(fs)
+	flags := mainflags.Register(fs)
 	fs.Parse([]string{"-check-instance"})
 
 	code, handled := flags.Handle("trading_bot", singleinstance.WithLockDir(dir))
@@ -40,7 +41,7 @@ func ExampleFlags_Handle() {
 	opt := singleinstance.WithLockDir(dir)
 
 	fs := flag.NewFlagSet("trading_bot", flag.ExitOnError)
-	flags := singleinstance.RegisterFlags(fs)
+	flags := mainflags.Register(fs)
 	fs.Parse([]string{"--kill-instance"}) // one dash or two
 
 	code, handled := flags.Handle("trading_bot", opt)
@@ -49,7 +50,7 @@ func ExampleFlags_Handle() {
 	// Without -check-instance or -kill-instance, Handle does nothing and
 	// the program goes on to take the lock.
 	fs = flag.NewFlagSet("trading_bot", flag.ExitOnError)
-	flags = singleinstance.RegisterFlags(fs)
+	flags = mainflags.Register(fs)
 	fs.Parse(nil)
 	code, handled = flags.Handle("trading_bot", opt)
 	fmt.Println("handled:", handled, "exit code:", code)

@@ -1,4 +1,4 @@
-package singleinstance_test
+package mainflags
 
 import (
 	"bytes"
@@ -24,18 +24,18 @@ type flagsResult struct {
 }
 
 // handleFlags parses args with a fresh flag set that has the flags of
-// RegisterFlags, then runs Handle for name, capturing its output.
+// Register, then runs Handle for name, capturing its output.
 func handleFlags(t *testing.T, args []string, name string, opts ...singleinstance.Option) flagsResult {
 	t.Helper()
 	fs := flag.NewFlagSet("app", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	flags := singleinstance.RegisterFlags(fs)
+	flags := Register(fs)
 	if err := fs.Parse(args); err != nil {
 		t.Fatalf("parse %q: %v", args, err)
 	}
 	var stdout, stderr bytes.Buffer
 	var r flagsResult
-	r.code, r.handled = flags.HandleTo(&stdout, &stderr, name, opts...)
+	r.code, r.handled = flags.handleTo(&stdout, &stderr, name, opts...)
 	r.stdout, r.stderr = stdout.String(), stderr.String()
 	t.Logf("%q for %q: code %d, handled %v, stdout %q, stderr %q", args, name, r.code, r.handled, r.stdout, r.stderr)
 	return r
@@ -208,7 +208,7 @@ const flagsExitEnv = "SINGLEINSTANCE_TEST_FLAGS_ARGS"
 func TestFlagsHandleAndExit(t *testing.T) {
 	if args, ok := os.LookupEnv(flagsExitEnv); ok {
 		fs := flag.NewFlagSet("app", flag.ExitOnError)
-		flags := singleinstance.RegisterFlags(fs)
+		flags := Register(fs)
 		fs.Parse(strings.Fields(args))
 		flags.HandleAndExit(testName, singleinstance.WithLockDir(os.Getenv("SI_DIR")))
 		fmt.Println("continued")
@@ -249,10 +249,10 @@ func TestFlagsHandleAndExit(t *testing.T) {
 	}
 }
 
-func TestRegisterFlags(t *testing.T) {
+func TestRegister(t *testing.T) {
 	t.Parallel()
 	fs := flag.NewFlagSet("app", flag.ContinueOnError)
-	singleinstance.RegisterFlags(fs)
+	Register(fs)
 	for _, name := range []string{"check-instance", "kill-instance", "force-kill"} {
 		f := fs.Lookup(name)
 		if f == nil {
@@ -268,14 +268,14 @@ func TestRegisterFlags(t *testing.T) {
 	}
 }
 
-func TestRegisterFlagsNilPanics(t *testing.T) {
+func TestRegisterNilPanics(t *testing.T) {
 	t.Parallel()
 	defer func() {
 		r := recover()
 		t.Logf("recovered: %v", r)
 		if r == nil {
-			t.Fatal("RegisterFlags(nil) did not panic")
+			t.Fatal("Register(nil) did not panic")
 		}
 	}()
-	singleinstance.RegisterFlags(nil)
+	Register(nil)
 }

@@ -1,4 +1,7 @@
-package singleinstance
+// Package mainflags gives a program the -check-instance, -kill-instance
+// and -force-kill flags of the old main.py: Register before flag.Parse,
+// and Flags.HandleAndExit after it.
+package mainflags
 
 import (
 	"errors"
@@ -6,9 +9,11 @@ import (
 	"fmt"
 	"io"
 	"os"
+
+	"github.com/singleinstance/singleinstance"
 )
 
-// Names of the flags that RegisterFlags defines. The flag package accepts
+// Names of the flags that Register defines. The flag package accepts
 // them with one dash or two.
 const (
 	flagCheck = "check-instance"
@@ -21,16 +26,16 @@ const (
 // line.
 const exitUsage = 2
 
-// Flags holds the values of the flags that RegisterFlags defines: the
+// Flags holds the values of the flags that Register defines: the
 // -check-instance, -kill-instance and -force-kill flags of the old
-// main.py. Its zero value has none of them set; get one from RegisterFlags.
+// main.py. Its zero value has none of them set; get one from Register.
 type Flags struct {
 	check bool
 	kill  bool
 	force bool
 }
 
-// RegisterFlags defines three boolean flags on fs and returns the Flags
+// Register defines three boolean flags on fs and returns the Flags
 // that receive their values when fs is parsed:
 //
 //   - -check-instance: print whether another instance is running, and exit
@@ -43,11 +48,11 @@ type Flags struct {
 // flag.CommandLine to add the flags to a program's own command line, then
 // call Flags.Handle or Flags.HandleAndExit after parsing.
 //
-// RegisterFlags panics if fs is nil. Like any flag definition, it also
+// Register panics if fs is nil. Like any flag definition, it also
 // panics if fs already defines one of the three names.
-func RegisterFlags(fs *flag.FlagSet) *Flags {
+func Register(fs *flag.FlagSet) *Flags {
 	if fs == nil {
-		panic("singleinstance: RegisterFlags called with a nil *flag.FlagSet")
+		panic("mainflags: Register called with a nil *flag.FlagSet")
 	}
 	f := &Flags{}
 	fs.BoolVar(&f.check, flagCheck, false,
@@ -78,15 +83,15 @@ func RegisterFlags(fs *flag.FlagSet) *Flags {
 //     Status could not prove who the holder was.
 //   - If the holder was not stopped, it prints "Failed to terminate 'NAME':"
 //     and the error to standard error. It returns 1 if the holder did not
-//     stop in time (ErrStopTimeout), and ExitLockError if it could not be
+//     stop in time (singleinstance.ErrStopTimeout), and singleinstance.ExitLockError if it could not be
 //     signalled at all (ErrHolderUnproven, ErrHolderNotVisible) or on any
 //     other error, as the singleinstance command does.
 //   - If CheckRunning fails, it prints "Cannot check 'NAME':" and the error
-//     to standard error and returns ExitLockError.
+//     to standard error and returns singleinstance.ExitLockError.
 //   - -force-kill without -kill-instance, or -check-instance together with
 //     -kill-instance, is a usage error: it prints why to standard error and
 //     returns 2, as the flag package does for a bad command line.
-func (f *Flags) Handle(name string, opts ...Option) (exitCode int, handled bool) {
+func (f *Flags) Handle(name string, opts ...singleinstance.Option) (exitCode int, handled bool) {
 	return f.handleTo(os.Stdout, os.Stderr, name, opts...)
 }
 
@@ -95,14 +100,14 @@ func (f *Flags) Handle(name string, opts ...Option) (exitCode int, handled bool)
 // the program goes on to take the lock. Deferred functions do not run when
 // it exits, so call it right after parsing the flags, before deferring
 // anything.
-func (f *Flags) HandleAndExit(name string, opts ...Option) {
+func (f *Flags) HandleAndExit(name string, opts ...singleinstance.Option) {
 	if code, handled := f.Handle(name, opts...); handled {
 		os.Exit(code)
 	}
 }
 
 // handleTo is Handle writing to stdout and stderr.
-func (f *Flags) handleTo(stdout, stderr io.Writer, name string, opts ...Option) (int, bool) {
+func (f *Flags) handleTo(stdout, stderr io.Writer, name string, opts ...singleinstance.Option) (int, bool) {
 	switch {
 	case f.check && f.kill:
 		fmt.Fprintf(stderr, "-%s and -%s cannot be used together\n", flagCheck, flagKill)
@@ -119,12 +124,12 @@ func (f *Flags) handleTo(stdout, stderr io.Writer, name string, opts ...Option) 
 }
 
 // checkInstance carries out -check-instance.
-func checkInstance(stdout, stderr io.Writer, name string, opts []Option) int {
-	running, err := CheckRunning(name, opts...)
+func checkInstance(stdout, stderr io.Writer, name string, opts []singleinstance.Option) int {
+	running, err := singleinstance.CheckRunning(name, opts...)
 	switch {
 	case err != nil:
 		fmt.Fprintf(stderr, "Cannot check '%s': %v\n", name, err)
-		return ExitLockError
+		return singleinstance.ExitLockError
 	case running:
 		fmt.Fprintf(stdout, "Application '%s': RUNNING\n", name)
 		return 0
@@ -134,15 +139,15 @@ func checkInstance(stdout, stderr io.Writer, name string, opts []Option) int {
 }
 
 // killInstance carries out -kill-instance, with -force-kill if force.
-func killInstance(stdout, stderr io.Writer, name string, force bool, opts []Option) int {
+func killInstance(stdout, stderr io.Writer, name string, force bool, opts []singleinstance.Option) int {
 	// KillRunning does not say whom it stopped: ask Status first. Options
 	// given later win, so the appended one always applies.
-	st, err := Status(name, append(opts[:len(opts):len(opts)], WithLiveStats(false))...)
+	st, err := singleinstance.Status(name, append(opts[:len(opts):len(opts)], singleinstance.WithLiveStats(false))...)
 	if err != nil {
 		fmt.Fprintf(stderr, "Failed to terminate '%s': %v\n", name, err)
 		return killFailureCode(err)
 	}
-	stopped, err := KillRunning(name, force, opts...)
+	stopped, err := singleinstance.KillRunning(name, force, opts...)
 	switch {
 	case err != nil:
 		fmt.Fprintf(stderr, "Failed to terminate '%s': %v\n", name, err)
@@ -160,14 +165,14 @@ func killInstance(stdout, stderr io.Writer, name string, force bool, opts []Opti
 
 // killFailureCode is the exit status of -kill-instance when KillRunning
 // (or the Status before it) fails with err: 1 when the holder is known to
-// be still running, ExitLockError when the lock could not be examined or
+// be still running, singleinstance.ExitLockError when the lock could not be examined or
 // the signal not sent.
 func killFailureCode(err error) int {
 	switch {
-	case errors.Is(err, ErrStopTimeout):
+	case errors.Is(err, singleinstance.ErrStopTimeout):
 		return 1
-	case errors.Is(err, ErrUnavailable):
-		return ExitUnavailable
+	case errors.Is(err, singleinstance.ErrUnavailable):
+		return singleinstance.ExitUnavailable
 	}
-	return ExitLockError
+	return singleinstance.ExitLockError
 }

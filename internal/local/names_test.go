@@ -1,4 +1,4 @@
-package singleinstance
+package local
 
 import (
 	"path/filepath"

@@ -78,3 +78,15 @@ func ResolveLockDir(opts ...Option) (string, error) {
 // (systemd-tmpfiles removes files in /tmp untouched for 10 days) never
 // consider them old.
 const TouchInterval = local.TouchInterval
+
+// MaxNameLen is the longest lock name accepted, in bytes.
+const MaxNameLen = local.MaxNameLen
+
+// ValidateName checks that name can be used as a lock name on every
+// supported platform: 1 to MaxNameLen bytes of ASCII letters, digits, '.',
+// '_' and '-', starting with a letter or digit and not ending with '.', and
+// not a device name reserved on Windows (CON, PRN, AUX, NUL, COM0-9,
+// LPT0-9, with or without an extension). Such a name can never reach outside
+// the lock directory. The error matches ErrInvalidName and says what is
+// allowed.
+func ValidateName(name string) error { return local.ValidateName(name) }
