@@ -68,25 +68,37 @@ func KillRunningContext(ctx context.Context, name string, force bool, opts ...Op
 	}
 	s := &stopper{name: name, force: force, log: cfg.logger, signalled: map[int]uint64{}, lastLook: time.Now()}
 	if err := s.signalTree(r, h); err != nil {
+		if again, perr := probe(name, cfg, false); perr == nil && !again.state.Running {
+			return false, nil // it released the lock meanwhile
+		}
 		return false, err
 	}
 	if cfg.stopTimeout == 0 {
-		return true, nil
+		// Not waiting: success only if the name is free already.
+		if done, err := released(r.paths.lock, token0(r, h)); err == nil && done {
+			return true, nil
+		}
+		return false, fmt.Errorf("singleinstance: %q (pid %s) was sent %s and not waited for; it still holds the lock: %w",
+			name, s.pids(), sig, ErrStopTimeout)
 	}
 	if cfg.stopTimeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, cfg.stopTimeout)
 		defer cancel()
 	}
-	token := r.record.token
-	if h != nil {
-		token = h.Token
-	}
-	if err := waitReleased(ctx, r.paths.lock, r.tokenKey, token, s.again); err != nil {
+	if err := waitReleased(ctx, r.paths.lock, r.tokenKey, token0(r, h), s.again); err != nil {
 		return false, fmt.Errorf("singleinstance: %q (pid %s) was sent %s but still holds the lock: %w: %w",
 			name, s.pids(), sig, ErrStopTimeout, err)
 	}
 	return true, nil
+}
+
+// token0 is the fencing token of the acquisition being stopped.
+func token0(r *probeResult, h *Holder) uint64 {
+	if h != nil {
+		return h.Token
+	}
+	return r.record.token
 }
 
 // describesLiveProcess reports whether h names a process that still runs,
