@@ -43,7 +43,9 @@ type Stopper interface {
 	// Stop asks the holder of name to stop, and waits up to wait (none if
 	// zero, as long as ctx allows if negative) until it has released the
 	// lock. It returns false, nil if nothing held the lock, and an error
-	// matching ErrStopTimeout if the holder still held it.
+	// matching ErrStopTimeout if the holder still held it. With no wait,
+	// the backend decides what success means (the file lock reports true
+	// only if the lock is free right after the signal).
 	//
 	// Without force the holder is asked to stop and may take its time to
 	// finish cleanly. With force the holder loses the lock whether or not

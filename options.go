@@ -83,8 +83,11 @@ func WithCheckInterval(d time.Duration) Option {
 
 // WithStopTimeout sets how long KillRunning waits for the lock to be freed
 // after signalling the holder (default DefaultStopTimeout). A negative value
-// waits as long as the context allows; zero does not wait at all, and
-// KillRunning then reports true once the signal is sent.
+// waits as long as the context allows; zero does not wait at all. For a
+// file lock, KillRunning then reports true only if the lock is free right
+// after the signal, and otherwise an error matching ErrStopTimeout: it never
+// reports a stop it has not seen. A Backend's Stop decides for itself (the
+// etcd backend reports true once the stop request is stored).
 func WithStopTimeout(d time.Duration) Option { return func(c *config) { c.stopTimeout = d } }
 
 // WithLiveStats sets whether Status reads the holder's live process figures

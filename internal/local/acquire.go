@@ -7,10 +7,12 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/singleinstance/singleinstance/internal/filelock"
 	"github.com/singleinstance/singleinstance/internal/safefs"
+	"github.com/singleinstance/singleinstance/termtext"
 )
 
 // fallbackWake bounds each wait for a file event: where events are missed
@@ -145,11 +147,30 @@ func (l *Lock) conflict(orphan *Record, waited time.Duration, cause error) error
 			e.Holder = h
 		case r.holderErr != nil:
 			e.HolderErr = r.holderErr
+		case h != nil && len(r.state.Holding) > 0 && !describesLiveProcess(h):
+			e.HolderErr = fmt.Errorf("the command the .info file names (pid %d) has exited; processes it started still hold the name: %s",
+				h.PID, holdingList(r.state.Holding, h.OwnerPID))
+		case h == nil && len(r.state.Holding) > 0:
+			e.HolderErr = fmt.Errorf("it has no description; the kernel shows these processes holding it: %s",
+				holdingList(r.state.Holding, 0))
 		case h != nil:
 			e.HolderErr = fmt.Errorf("the .info file names pid %d, which is not the current holder; the holder may still be starting", h.PID)
 		}
 	}
 	return e
+}
+
+// holdingList names holding processes for a message, the wrapper (pid
+// owner) as such.
+func holdingList(hs []Process, owner int) string {
+	parts := make([]string, len(hs))
+	for i, h := range hs {
+		parts[i] = fmt.Sprintf("pid %d: %s", h.PID, termtext.Argv(h.Argv))
+		if owner != 0 && h.PID == owner {
+			parts[i] = fmt.Sprintf("pid %d (its run wrapper)", h.PID)
+		}
+	}
+	return strings.Join(parts, "; ")
 }
 
 // heldOrphan looks for a holder that still runs on a lock file that has been

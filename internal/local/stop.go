@@ -42,25 +42,37 @@ func (s *Store) Stop(ctx context.Context, name string, force bool, wait time.Dur
 	}
 	st := &stopper{name: name, force: force, log: s.log, signalled: map[int]uint64{}, lastLook: time.Now()}
 	if err := st.signalTree(r, h); err != nil {
+		if again, perr := s.probe(name, false); perr == nil && !again.state.Running {
+			return false, nil // it released the lock meanwhile
+		}
 		return false, err
 	}
 	if wait == 0 {
-		return true, nil
+		// Not waiting: success only if the name is free already.
+		if done, err := released(r.paths.lock, token0(r, h)); err == nil && done {
+			return true, nil
+		}
+		return false, fmt.Errorf("singleinstance: %q (pid %s) was sent %s and not waited for; it still holds the lock: %w",
+			name, st.pids(), sig, ErrStopTimeout)
 	}
 	if wait > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, wait)
 		defer cancel()
 	}
-	token := r.record.token
-	if h != nil {
-		token = h.Token
-	}
-	if err := waitReleased(ctx, r.paths.lock, r.tokenKey, token, st.again); err != nil {
+	if err := waitReleased(ctx, r.paths.lock, r.tokenKey, token0(r, h), st.again); err != nil {
 		return false, fmt.Errorf("singleinstance: %q (pid %s) was sent %s but still holds the lock: %w: %w",
 			name, st.pids(), sig, ErrStopTimeout, err)
 	}
 	return true, nil
+}
+
+// token0 is the fencing token of the acquisition being stopped.
+func token0(r *probeResult, h *Record) uint64 {
+	if h != nil {
+		return h.Token
+	}
+	return r.record.token
 }
 
 // waitReleased waits until the lock at path is free or held under a token

@@ -117,6 +117,17 @@ func (a *app) kill(ctx context.Context, name string, force bool, timeout time.Du
 		a.announceKill(st, force, timeout)
 	}
 	killed, err := singleinstance.KillRunningContext(ctx, name, force, opts...)
+	if timeout == 0 && errors.Is(err, singleinstance.ErrStopTimeout) {
+		// Asked not to wait: the signal went out, and the name is not
+		// free yet. That is no success.
+		if a.json {
+			result.Error = "not waited for; it still holds the lock"
+			return withCode(exitNo, writeJSON(a.stdout, result))
+		}
+		fmt.Fprintf(a.stdout, "Application '%s' was sent %s; not waiting (--timeout 0), it still holds the lock\n",
+			name, result.Signal)
+		return withCode(exitNo, nil)
+	}
 	if err != nil {
 		fmt.Fprintf(a.stderr, "Failed to terminate '%s': %v\n", name, err)
 		if a.json {
