@@ -22,11 +22,13 @@ import (
 // commits, but its answer arrives after the request timeout, so the key
 // is attached to the standby's own lease, which it keeps renewing. When
 // it asks again it must recognise its own key and hold the lock, instead
-// of waiting on itself forever.
+// of waiting on itself forever. The cluster has three members; the
+// standby reaches one of them through the stalling proxy.
 func TestStalledTxnReplyClaimsOwnKey(t *testing.T) {
-	c := etcdtest.Start(t)
+	members := etcdtest.StartMembers(t, 3)
+	c := members.Cluster()
 	prefix := c.Prefix(t)
-	proxy := etcdtest.NewProxy(t, c.Endpoints()[0])
+	proxy := etcdtest.NewProxy(t, members.Endpoint(0))
 	waiting := make(chan struct{}, 1)
 	retrying := make(chan struct{}, 1)
 	logger := slog.New(multiSignal{
