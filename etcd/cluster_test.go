@@ -140,7 +140,7 @@ func TestClusterStopRequestAcrossIsolation(t *testing.T) {
 	other := hostOn(t, etcdtest.NewClient(t, members.Endpoint((leader+1)%3), members.Endpoint((leader+2)%3)), prefix)
 
 	members.Isolate(leader)
-	logs.wait(t, ttl, "stop watch broke", "no leader")
+	logs.wait(t, ttl, "watch broke", "no leader")
 	stopped, err := singleinstance.KillRunning(testName, false, singleinstance.WithBackend(other),
 		singleinstance.WithStopTimeout(0))
 	if err != nil || !stopped {
