@@ -41,7 +41,6 @@ func (b *Backend) acquire(ctx context.Context, name string, self *singleinstance
 	var (
 		sess     *session
 		conflict *singleinstance.AlreadyRunningError // the last one seen
-		answered bool                                // the cluster answered at least once
 		// Leases of this acquisition given up on, whose revocation may
 		// not have reached the server: a key on one of them is ours too.
 		abandoned = map[clientv3.LeaseID]bool{}
@@ -61,13 +60,13 @@ func (b *Backend) acquire(ctx context.Context, name string, self *singleinstance
 		return conflict
 	}
 	// failed decides what a failed request means: the end of a wait that
-	// ctx ended, an outage that a waiter that got answers before waits out
-	// (again), or the error to return.
+	// ctx ended, an outage that a waiter waits out (again) once the
+	// cluster answered this Backend, or the error to return.
 	failed := func(err error) (again bool, out error) {
 		if ctx.Err() != nil {
 			return false, ended(err)
 		}
-		if !wait || !answered || !errors.Is(err, singleinstance.ErrUnavailable) {
+		if !wait || !b.answered.Load() || !errors.Is(err, singleinstance.ErrUnavailable) {
 			return false, err
 		}
 		b.logger.Warn("singleinstance/etcd: cluster not answering; still waiting for the lock", "name", name, "err", err)
@@ -105,7 +104,7 @@ func (b *Backend) acquire(ctx context.Context, name string, self *singleinstance
 			}
 			continue
 		}
-		answered = true
+		b.answered.Store(true)
 		var token uint64
 		if resp.Succeeded {
 			token = uint64(resp.Header.Revision)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/singleinstance/singleinstance"
@@ -47,6 +48,9 @@ type Backend struct {
 	logger         *slog.Logger
 	where          string // for messages
 	stopHint       string // global flags of the CLI that reach this cluster
+	// answered is set once the cluster answered: from then on a waiter
+	// waits out an outage instead of failing.
+	answered atomic.Bool
 }
 
 var _ singleinstance.Backend = (*Backend)(nil)

@@ -160,6 +160,7 @@ func Dial(ctx context.Context, cfg Config, opts ...Option) (*Backend, error) {
 		}
 		return nil, b.unavailable("connect", err)
 	}
+	b.answered.Store(true)
 	return b, nil
 }
 
