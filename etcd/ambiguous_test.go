@@ -25,58 +25,60 @@ import (
 // of waiting on itself forever. The cluster has three members; the
 // standby reaches one of them through the stalling proxy.
 func TestStalledTxnReplyClaimsOwnKey(t *testing.T) {
-	members := etcdtest.StartMembers(t, 3)
-	c := members.Cluster()
-	prefix := c.Prefix(t)
-	proxy := etcdtest.NewProxy(t, members.Endpoint(0))
-	waiting := make(chan struct{}, 1)
-	retrying := make(chan struct{}, 1)
-	logger := slog.New(multiSignal{
-		"singleinstance/etcd: waiting for the lock":                              waiting,
-		"singleinstance/etcd: cluster not answering; still waiting for the lock": retrying,
+	forTrials(t, 1, 5, func(t *testing.T) {
+		members := etcdtest.StartMembers(t, 3)
+		c := members.Cluster()
+		prefix := c.Prefix(t)
+		proxy := etcdtest.NewProxy(t, members.Endpoint(0))
+		waiting := make(chan struct{}, 1)
+		retrying := make(chan struct{}, 1)
+		logger := slog.New(multiSignal{
+			"singleinstance/etcd: waiting for the lock":                              waiting,
+			"singleinstance/etcd: cluster not answering; still waiting for the lock": retrying,
+		})
+		const timeout = 300 * time.Millisecond
+		slow := hostOn(t, etcdtest.NewClient(t, proxy.Endpoint()), prefix,
+			etcd.WithRequestTimeout(timeout), etcd.WithLogger(logger))
+		holder := hold(t, host(t, c, prefix), testName)
+		got := standBy(ctxFor(t, 30*time.Second), slow, testName)
+		waitClosed(t, waiting, 10*time.Second, "standby waiting")
+
+		// The release wakes the standby, whose transaction then takes the
+		// lock on the server while its answer is held back past the timeout.
+		proxy.DelayReplies(2 * timeout)
+		if err := holder.Release(); err != nil {
+			t.Fatal(err)
+		}
+		waitClosed(t, retrying, 10*time.Second, "the standby's transaction timing out")
+		proxy.DelayReplies(0)
+		healed := time.Now()
+
+		// The key is the standby's: it must hold the lock well within a TTL.
+		var r acquired
+		select {
+		case r = <-got:
+		case <-time.After(3 * testTTL):
+			st, _ := singleinstance.Status(testName, singleinstance.WithBackend(host(t, c, prefix)))
+			t.Fatalf("standby still waiting %v after the stall ended; the lock is held by %+v", 3*testTTL, st.Holder)
+		}
+		if r.err != nil {
+			t.Fatalf("standby: %v", r.err)
+		}
+		defer r.inst.Release()
+		t.Logf("standby held the lock %v after the stall ended", r.at.Sub(healed).Round(time.Millisecond))
+		st, err := singleinstance.Status(testName, singleinstance.WithBackend(host(t, c, prefix)))
+		if err != nil || st.Holder == nil || st.Holder.Token != r.inst.Token() {
+			t.Fatalf("status %+v, %v; want the standby's token %d", st, err, r.inst.Token())
+		}
+		if isClosed(r.inst.Lost()) {
+			t.Fatalf("the claimed lock is lost: %v", r.inst.Err())
+		}
+		// It is a real hold: a release frees the name at once.
+		if err := r.inst.Release(); err != nil {
+			t.Fatal(err)
+		}
+		hold(t, host(t, c, prefix), testName)
 	})
-	const timeout = 300 * time.Millisecond
-	slow := hostOn(t, etcdtest.NewClient(t, proxy.Endpoint()), prefix,
-		etcd.WithRequestTimeout(timeout), etcd.WithLogger(logger))
-	holder := hold(t, host(t, c, prefix), testName)
-	got := standBy(ctxFor(t, 30*time.Second), slow, testName)
-	waitClosed(t, waiting, 10*time.Second, "standby waiting")
-
-	// The release wakes the standby, whose transaction then takes the
-	// lock on the server while its answer is held back past the timeout.
-	proxy.DelayReplies(2 * timeout)
-	if err := holder.Release(); err != nil {
-		t.Fatal(err)
-	}
-	waitClosed(t, retrying, 10*time.Second, "the standby's transaction timing out")
-	proxy.DelayReplies(0)
-	healed := time.Now()
-
-	// The key is the standby's: it must hold the lock well within a TTL.
-	var r acquired
-	select {
-	case r = <-got:
-	case <-time.After(3 * testTTL):
-		st, _ := singleinstance.Status(testName, singleinstance.WithBackend(host(t, c, prefix)))
-		t.Fatalf("standby still waiting %v after the stall ended; the lock is held by %+v", 3*testTTL, st.Holder)
-	}
-	if r.err != nil {
-		t.Fatalf("standby: %v", r.err)
-	}
-	defer r.inst.Release()
-	t.Logf("standby held the lock %v after the stall ended", r.at.Sub(healed).Round(time.Millisecond))
-	st, err := singleinstance.Status(testName, singleinstance.WithBackend(host(t, c, prefix)))
-	if err != nil || st.Holder == nil || st.Holder.Token != r.inst.Token() {
-		t.Fatalf("status %+v, %v; want the standby's token %d", st, err, r.inst.Token())
-	}
-	if isClosed(r.inst.Lost()) {
-		t.Fatalf("the claimed lock is lost: %v", r.inst.Err())
-	}
-	// It is a real hold: a release frees the name at once.
-	if err := r.inst.Release(); err != nil {
-		t.Fatal(err)
-	}
-	hold(t, host(t, c, prefix), testName)
 }
 
 // TestGrantAnsweredLate: a lease grant answered after the deadline the
@@ -109,25 +111,27 @@ func TestGrantAnsweredLate(t *testing.T) {
 // claim the lock, and must not leave the key behind to keep others out
 // until the lease expires.
 func TestLeaseExpiresMidAcquire(t *testing.T) {
-	c := etcdtest.Start(t)
-	prefix := c.Prefix(t)
-	proxy := etcdtest.NewProxy(t, c.Endpoints()[0])
-	slowClient := etcdtest.NewClient(t, proxy.Endpoint())
-	// Once the lease is granted, the replies come later than its deadline.
-	slowClient.Lease = afterGrant{slowClient.Lease, func() { proxy.DelayReplies(testTTL) }}
-	slow := hostOn(t, slowClient, prefix, etcd.WithRequestTimeout(5*time.Second))
-	_, err := singleinstance.New(testName, singleinstance.WithBackend(slow))
-	if err == nil {
-		t.Fatal("an acquisition answered after its lease's deadline claimed the lock")
-	}
-	t.Logf("acquisition answered late: %v", err)
-	// Nothing is left behind: another host takes the lock at once.
-	inst, err := singleinstance.New(testName, singleinstance.WithBackend(host(t, c, prefix)))
-	if err != nil {
-		t.Fatalf("another host after the late acquisition: %v", err)
-	}
-	inst.Release()
-	proxy.DelayReplies(0)
+	forTrials(t, 1, 5, func(t *testing.T) {
+		c := etcdtest.Start(t)
+		prefix := c.Prefix(t)
+		proxy := etcdtest.NewProxy(t, c.Endpoints()[0])
+		slowClient := etcdtest.NewClient(t, proxy.Endpoint())
+		// Once the lease is granted, the replies come later than its deadline.
+		slowClient.Lease = afterGrant{slowClient.Lease, func() { proxy.DelayReplies(testTTL) }}
+		slow := hostOn(t, slowClient, prefix, etcd.WithRequestTimeout(5*time.Second))
+		_, err := singleinstance.New(testName, singleinstance.WithBackend(slow))
+		if err == nil {
+			t.Fatal("an acquisition answered after its lease's deadline claimed the lock")
+		}
+		t.Logf("acquisition answered late: %v", err)
+		// Nothing is left behind: another host takes the lock at once.
+		inst, err := singleinstance.New(testName, singleinstance.WithBackend(host(t, c, prefix)))
+		if err != nil {
+			t.Fatalf("another host after the late acquisition: %v", err)
+		}
+		inst.Release()
+		proxy.DelayReplies(0)
+	})
 }
 
 // afterGrant is a clientv3.Lease that calls then after each grant.

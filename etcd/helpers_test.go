@@ -3,7 +3,9 @@ package etcd_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -181,3 +183,29 @@ func slogOf(h slog.Handler) *slog.Logger { return slog.New(h) }
 
 // contains is strings.Contains.
 func contains(s, sub string) bool { return strings.Contains(s, sub) }
+
+// soakEnv, set to 1 (as CI's soak step does), runs the trials of the
+// failure tests many times over instead of once.
+const soakEnv = "SINGLEINSTANCE_SOAK"
+
+// trials is fast, or soak when soakEnv is set.
+func trials(fast, soak int) int {
+	if os.Getenv(soakEnv) == "1" {
+		return soak
+	}
+	return fast
+}
+
+// forTrials runs trial once, or as n subtests in a soak.
+func forTrials(t *testing.T, fast, soak int, trial func(t *testing.T)) {
+	n := trials(fast, soak)
+	if n == 1 {
+		trial(t)
+		return
+	}
+	for i := range n {
+		if !t.Run(fmt.Sprintf("trial%d", i+1), trial) {
+			return
+		}
+	}
+}
