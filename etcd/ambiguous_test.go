@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"strings"
 	"testing"
 	"time"
 
@@ -162,3 +163,52 @@ func (h multiSignal) Handle(_ context.Context, r slog.Record) error {
 }
 func (h multiSignal) WithAttrs([]slog.Attr) slog.Handler { return h }
 func (h multiSignal) WithGroup(string) slog.Handler      { return h }
+
+// TestStalledTryAcquireLeavesNoKey: an acquisition that does not wait,
+// whose transaction takes the key but answers after the request timeout,
+// fails as an outage, and its cleanup (the revocation of its lease, also
+// answered late) deletes the key: another host takes the lock at once.
+func TestStalledTryAcquireLeavesNoKey(t *testing.T) {
+	c := etcdtest.Start(t)
+	prefix := c.Prefix(t)
+	proxy := etcdtest.NewProxy(t, c.Endpoints()[0])
+	slowClient := etcdtest.NewClient(t, proxy.Endpoint())
+	slowClient.Lease = afterGrant{slowClient.Lease, func() { proxy.DelayReplies(time.Second) }}
+	slow := hostOn(t, slowClient, prefix, etcd.WithRequestTimeout(300*time.Millisecond))
+	_, err := singleinstance.New(testName, singleinstance.WithBackend(slow))
+	if !errors.Is(err, singleinstance.ErrUnavailable) {
+		t.Fatalf("New with a stalled transaction: %v, want ErrUnavailable", err)
+	}
+	inst, err := singleinstance.New(testName, singleinstance.WithBackend(host(t, c, prefix)))
+	if err != nil {
+		t.Fatalf("another host after the stalled acquisition: %v", err)
+	}
+	inst.Release()
+}
+
+// TestStalledReleaseFreesTheName: a release whose revocation takes effect
+// but answers after the release timeout reports that it was not
+// confirmed, and the name is free all the same.
+func TestStalledReleaseFreesTheName(t *testing.T) {
+	c := etcdtest.Start(t)
+	prefix := c.Prefix(t)
+	proxy := etcdtest.NewProxy(t, c.Endpoints()[0])
+	slow := hostOn(t, etcdtest.NewClient(t, proxy.Endpoint()), prefix)
+	inst := hold(t, slow, testName)
+	proxy.DelayReplies(2 * etcd.DefaultReleaseTimeout)
+	start := time.Now()
+	err := inst.Release()
+	took := time.Since(start)
+	if !errors.Is(err, singleinstance.ErrUnavailable) || !strings.Contains(err.Error(), "the key stays until the lease expires") {
+		t.Fatalf("Release with a stalled answer: %v", err)
+	}
+	if took > 2*etcd.DefaultReleaseTimeout {
+		t.Errorf("Release took %v", took)
+	}
+	other, err := singleinstance.New(testName, singleinstance.WithBackend(host(t, c, prefix)))
+	if err != nil {
+		t.Fatalf("another host after the stalled release: %v", err)
+	}
+	other.Release()
+	proxy.DelayReplies(0)
+}
