@@ -26,6 +26,7 @@ import (
 // of waiting on itself forever. The cluster has three members; the
 // standby reaches one of them through the stalling proxy.
 func TestStalledTxnReplyClaimsOwnKey(t *testing.T) {
+	t.Parallel()
 	forTrials(t, 1, 5, func(t *testing.T) {
 		members := etcdtest.StartMembers(t, 3)
 		c := members.Cluster()
@@ -86,6 +87,7 @@ func TestStalledTxnReplyClaimsOwnKey(t *testing.T) {
 // lease would have had is refused as an outage (without a crash or a
 // race), and the next attempt with prompt answers takes the lock.
 func TestGrantAnsweredLate(t *testing.T) {
+	t.Parallel()
 	c := etcdtest.Start(t)
 	prefix := c.Prefix(t)
 	proxy := etcdtest.NewProxy(t, c.Endpoints()[0])
@@ -112,6 +114,7 @@ func TestGrantAnsweredLate(t *testing.T) {
 // claim the lock, and must not leave the key behind to keep others out
 // until the lease expires.
 func TestLeaseExpiresMidAcquire(t *testing.T) {
+	t.Parallel()
 	forTrials(t, 1, 5, func(t *testing.T) {
 		c := etcdtest.Start(t)
 		prefix := c.Prefix(t)

@@ -16,13 +16,17 @@ import (
 // lease: the holder keeps the lock (its Lost never fires) and a standby
 // keeps waiting.
 func TestClusterLeaderLoss(t *testing.T) {
+	t.Parallel()
+	// Long enough for an election on a loaded machine: the holder must
+	// keep the lock, which it cannot if the election outlasts its deadline.
+	const ttl = 4 * time.Second
 	forTrials(t, 1, 5, func(t *testing.T) {
 		members := etcdtest.StartMembers(t, 3)
 		c := members.Cluster()
 		prefix := c.Prefix(t)
-		holder := hold(t, host(t, c, prefix), testName)
+		holder := hold(t, host(t, c, prefix, etcd.WithTTL(ttl)), testName)
 		waiting := make(chan struct{}, 1)
-		standby := standBy(ctxFor(t, 30*time.Second), host(t, c, prefix,
+		standby := standBy(ctxFor(t, 30*time.Second), host(t, c, prefix, etcd.WithTTL(ttl),
 			etcd.WithLogger(slogOf(&signalHandler{msg: "singleinstance/etcd: waiting for the lock", ch: waiting}))), testName)
 		waitClosed(t, waiting, 10*time.Second, "standby waiting")
 
@@ -43,7 +47,7 @@ func TestClusterLeaderLoss(t *testing.T) {
 		case <-check.C:
 		}
 		t.Logf("leader %d killed; member %d led after %v; the holder kept the lock for %v", leader, next,
-			failover.Round(time.Millisecond), testTTL+time.Second)
+			failover.Round(time.Millisecond), ttl)
 		if holder.Err() != nil {
 			t.Fatalf("holder: %v", holder.Err())
 		}
@@ -73,6 +77,7 @@ func TestClusterLeaderLoss(t *testing.T) {
 // watches, which require a leader, are ended by its member instead of
 // staying silent.
 func TestClusterMinorityLeader(t *testing.T) {
+	t.Parallel()
 	forTrials(t, 1, 5, func(t *testing.T) {
 		const ttl = 4 * time.Second // long enough for the member to end the watches first
 		members := etcdtest.StartMembers(t, 3)
@@ -133,6 +138,7 @@ func TestClusterMinorityLeader(t *testing.T) {
 // the member is back, although the holder's watches broke meanwhile
 // (they require a leader): they resume from a read, missing nothing.
 func TestClusterStopRequestAcrossIsolation(t *testing.T) {
+	t.Parallel()
 	forTrials(t, 1, 5, func(t *testing.T) {
 		const ttl = 5 * time.Second // the holder survives the short isolation
 		members := etcdtest.StartMembers(t, 3)
