@@ -47,7 +47,12 @@ func (b *Backend) acquire(ctx context.Context, name string, self *singleinstance
 	)
 	defer func() {
 		if sess != nil {
-			b.closeSession(sess)
+			if err := b.closeSession(sess); err != nil {
+				// Most likely cut off: say what is left behind.
+				b.logger.Warn("singleinstance/etcd: could not revoke the lease of an acquisition that ended; "+
+					"if an attempt whose answer was lost took the lock, it stays taken until the lease expires",
+					"name", name, "lease", fmt.Sprintf("%x", sess.id), "ttl", sess.ttl, "err", err)
+			}
 		}
 	}()
 	// ended returns the error for a wait that ctx ended.
@@ -174,12 +179,14 @@ func heldKey(resp *clientv3.TxnResponse) *mvccpb.KeyValue {
 // closeSession closes a session that holds nothing, within the release
 // timeout: revoking its lease deletes any key that an attempt whose
 // answer was lost took.
-func (b *Backend) closeSession(sess *session) {
+func (b *Backend) closeSession(sess *session) error {
 	ctx, cancel := context.WithTimeout(context.Background(), b.releaseTimeout)
 	defer cancel()
-	if err := sess.close(ctx); err != nil {
+	err := sess.close(ctx)
+	if err != nil {
 		b.logger.Debug("singleinstance/etcd: revoke an unused lease; it expires by itself", "lease", fmt.Sprintf("%x", sess.id), "err", err)
 	}
+	return err
 }
 
 // tryOnce is the acquiring transaction: the holder's key is created with
