@@ -34,16 +34,28 @@ func TestStalledTxnReplyClaimsOwnKey(t *testing.T) {
 		proxy := etcdtest.NewProxy(t, members.Endpoint(0))
 		waiting := make(chan struct{}, 1)
 		retrying := make(chan struct{}, 1)
+		claimed := make(chan struct{}, 1)
 		logger := slog.New(multiSignal{
-			"singleinstance/etcd: waiting for the lock":                              waiting,
-			"singleinstance/etcd: cluster not answering; still waiting for the lock": retrying,
+			"singleinstance/etcd: waiting for the lock":                                  waiting,
+			"singleinstance/etcd: cluster not answering; still waiting for the lock":     retrying,
+			"singleinstance/etcd: an earlier attempt took the lock; its answer was lost": claimed,
 		})
-		const timeout = 300 * time.Millisecond
+		// Replies come twice the request timeout late. The standby's lease
+		// must outlive that: each renewal is sent a third of the TTL after
+		// the previous one was answered, and must be answered before the
+		// deadline that one set (TTL minus margin after it was sent).
+		const timeout = time.Second
 		slow := hostOn(t, etcdtest.NewClient(t, proxy.Endpoint()), prefix,
-			etcd.WithRequestTimeout(timeout), etcd.WithLogger(logger))
+			etcd.WithRequestTimeout(timeout), etcd.WithTTL(6*time.Second), etcd.WithLogger(logger))
 		holder := hold(t, host(t, c, prefix), testName)
 		got := standBy(ctxFor(t, 30*time.Second), slow, testName)
-		waitClosed(t, waiting, 10*time.Second, "standby waiting")
+		select {
+		case <-waiting:
+		case r := <-got:
+			t.Fatalf("the standby did not wait: %v", r.err)
+		case <-time.After(10 * time.Second):
+			t.Fatal("the standby is not waiting after 10s")
+		}
 
 		// The release wakes the standby, whose transaction then takes the
 		// lock on the server while its answer is held back past the timeout.
@@ -68,6 +80,9 @@ func TestStalledTxnReplyClaimsOwnKey(t *testing.T) {
 		}
 		defer r.inst.Release()
 		t.Logf("standby held the lock %v after the stall ended", r.at.Sub(healed).Round(time.Millisecond))
+		if !isClosed(claimed) { // the claim was logged
+			t.Error("the standby did not hold the lock by claiming the key its stalled transaction took")
+		}
 		st, err := singleinstance.Status(testName, singleinstance.WithBackend(host(t, c, prefix)))
 		if err != nil || st.Holder == nil || st.Holder.Token != r.inst.Token() {
 			t.Fatalf("status %+v, %v; want the standby's token %d", st, err, r.inst.Token())
@@ -103,6 +118,11 @@ func TestGrantAnsweredLate(t *testing.T) {
 	}
 	t.Logf("late grant: %v", err)
 	proxy.DelayReplies(0)
+	// Once the late answers still on their way have arrived, answers are
+	// prompt again.
+	if _, err := singleinstance.CheckRunning(testName, singleinstance.WithBackend(slow)); err != nil {
+		t.Fatal(err)
+	}
 	inst := hold(t, slow, testName)
 	if err := inst.Release(); err != nil {
 		t.Fatal(err)
@@ -205,7 +225,7 @@ func TestStalledReleaseFreesTheName(t *testing.T) {
 	if !errors.Is(err, singleinstance.ErrUnavailable) || !strings.Contains(err.Error(), "the key stays until the lease expires") {
 		t.Fatalf("Release with a stalled answer: %v", err)
 	}
-	if took > 2*etcd.DefaultReleaseTimeout {
+	if took > 4*etcd.DefaultReleaseTimeout { // not the request timeout (5s)
 		t.Errorf("Release took %v", took)
 	}
 	other, err := singleinstance.New(testName, singleinstance.WithBackend(host(t, c, prefix)))
