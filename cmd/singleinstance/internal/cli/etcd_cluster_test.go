@@ -24,6 +24,7 @@ import (
 // other only after it ended (the journal that the commands append to
 // shows the order).
 func TestRunQuorumLoss(t *testing.T) {
+	t.Parallel()
 	forTrials(t, 3, func(t *testing.T) {
 		exe, err := os.Executable()
 		if err != nil {
