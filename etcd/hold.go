@@ -257,8 +257,11 @@ func (h *hold) UpdateHolder(ctx context.Context, desc singleinstance.Holder) err
 	return nil
 }
 
-// Release implements singleinstance.Lease: it deletes the key if this
-// acquisition still holds it, and revokes the lease.
+// Release implements singleinstance.Lease: it revokes the lease, which
+// deletes the key if this acquisition still holds it, within the release
+// timeout (WithReleaseTimeout). An error matches
+// singleinstance.ErrUnavailable and says that the key may stay until the
+// lease expires.
 func (h *hold) Release() error {
 	h.release.Do(func() { h.relErr = h.doRelease() })
 	return h.relErr
