@@ -113,6 +113,7 @@ func TestGrantAnsweredLate(t *testing.T) {
 		{"timed out", time.Second},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			c := etcdtest.Start(t)
 			prefix := c.Prefix(t)
 			proxy := etcdtest.NewProxy(t, c.Endpoints()[0])
