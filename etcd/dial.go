@@ -136,12 +136,21 @@ func Dial(ctx context.Context, cfg Config, opts ...Option) (*Backend, error) {
 	b.ownClient = true
 	pctx, cancel := context.WithTimeout(ctx, cfg.DialTimeout)
 	defer cancel()
-	// Meanwhile, look for a TLS mismatch, which the client reports only as
-	// a timeout: a definite one on every endpoint ends the wait.
+	// If the cluster is slow to answer, look for a TLS mismatch, which the
+	// client reports only as a timeout: a definite one on every endpoint
+	// ends the wait. (A cluster that answers never sees the probes.)
 	ping, stopPing := context.WithCancel(pctx)
 	defer stopPing()
 	mismatch := make(chan error, 1)
 	go func() {
+		t := time.NewTimer(probeDelay)
+		defer t.Stop()
+		select {
+		case <-t.C:
+		case <-ping.Done():
+			mismatch <- nil
+			return
+		}
 		err := probeTLS(pctx, cfg.Endpoints, tlsConfig)
 		if err != nil {
 			stopPing()
@@ -192,6 +201,10 @@ func (c *Config) tlsConfig() (*tls.Config, error) {
 	}
 	return t, nil
 }
+
+// probeDelay is how long Dial waits for the cluster's answer before it
+// probes the endpoints for a TLS mismatch.
+const probeDelay = 300 * time.Millisecond
 
 // ErrTLSMismatch means that an endpoint and the client disagree about TLS:
 // an https:// endpoint (or TLS files) for a server that answers in
