@@ -3,9 +3,11 @@ package etcd
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/singleinstance/singleinstance"
+	"go.etcd.io/etcd/api/v3/mvccpb"
 	clientv3 "go.etcd.io/etcd/client/v3"
 )
 
@@ -39,11 +41,18 @@ func (b *Backend) acquire(ctx context.Context, name string, self *singleinstance
 	var (
 		sess     *session
 		conflict *singleinstance.AlreadyRunningError // the last one seen
-		answered bool                                // the cluster answered at least once
+		// Leases of this acquisition given up on, whose revocation may
+		// not have reached the server: a key on one of them is ours too.
+		abandoned = map[clientv3.LeaseID]bool{}
 	)
 	defer func() {
 		if sess != nil {
-			b.closeSession(sess)
+			if err := b.closeSession(sess); err != nil {
+				// Most likely cut off: say what is left behind.
+				b.logger.Warn("singleinstance/etcd: could not revoke the lease of an acquisition that ended; "+
+					"if an attempt whose answer was lost took the lock, it stays taken until the lease expires",
+					"name", name, "lease", fmt.Sprintf("%x", sess.id), "ttl", sess.ttl, "err", err)
+			}
 		}
 	}()
 	// ended returns the error for a wait that ctx ended.
@@ -56,13 +65,13 @@ func (b *Backend) acquire(ctx context.Context, name string, self *singleinstance
 		return conflict
 	}
 	// failed decides what a failed request means: the end of a wait that
-	// ctx ended, an outage that a waiter that got answers before waits out
-	// (again), or the error to return.
+	// ctx ended, an outage that a waiter waits out (again) once the
+	// cluster answered this Backend, or the error to return.
 	failed := func(err error) (again bool, out error) {
 		if ctx.Err() != nil {
 			return false, ended(err)
 		}
-		if !wait || !answered || !errors.Is(err, singleinstance.ErrUnavailable) {
+		if !wait || !b.answered.Load() || !errors.Is(err, singleinstance.ErrUnavailable) {
 			return false, err
 		}
 		b.logger.Warn("singleinstance/etcd: cluster not answering; still waiting for the lock", "name", name, "err", err)
@@ -73,6 +82,7 @@ func (b *Backend) acquire(ctx context.Context, name string, self *singleinstance
 			return nil, ended(ctx.Err())
 		}
 		if sess != nil && sess.Err() != nil {
+			abandoned[sess.id] = true
 			b.closeSession(sess)
 			sess = nil
 		}
@@ -91,22 +101,54 @@ func (b *Backend) acquire(ctx context.Context, name string, self *singleinstance
 		h.AcquiredAt = time.Now().Truncate(time.Millisecond)
 		resp, err := b.tryOnce(ctx, name, sess, &h)
 		if err != nil {
+			// The transaction may have taken the key although its answer
+			// was lost: the next attempt finds the key on this session's
+			// lease and claims it, and closing the session deletes it.
 			if again, err := failed(err); !again {
 				return nil, err
 			}
 			continue
 		}
-		answered = true
+		b.answered.Store(true)
+		var token uint64
 		if resp.Succeeded {
-			token := uint64(resp.Header.Revision)
+			token = uint64(resp.Header.Revision)
+		} else if kv := heldKey(resp); kv != nil {
+			switch lease := clientv3.LeaseID(kv.Lease); {
+			case lease == sess.id:
+				// An earlier attempt took the key, but its answer was
+				// lost (it came after the request timeout): it is ours.
+				token = uint64(kv.CreateRevision)
+				if r, err := decodeRecord(kv); err == nil {
+					h = *r.Holder
+				}
+				b.logger.Debug("singleinstance/etcd: an earlier attempt took the lock; its answer was lost", "name", name, "token", token)
+			case abandoned[lease]:
+				// Taken on a lease this acquisition gave up, whose
+				// revocation did not get through: delete, try again.
+				b.logger.Debug("singleinstance/etcd: deleting the key an abandoned attempt took", "name", name, "lease", fmt.Sprintf("%x", lease))
+				dctx, cancel := context.WithTimeout(ctx, b.requestTimeout)
+				err := b.deleteIfHeld(dctx, name, uint64(kv.CreateRevision), lease)
+				cancel()
+				if err != nil {
+					if again, err := failed(b.unavailable("acquire "+name, err)); !again {
+						return nil, err
+					}
+				}
+				continue
+			}
+		}
+		if token != 0 {
 			if err := sess.Err(); err != nil {
 				// The lease may have expired while the answer was on its
-				// way: give the key back, and do not claim it.
-				dctx, cancel := context.WithTimeout(context.Background(), b.requestTimeout)
+				// way: give the key back (closing the session revokes the
+				// lease if this does not get through), and do not claim it.
+				dctx, cancel := context.WithTimeout(context.Background(), b.releaseTimeout)
 				b.deleteIfHeld(dctx, name, token, sess.id)
 				cancel()
 				if !wait {
-					return nil, err
+					return nil, fmt.Errorf("singleinstance/etcd: acquire %s (%s): %w: the answer came after the new lease's deadline",
+						name, b.where, singleinstance.ErrUnavailable)
 				}
 				continue
 			}
@@ -125,12 +167,26 @@ func (b *Backend) acquire(ctx context.Context, name string, self *singleinstance
 	}
 }
 
-// closeSession closes a session that holds nothing, within the request
-// timeout.
-func (b *Backend) closeSession(sess *session) {
-	ctx, cancel := context.WithTimeout(context.Background(), b.requestTimeout)
+// heldKey is the holder's key that a failed acquiring transaction read,
+// or nil.
+func heldKey(resp *clientv3.TxnResponse) *mvccpb.KeyValue {
+	if kvs := resp.Responses[0].GetResponseRange().Kvs; len(kvs) > 0 {
+		return kvs[0]
+	}
+	return nil
+}
+
+// closeSession closes a session that holds nothing, within the release
+// timeout: revoking its lease deletes any key that an attempt whose
+// answer was lost took.
+func (b *Backend) closeSession(sess *session) error {
+	ctx, cancel := context.WithTimeout(context.Background(), b.releaseTimeout)
 	defer cancel()
-	sess.close(ctx)
+	err := sess.close(ctx)
+	if err != nil {
+		b.logger.Debug("singleinstance/etcd: revoke an unused lease; it expires by itself", "lease", fmt.Sprintf("%x", sess.id), "err", err)
+	}
+	return err
 }
 
 // tryOnce is the acquiring transaction: the holder's key is created with

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/singleinstance/singleinstance"
@@ -23,6 +24,9 @@ const (
 	MinTTL = 2 * time.Second
 	// DefaultRequestTimeout bounds each request to etcd that is not a wait.
 	DefaultRequestTimeout = 5 * time.Second
+	// DefaultReleaseTimeout bounds a release: the revocation of the
+	// lease, which deletes the holder's key.
+	DefaultReleaseTimeout = 500 * time.Millisecond
 )
 
 // ErrInvalidConfig means an option or a Config field has a value that
@@ -40,9 +44,13 @@ type Backend struct {
 	ttl            time.Duration
 	margin         time.Duration
 	requestTimeout time.Duration
+	releaseTimeout time.Duration
 	logger         *slog.Logger
 	where          string // for messages
 	stopHint       string // global flags of the CLI that reach this cluster
+	// answered is set once the cluster answered: from then on a waiter
+	// waits out an outage instead of failing.
+	answered atomic.Bool
 }
 
 var _ singleinstance.Backend = (*Backend)(nil)
@@ -73,6 +81,15 @@ func WithSafetyMargin(d time.Duration) Option { return func(b *Backend) { b.marg
 // matching singleinstance.ErrUnavailable.
 func WithRequestTimeout(d time.Duration) Option { return func(b *Backend) { b.requestTimeout = d } }
 
+// WithReleaseTimeout bounds a release (default DefaultReleaseTimeout):
+// the revocation of the lease, which deletes the holder's key, and the
+// cleanup after an acquisition that failed or was cancelled. A connected
+// cluster answers within milliseconds; one that does not answer in time
+// is most likely out of reach, and a process that is stopping should not
+// wait for it: the key then stays until its lease expires, within the
+// TTL, and Release says so.
+func WithReleaseTimeout(d time.Duration) Option { return func(b *Backend) { b.releaseTimeout = d } }
+
 // WithLogger sets the logger for warnings (changed TTL, lost lease,
 // unreachable cluster while waiting). The default is slog.Default().
 func WithLogger(l *slog.Logger) Option { return func(b *Backend) { b.logger = l } }
@@ -93,6 +110,7 @@ func New(client *clientv3.Client, opts ...Option) (*Backend, error) {
 		prefix:         DefaultPrefix,
 		ttl:            DefaultTTL,
 		requestTimeout: DefaultRequestTimeout,
+		releaseTimeout: DefaultReleaseTimeout,
 	}
 	for _, o := range opts {
 		o(b)
@@ -129,6 +147,9 @@ func (b *Backend) finish() error {
 	}
 	if b.requestTimeout <= 0 {
 		return fmt.Errorf("singleinstance/etcd: %w: request timeout %v must be positive", ErrInvalidConfig, b.requestTimeout)
+	}
+	if b.releaseTimeout <= 0 {
+		return fmt.Errorf("singleinstance/etcd: %w: release timeout %v must be positive", ErrInvalidConfig, b.releaseTimeout)
 	}
 	b.where = "etcd " + strings.Join(b.client.Endpoints(), ",") + " prefix " + b.prefix
 	return nil

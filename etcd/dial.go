@@ -4,9 +4,14 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
 	"fmt"
+	"io"
+	"net"
 	"os"
+	"path"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/singleinstance/singleinstance"
@@ -35,7 +40,10 @@ type Config struct {
 	Endpoints []string
 	// CACert, Cert and Key are PEM files: the CA that signed the servers'
 	// certificates, and this client's certificate and key. With any of
-	// them set, TLS is used.
+	// them set, TLS is used: endpoints must then be https://, unixs://,
+	// unix:// or host:port, and Dial refuses an http:// one (which would
+	// silently connect in plaintext) with ErrInvalidConfig. An https://
+	// endpoint without them uses TLS with the system's CAs.
 	CACert, Cert, Key string
 	// InsecureSkipVerify turns off server certificate checks (testing
 	// only).
@@ -97,6 +105,14 @@ func Dial(ctx context.Context, cfg Config, opts ...Option) (*Backend, error) {
 	if err != nil {
 		return nil, err
 	}
+	if tlsConfig != nil {
+		for _, ep := range cfg.Endpoints {
+			if rest, ok := strings.CutPrefix(ep, "http://"); ok {
+				return nil, fmt.Errorf("singleinstance/etcd: %w: TLS files are set, but endpoint %s is plain http: use https://%s, or no TLS files",
+					ErrInvalidConfig, ep, rest)
+			}
+		}
+	}
 	if cfg.Password != "" && cfg.Username == "" {
 		return nil, fmt.Errorf("singleinstance/etcd: %w: a password without a user name", ErrInvalidConfig)
 	}
@@ -120,12 +136,40 @@ func Dial(ctx context.Context, cfg Config, opts ...Option) (*Backend, error) {
 	b.ownClient = true
 	pctx, cancel := context.WithTimeout(ctx, cfg.DialTimeout)
 	defer cancel()
+	// If the cluster is slow to answer, look for a TLS mismatch, which the
+	// client reports only as a timeout: a definite one on every endpoint
+	// ends the wait. (A cluster that answers never sees the probes.)
+	ping, stopPing := context.WithCancel(pctx)
+	defer stopPing()
+	mismatch := make(chan error, 1)
+	go func() {
+		t := time.NewTimer(probeDelay)
+		defer t.Stop()
+		select {
+		case <-t.C:
+		case <-ping.Done():
+			mismatch <- nil
+			return
+		}
+		err := probeTLS(pctx, cfg.Endpoints, tlsConfig)
+		if err != nil {
+			stopPing()
+		}
+		mismatch <- err
+	}()
 	// A serializable read answers from any member that is up, and proves
 	// the endpoints, TLS and credentials work.
-	if _, err := client.Get(pctx, b.prefix, clientv3.WithCountOnly(), clientv3.WithSerializable()); err != nil {
+	_, err = client.Get(ping, b.prefix, clientv3.WithCountOnly(), clientv3.WithSerializable())
+	cancel()
+	diagnosis := <-mismatch
+	if err != nil {
 		client.Close()
+		if diagnosis != nil {
+			return nil, fmt.Errorf("singleinstance/etcd: connect (%s): %w: %w", b.where, singleinstance.ErrUnavailable, diagnosis)
+		}
 		return nil, b.unavailable("connect", err)
 	}
+	b.answered.Store(true)
 	return b, nil
 }
 
@@ -156,4 +200,131 @@ func (c *Config) tlsConfig() (*tls.Config, error) {
 		t.Certificates = []tls.Certificate{pair}
 	}
 	return t, nil
+}
+
+// probeDelay is how long Dial waits for the cluster's answer before it
+// probes the endpoints for a TLS mismatch.
+const probeDelay = 300 * time.Millisecond
+
+// ErrTLSMismatch means that an endpoint and the client disagree about TLS:
+// an https:// endpoint (or TLS files) for a server that answers in
+// plaintext, a plaintext endpoint for a server that speaks TLS, or a
+// server certificate that the CA given does not vouch for. Dial's error
+// then matches both it and singleinstance.ErrUnavailable.
+var ErrTLSMismatch = errors.New("likely TLS mismatch")
+
+// probeTLS tries a TLS handshake with each endpoint (bounded by ctx) and
+// returns an error matching ErrTLSMismatch if every endpoint showed one,
+// naming them; nil otherwise.
+func probeTLS(ctx context.Context, endpoints []string, tlsConfig *tls.Config) error {
+	errs := make([]error, len(endpoints))
+	var wg sync.WaitGroup
+	for i, ep := range endpoints {
+		wg.Go(func() { errs[i] = probeEndpoint(ctx, ep, tlsConfig) })
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err == nil {
+			return nil
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// probeEndpoint reports a TLS mismatch with one endpoint, or nil if there
+// is none or it cannot tell (such as when nothing answers).
+func probeEndpoint(ctx context.Context, ep string, tlsConfig *tls.Config) error {
+	network, address, host, wantTLS := endpointAddress(ep, tlsConfig != nil)
+	var d net.Dialer
+	conn, err := d.DialContext(ctx, network, address)
+	if err != nil {
+		return nil
+	}
+	defer conn.Close()
+	var c *tls.Config
+	switch {
+	case !wantTLS:
+		// Does the server speak TLS although the endpoint says not to?
+		c = &tls.Config{InsecureSkipVerify: true, NextProtos: []string{"h2"}, MinVersion: tls.VersionTLS12}
+	case tlsConfig != nil:
+		c = tlsConfig.Clone()
+	default:
+		c = &tls.Config{MinVersion: tls.VersionTLS12}
+	}
+	if c.ServerName == "" {
+		c.ServerName = host
+	}
+	err = tls.Client(conn, c).HandshakeContext(ctx)
+	var header tls.RecordHeaderError
+	var verify *tls.CertificateVerificationError
+	switch {
+	case !wantTLS && err == nil:
+		return fmt.Errorf("%w: %s answers with TLS, but the endpoint is plaintext (use https:// and a CA file)", ErrTLSMismatch, ep)
+	case !wantTLS:
+		return nil
+	case errors.As(err, &verify):
+		return fmt.Errorf("%w: %s presented a certificate that is not accepted: %w", ErrTLSMismatch, ep, verify.Err)
+	case err != nil && (errors.As(err, &header) || speaksPlainHTTP2(ctx, network, address)):
+		// An etcd server without TLS closes the connection on a TLS
+		// hello; it answers a plaintext HTTP/2 preface.
+		return fmt.Errorf("%w: %s answers in plaintext, not TLS (use http:// and no TLS files, or enable TLS on the server)", ErrTLSMismatch, ep)
+	}
+	return nil
+}
+
+// speaksPlainHTTP2 reports whether the server at address answers an
+// HTTP/2 connection preface without TLS (as etcd's gRPC server without TLS
+// does) with a SETTINGS frame.
+func speaksPlainHTTP2(ctx context.Context, network, address string) bool {
+	var d net.Dialer
+	conn, err := d.DialContext(ctx, network, address)
+	if err != nil {
+		return false
+	}
+	defer conn.Close()
+	if deadline, ok := ctx.Deadline(); ok {
+		conn.SetDeadline(deadline)
+	}
+	stop := context.AfterFunc(ctx, func() { conn.SetDeadline(time.Now()) })
+	defer stop()
+	// The preface, then an empty SETTINGS frame.
+	preface := append([]byte("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"), 0, 0, 0, 4, 0, 0, 0, 0, 0)
+	if _, err := conn.Write(preface); err != nil {
+		return false
+	}
+	var header [9]byte // length (3 bytes), type, flags, stream ID
+	if _, err := io.ReadFull(conn, header[:]); err != nil {
+		return false
+	}
+	return header[3] == 4 // SETTINGS
+}
+
+// endpointAddress is where an endpoint is dialled, the host name its
+// certificate must name, and whether the client uses TLS with it (as
+// clientv3 decides: https and unixs always, http never, and unix or a bare
+// host:port when TLS files are set).
+func endpointAddress(ep string, tlsFiles bool) (network, address, host string, useTLS bool) {
+	scheme, rest, ok := strings.Cut(ep, "://")
+	if !ok {
+		if after, found := strings.CutPrefix(ep, "unix:"); found {
+			return "unix", after, path.Base(after), tlsFiles
+		}
+		if after, found := strings.CutPrefix(ep, "unixs:"); found {
+			return "unix", after, path.Base(after), true
+		}
+		h, _, err := net.SplitHostPort(ep)
+		if err != nil {
+			h = ep
+		}
+		return "tcp", ep, h, tlsFiles
+	}
+	switch scheme {
+	case "unix", "unixs":
+		return "unix", rest, path.Base(rest), scheme == "unixs" || tlsFiles
+	}
+	h, _, err := net.SplitHostPort(rest)
+	if err != nil {
+		h = rest
+	}
+	return "tcp", rest, h, scheme == "https"
 }

@@ -3,6 +3,11 @@ package etcd_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -106,4 +111,101 @@ func standBy(ctx context.Context, b *etcd.Backend, name string) <-chan acquired 
 		got <- acquired{inst, err, time.Now()}
 	}()
 	return got
+}
+
+// logRecorder is a slog.Handler that keeps every record's message and
+// attributes, so that a test can wait for one.
+type logRecorder struct {
+	mu      sync.Mutex
+	records []string // message and attributes, as "msg key=value ..."
+	added   chan struct{}
+}
+
+func newLogRecorder() *logRecorder { return &logRecorder{added: make(chan struct{}, 1)} }
+
+func (l *logRecorder) Enabled(context.Context, slog.Level) bool { return true }
+func (l *logRecorder) Handle(_ context.Context, r slog.Record) error {
+	line := r.Message
+	r.Attrs(func(a slog.Attr) bool {
+		line += " " + a.String()
+		return true
+	})
+	l.mu.Lock()
+	l.records = append(l.records, line)
+	l.mu.Unlock()
+	select {
+	case l.added <- struct{}{}:
+	default:
+	}
+	return nil
+}
+func (l *logRecorder) WithAttrs([]slog.Attr) slog.Handler { return l }
+func (l *logRecorder) WithGroup(string) slog.Handler      { return l }
+
+// find returns the first record that contains every one of parts.
+func (l *logRecorder) find(parts ...string) (string, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, r := range l.records {
+		all := true
+		for _, p := range parts {
+			all = all && strings.Contains(r, p)
+		}
+		if all {
+			return r, true
+		}
+	}
+	return "", false
+}
+
+// wait returns the first record that contains every one of parts,
+// failing the test if none is logged within d.
+func (l *logRecorder) wait(t testing.TB, d time.Duration, parts ...string) string {
+	t.Helper()
+	deadline := time.NewTimer(d)
+	defer deadline.Stop()
+	for {
+		if r, ok := l.find(parts...); ok {
+			return r
+		}
+		select {
+		case <-l.added:
+		case <-deadline.C:
+			l.mu.Lock()
+			defer l.mu.Unlock()
+			t.Fatalf("no log record with %q within %v; records:\n%s", parts, d, strings.Join(l.records, "\n"))
+		}
+	}
+}
+
+// slogOf is a logger on h.
+func slogOf(h slog.Handler) *slog.Logger { return slog.New(h) }
+
+// contains is strings.Contains.
+func contains(s, sub string) bool { return strings.Contains(s, sub) }
+
+// soakEnv, set to 1 (as CI's soak step does), runs the trials of the
+// failure tests many times over instead of once.
+const soakEnv = "SINGLEINSTANCE_SOAK"
+
+// trials is fast, or soak when soakEnv is set.
+func trials(fast, soak int) int {
+	if os.Getenv(soakEnv) == "1" {
+		return soak
+	}
+	return fast
+}
+
+// forTrials runs trial once, or as n subtests in a soak.
+func forTrials(t *testing.T, fast, soak int, trial func(t *testing.T)) {
+	n := trials(fast, soak)
+	if n == 1 {
+		trial(t)
+		return
+	}
+	for i := range n {
+		if !t.Run(fmt.Sprintf("trial%d", i+1), trial) {
+			return
+		}
+	}
 }

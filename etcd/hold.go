@@ -54,13 +54,19 @@ func (b *Backend) newHold(name string, sess *session, token uint64, h singleinst
 }
 
 // watch follows the holder's key and stop key. The lease is lost when the
-// session gives up or the key is deleted or taken over (a forced stop);
-// a put of this acquisition's token on the stop key is a stop request.
+// session gives up or the key is deleted or taken over (a forced stop, an
+// expired lease); a put of this acquisition's token on the stop key is a
+// stop request. The watches require a leader: a member cut off from the
+// others ends them instead of staying silent about changes made by the
+// majority, and they are then resumed where they left off.
 func (h *hold) watch(ctx context.Context) {
 	defer close(h.watchDone)
 	defer h.cancelWatch()
-	lockCh := h.b.client.Watch(ctx, h.key, clientv3.WithRev(int64(h.token)+1))
-	stopCh := h.b.client.Watch(ctx, h.b.stopKey(h.name), clientv3.WithRev(int64(h.token)+1), clientv3.WithFilterDelete())
+	wctx := clientv3.WithRequireLeader(ctx)
+	stopKey := h.b.stopKey(h.name)
+	from := int64(h.token) + 1
+	lockCh := h.b.client.Watch(wctx, h.key, clientv3.WithRev(from))
+	stopCh := h.b.client.Watch(wctx, stopKey, clientv3.WithRev(from), clientv3.WithFilterDelete())
 	for {
 		select {
 		case <-ctx.Done():
@@ -68,76 +74,138 @@ func (h *hold) watch(ctx context.Context) {
 		case <-h.sess.lost:
 			return
 		case wr, ok := <-lockCh:
-			if !ok {
-				return
-			}
-			if err := wr.Err(); err != nil {
-				// Compacted past our revision or cancelled: look at the
-				// key directly, then watch again from there.
-				lockCh = h.rewatch(ctx)
+			if !ok || wr.Err() != nil {
+				h.b.logger.Debug("singleinstance/etcd: the holder's watch broke; reading the key and watching again",
+					"name", h.name, "err", watchErr(wr, ok))
+				if lockCh = h.rewatch(wctx, h.key, h.checkLock); lockCh == nil {
+					return
+				}
 				continue
 			}
 			for _, ev := range wr.Events {
-				h.checkEvent(ev)
+				h.checkEvent(ctx, ev)
 			}
 		case wr, ok := <-stopCh:
-			if !ok {
-				return
-			}
-			if wr.Err() != nil {
-				stopCh = h.b.client.Watch(ctx, h.b.stopKey(h.name), clientv3.WithRev(wr.Header.Revision+1), clientv3.WithFilterDelete())
+			if !ok || wr.Err() != nil {
+				h.b.logger.Debug("singleinstance/etcd: the holder's stop watch broke; reading the stop key and watching again",
+					"name", h.name, "err", watchErr(wr, ok))
+				if stopCh = h.rewatch(wctx, stopKey, h.checkStop, clientv3.WithFilterDelete()); stopCh == nil {
+					return
+				}
 				continue
 			}
 			for _, ev := range wr.Events {
-				if string(ev.Kv.Value) == strconv.FormatUint(h.token, 10) {
-					h.stopMu.Do(func() { close(h.stopReq) })
-				}
+				h.checkStop(ctx, ev.Kv)
 			}
 		}
 	}
 }
 
-// rewatch reads the key after a broken watch and watches it again.
-func (h *hold) rewatch(ctx context.Context) clientv3.WatchChan {
+// watchErr says why a watch ended.
+func watchErr(wr clientv3.WatchResponse, ok bool) error {
+	if !ok {
+		return errors.New("watch channel closed")
+	}
+	return wr.Err()
+}
+
+// rewatch reads key after a broken watch (compacted past the revision
+// watched from, cancelled for want of a leader), passes what it read to
+// check (nil if the key is absent), and watches again from the revision
+// read: no change is missed in between. It retries until the hold ends,
+// and then returns nil.
+func (h *hold) rewatch(ctx context.Context, key string, check func(context.Context, *mvccpb.KeyValue), opts ...clientv3.OpOption) clientv3.WatchChan {
 	for ctx.Err() == nil {
 		rctx, cancel := context.WithTimeout(ctx, h.b.requestTimeout)
-		resp, err := h.b.client.Get(rctx, h.key)
+		resp, err := h.b.client.Get(rctx, key)
 		cancel()
 		if err == nil {
-			if len(resp.Kvs) == 0 {
-				h.takeAway(errors.New("its key was deleted"))
-			} else {
-				h.checkEvent(&clientv3.Event{Type: mvccpb.PUT, Kv: resp.Kvs[0]})
+			var kv *mvccpb.KeyValue
+			if len(resp.Kvs) > 0 {
+				kv = resp.Kvs[0]
 			}
-			return h.b.client.Watch(ctx, h.key, clientv3.WithRev(resp.Header.Revision+1))
+			check(ctx, kv)
+			return h.b.client.Watch(ctx, key, append(opts, clientv3.WithRev(resp.Header.Revision+1))...)
 		}
+		t := time.NewTimer(retryPause)
 		select {
 		case <-ctx.Done():
 		case <-h.sess.lost:
+			t.Stop()
 			return nil
-		case <-time.After(500 * time.Millisecond):
+		case <-t.C:
 		}
+		t.Stop()
 	}
 	return nil
 }
 
-// checkEvent looks at one change of the holder's key.
-func (h *hold) checkEvent(ev *clientv3.Event) {
-	switch {
-	case ev.Type == mvccpb.DELETE:
-		h.takeAway(errors.New("its key was deleted (a forced stop, or by hand)"))
-	case uint64(ev.Kv.CreateRevision) != h.token || clientv3.LeaseID(ev.Kv.Lease) != h.sess.id:
-		h.takeAway(errors.New("its key was taken over"))
+// checkLock looks at the holder's key as read (nil: absent).
+func (h *hold) checkLock(ctx context.Context, kv *mvccpb.KeyValue) {
+	if kv == nil {
+		h.takeAway(ctx, "its key was deleted", true)
+		return
+	}
+	h.checkEvent(ctx, &clientv3.Event{Type: mvccpb.PUT, Kv: kv})
+}
+
+// checkStop looks at the stop key as read or put (nil: absent): this
+// acquisition's token on it is a stop request.
+func (h *hold) checkStop(_ context.Context, kv *mvccpb.KeyValue) {
+	if kv != nil && string(kv.Value) == strconv.FormatUint(h.token, 10) {
+		h.stopMu.Do(func() { close(h.stopReq) })
 	}
 }
 
-// takeAway ends the hold because someone else changed the key: the
-// session is failed, which closes Lost.
-func (h *hold) takeAway(cause error) {
+// checkEvent looks at one change of the holder's key.
+func (h *hold) checkEvent(ctx context.Context, ev *clientv3.Event) {
+	switch {
+	case ev.Type == mvccpb.DELETE:
+		h.takeAway(ctx, "its key was deleted", true)
+	case uint64(ev.Kv.CreateRevision) != h.token || clientv3.LeaseID(ev.Kv.Lease) != h.sess.id:
+		h.takeAway(ctx, "its key was taken over by another holder", false)
+	}
+}
+
+// takeAway ends the hold because its key changed under it: the session is
+// failed at once, which closes Lost; then the loss is logged with its
+// cause, which for a deleted key is read from the cluster.
+func (h *hold) takeAway(ctx context.Context, what string, deleted bool) {
 	h.takenOnce.Do(func() {
+		h.sess.fail(errors.New(what))
+		cause := what
+		if deleted {
+			cause = h.deletionCause(ctx)
+		}
 		h.b.logger.Error("singleinstance/etcd: lock lost", "name", h.name, "token", h.token, "cause", cause)
-		h.sess.fail(cause)
 	})
+}
+
+// deletionCause finds out why the holder's key was deleted: a forced stop
+// leaves a fence naming this token, an expired (or revoked) lease is gone
+// from the server, and anything else was a delete by another client.
+func (h *hold) deletionCause(ctx context.Context) string {
+	// A connected holder, which saw the delete, gets its answers within
+	// milliseconds; Release, which ends the watch, need not wait long.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), h.b.releaseTimeout)
+	defer cancel()
+	resp, err := h.b.client.Txn(ctx).Then(clientv3.OpGet(h.b.fenceKey(h.name))).Commit()
+	if err != nil {
+		return fmt.Sprintf("its key was deleted (the cause could not be read: %v)", err)
+	}
+	if kvs := resp.Responses[0].GetResponseRange().Kvs; len(kvs) > 0 {
+		if r, err := decodeRecord(kvs[0]); err == nil && r.Holder.Token == h.token {
+			return "it was stopped by force (kill --force): its key was deleted and the name fenced"
+		}
+	}
+	ttl, err := h.b.client.TimeToLive(ctx, h.sess.id)
+	switch {
+	case err != nil:
+		return fmt.Sprintf("its key was deleted (the cause could not be read: %v)", err)
+	case ttl.TTL < 0:
+		return "its lease expired on the server (or was revoked), which deleted its key"
+	}
+	return "its key was deleted by another client (by hand?) while its lease was alive"
 }
 
 // Token implements singleinstance.Lease.
@@ -180,7 +248,7 @@ func (h *hold) UpdateHolder(ctx context.Context, desc singleinstance.Holder) err
 		return h.b.unavailable("describe holder of "+h.name, err)
 	}
 	if !resp.Succeeded {
-		h.takeAway(errors.New("its key was deleted or taken over"))
+		h.takeAway(ctx, "its key was deleted or taken over", true)
 		return h.sess.Err()
 	}
 	h.mu.Lock()
@@ -189,32 +257,27 @@ func (h *hold) UpdateHolder(ctx context.Context, desc singleinstance.Holder) err
 	return nil
 }
 
-// Release implements singleinstance.Lease: it deletes the key if this
-// acquisition still holds it, and revokes the lease.
+// Release implements singleinstance.Lease: it revokes the lease, which
+// deletes the key if this acquisition still holds it, within the release
+// timeout (WithReleaseTimeout). An error matches
+// singleinstance.ErrUnavailable and says that the key may stay until the
+// lease expires.
 func (h *hold) Release() error {
 	h.release.Do(func() { h.relErr = h.doRelease() })
 	return h.relErr
 }
 
-// lostReleaseTimeout bounds a Release after the lease was lost.
-const lostReleaseTimeout = time.Second
-
 func (h *hold) doRelease() error {
 	h.cancelWatch()
 	<-h.watchDone
-	timeout := h.b.requestTimeout
-	if h.sess.Err() != nil {
-		// Lost: most likely cut off from the cluster. Try briefly; the
-		// lease expires by itself anyway.
-		timeout = min(timeout, lostReleaseTimeout)
-	}
-	// One deadline for both requests.
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	// Revoking the lease deletes the key with it, in one request, bounded
+	// by the release timeout: a cluster that does not answer by then is
+	// most likely out of reach, and the key expires with the lease.
+	ctx, cancel := context.WithTimeout(context.Background(), h.b.releaseTimeout)
 	defer cancel()
-	derr := h.b.deleteIfHeld(ctx, h.name, h.token, h.sess.id)
-	rerr := h.sess.close(ctx)
-	if err := errors.Join(derr, rerr); err != nil {
-		return fmt.Errorf("%w (the lease expires by itself within %v)", h.b.unavailable("release "+h.name, err), h.sess.ttl)
+	if err := h.sess.close(ctx); err != nil {
+		return fmt.Errorf("%w (unless the request reached etcd, the key stays until the lease expires, within %v)",
+			h.b.unavailable("release "+h.name, err), h.sess.ttl)
 	}
 	return nil
 }

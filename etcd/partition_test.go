@@ -10,8 +10,9 @@ import (
 	"go.etcd.io/etcd/client/v3/concurrency"
 )
 
-// partitionTrials is how many partitions TestPartition runs (at once).
-const partitionTrials = 20
+// partitionTrials is how many partitions TestPartition runs (at once);
+// a soak runs more.
+var partitionTrials = trials(20, 60)
 
 // trial is what one partition showed, for this package's lock and for a
 // naive lock on etcd's concurrency.Session and Mutex side by side.

@@ -37,13 +37,16 @@ type session struct {
 }
 
 // grant creates a lease with the backend's TTL and starts keeping it
-// alive.
+// alive. A grant answered after the deadline the lease would have had is
+// of no use: the lease is revoked and the grant fails as an outage.
 func (b *Backend) grant(ctx context.Context) (*session, error) {
 	rctx, cancel := context.WithTimeout(ctx, b.requestTimeout)
 	defer cancel()
 	sent := time.Now()
 	resp, err := b.client.Grant(rctx, int64(b.ttl/time.Second))
 	if err != nil {
+		// If the server granted the lease all the same, the lease has
+		// no key and expires unused.
 		return nil, b.unavailable("grant lease", err)
 	}
 	granted := time.Duration(resp.TTL) * time.Second
@@ -56,18 +59,35 @@ func (b *Backend) grant(ctx context.Context) (*session, error) {
 		lost:   make(chan struct{}),
 	}
 	if err := b.checkGranted(granted); err != nil {
-		rev, cancel := context.WithTimeout(context.Background(), b.requestTimeout)
-		defer cancel()
-		s.revoke(rev)
+		b.revokeUnused(s)
 		return nil, err
 	}
 	s.deadline = sent.Add(granted - s.margin)
+	if took := time.Since(sent); !time.Now().Before(s.deadline) {
+		b.revokeUnused(s)
+		return nil, fmt.Errorf("singleinstance/etcd: grant lease (%s): %w: the answer took %v, past the lease's deadline (TTL %v minus safety margin %v)",
+			b.where, singleinstance.ErrUnavailable, took.Round(time.Millisecond), granted, s.margin)
+	}
+	// The timer's function locks s.mu: it cannot run before s.timer is
+	// set, even if the deadline passes meanwhile.
+	s.mu.Lock()
 	s.timer = time.AfterFunc(time.Until(s.deadline), s.checkDeadline)
+	s.mu.Unlock()
 	loopCtx, stop := context.WithCancel(context.Background())
 	s.stop = stop
 	s.loopDone = make(chan struct{})
 	go s.keepAlive(loopCtx)
 	return s, nil
+}
+
+// revokeUnused revokes the lease of a session that never ran, within the
+// release timeout; it expires by itself otherwise.
+func (b *Backend) revokeUnused(s *session) {
+	ctx, cancel := context.WithTimeout(context.Background(), b.releaseTimeout)
+	defer cancel()
+	if err := s.revoke(ctx); err != nil {
+		b.logger.Debug("singleinstance/etcd: revoke an unused lease; it expires by itself", "lease", fmt.Sprintf("%x", s.id), "err", err)
+	}
 }
 
 // checkGranted warns if the server granted another TTL than requested,

@@ -9,6 +9,7 @@ import (
 
 	"github.com/singleinstance/singleinstance"
 	"go.etcd.io/etcd/api/v3/mvccpb"
+	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
 )
 
@@ -191,8 +192,9 @@ func (b *Backend) fence(ctx context.Context, name string, kv *mvccpb.KeyValue) (
 	}
 	b.logger.Warn("singleinstance/etcd: holder fenced after it did not stop",
 		"name", name, "token", kv.CreateRevision, "until", rec.Until)
-	if _, err := b.client.Revoke(rctx, holderLease); err != nil && !errors.Is(err, context.Canceled) {
-		b.logger.Debug("singleinstance/etcd: revoke fenced holder's lease", "err", err)
+	if _, err := b.client.Revoke(rctx, holderLease); err != nil && !errors.Is(err, rpctypes.ErrLeaseNotFound) {
+		b.logger.Warn("singleinstance/etcd: could not revoke the fenced holder's lease; it expires by itself, before the fence does",
+			"name", name, "lease", fmt.Sprintf("%x", holderLease), "err", err)
 	}
 	return true, b.waitFenceGone(ctx, name, resp.Header.Revision+1)
 }

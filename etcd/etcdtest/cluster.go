@@ -1,9 +1,13 @@
 package etcdtest
 
 import (
+	"net/url"
 	"os"
 	"strings"
 	"testing"
+
+	"go.etcd.io/etcd/client/pkg/v3/transport"
+	"go.etcd.io/etcd/server/v3/embed"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 )
@@ -56,4 +60,28 @@ func (c *Cluster) Endpoints() []string {
 func (c *Cluster) Client(t testing.TB) *clientv3.Client {
 	t.Helper()
 	return NewClient(t, c.endpoints...)
+}
+
+// StartTLS starts an embedded single-member server (never an external
+// cluster) that serves its clients over TLS only, with the server
+// certificate of certs, and requires a client certificate signed by its
+// CA. Its endpoint has the form "unixs:///path/client.sock". Clients of
+// this package (Client, NewClient, Prefix) cannot reach it: connect with
+// the certificates.
+func StartTLS(t testing.TB, certs *Certs) *Cluster {
+	t.Helper()
+	eps := startEmbedded(t, func(cfg *embed.Config) {
+		for _, list := range [][]url.URL{cfg.ListenClientUrls, cfg.AdvertiseClientUrls} {
+			for i := range list {
+				list[i].Scheme = "unixs"
+			}
+		}
+		cfg.ClientTLSInfo = transport.TLSInfo{
+			CertFile:       certs.ServerCert,
+			KeyFile:        certs.ServerKey,
+			TrustedCAFile:  certs.CA,
+			ClientCertAuth: true,
+		}
+	})
+	return &Cluster{endpoints: eps}
 }

@@ -12,7 +12,14 @@
 //
 // NewProxy forwards connections to one endpoint; Proxy.Partition turns the
 // proxy into a black hole (connections stay open but no bytes pass) and
-// Proxy.Heal restores forwarding.
+// Proxy.Heal restores forwarding. Proxy.DelayReplies holds the server's
+// answers back, so that a request takes effect on the server but its
+// client times out first.
+//
+// StartMembers runs a cluster of several members in the process, each
+// behind proxies of its own, so that a test can stop a member as if its
+// host died, start it again, or cut it off from its peers (Members.Stop,
+// Members.Restart, Members.Isolate).
 //
 // Everything started by this package is stopped by the cleanup functions it
 // registers with testing.TB.Cleanup, so tests need no explicit teardown.

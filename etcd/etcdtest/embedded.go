@@ -20,11 +20,14 @@ const memberName = "etcdtest"
 // startEmbedded starts a single-member etcd server for t and returns its
 // client endpoints. The server is closed by a cleanup registered before any
 // client can be created, so it runs after the clients' cleanups.
-func startEmbedded(t testing.TB) []string {
+func startEmbedded(t testing.TB, adjust ...func(*embed.Config)) []string {
 	t.Helper()
 	cfg, err := embeddedConfig(shortTempDir(t, "etcd"))
 	if err != nil {
 		t.Fatalf("etcdtest: %v", err)
+	}
+	for _, f := range adjust {
+		f(cfg)
 	}
 	e, err := embed.StartEtcd(cfg)
 	if err != nil {

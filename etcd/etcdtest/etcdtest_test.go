@@ -231,3 +231,74 @@ func requireNoRead(t *testing.T, conn net.Conn) {
 		t.Fatalf("Read during partition = %d, %v; want timeout", n, err)
 	}
 }
+
+// TestMembers: a three-member cluster survives the loss of its leader,
+// refuses writes without a quorum and takes them again once a member is
+// back, and an isolated member's clients get no answer while the others'
+// do.
+func TestMembers(t *testing.T) {
+	start := time.Now()
+	c := etcdtest.StartMembers(t, 3)
+	t.Logf("3 members ready in %v", time.Since(start).Round(time.Millisecond))
+	cli := c.Cluster().Client(t)
+	key := c.Cluster().Prefix(t) + "k"
+	put(t, cli, key, "1")
+
+	leader := c.Leader(t)
+	stopped := time.Now()
+	c.Stop(t, leader)
+	next := c.Leader(t)
+	t.Logf("member %d stopped; member %d leads after %v", leader, next, time.Since(stopped).Round(time.Millisecond))
+	if next == leader {
+		t.Fatal("the stopped member still leads")
+	}
+	put(t, cli, key, "2")
+
+	// Without a quorum, writes fail; with it back, they succeed.
+	other := 3 - leader - next
+	c.Stop(t, other)
+	if _, err := cli.Put(ctxTimeout(t, 500*time.Millisecond), key, "3"); err == nil {
+		t.Fatal("a write succeeded with one member of three")
+	}
+	c.Restart(t, leader)
+	c.Restart(t, other)
+	c.Leader(t)
+	put(t, cli, key, "4")
+
+	// An isolated member answers no linearizable request; the others do.
+	lone := c.Leader(t)
+	c.Isolate(lone)
+	loneCli := etcdtest.NewClient(t, c.Endpoint(lone))
+	if _, err := loneCli.Get(ctxTimeout(t, time.Second), key); err == nil {
+		t.Fatal("an isolated member answered a linearizable read")
+	}
+	if got, ok := get(t, etcdtest.NewClient(t, c.Endpoint((lone+1)%3)), key); !ok || got != "4" {
+		t.Fatalf("majority read = %q, %v", got, ok)
+	}
+	c.Rejoin(lone)
+	if got, ok := get(t, loneCli, key); !ok || got != "4" {
+		t.Fatalf("read after rejoin = %q, %v", got, ok)
+	}
+}
+
+// TestDelayReplies: a request through a proxy that delays replies reaches
+// the server at once, but its answer arrives only after the delay, so
+// that a client's shorter timeout fails a request that took effect.
+func TestDelayReplies(t *testing.T) {
+	c := etcdtest.Start(t)
+	p := etcdtest.NewProxy(t, c.Endpoints()[0])
+	slow := etcdtest.NewClient(t, p.Endpoint())
+	key := c.Prefix(t) + "k"
+	put(t, slow, key, "warm")
+	p.DelayReplies(time.Second)
+	if _, err := slow.Put(ctxTimeout(t, 300*time.Millisecond), key, "late"); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Put with a delayed reply: %v, want DeadlineExceeded", err)
+	}
+	if got, _ := get(t, c.Client(t), key); got != "late" {
+		t.Fatalf("the server has %q, want the timed-out write", got)
+	}
+	p.DelayReplies(0)
+	if got, _ := get(t, slow, key); got != "late" {
+		t.Fatalf("read after the delay = %q", got)
+	}
+}

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"strings"
 	"time"
@@ -83,6 +84,16 @@ func (f *etcdFlags) resolve(set func(name string) bool) (s etcdflags.Settings, o
 	if set("etcd-password") {
 		s.Password = f.password
 	}
+	if s.CACert != "" || s.Cert != "" || s.Key != "" {
+		// clientv3 would connect to http:// endpoints in plaintext,
+		// ignoring the TLS files.
+		for _, ep := range s.Endpoints {
+			if rest, ok := strings.CutPrefix(ep, "http://"); ok {
+				return s, false, usagef("--etcd-cacert, --etcd-cert and --etcd-key (or $%s, $%s, $%s) need TLS, but endpoint %s is plain http: use https://%s, or no TLS files",
+					etcdflags.CACertEnv, etcdflags.CertEnv, etcdflags.KeyEnv, ep, rest)
+			}
+		}
+	}
 	if f.dialTimeout <= 0 {
 		return s, false, usagef("--etcd-dial-timeout must be positive, not %s", durationFlag{&f.dialTimeout})
 	}
@@ -99,6 +110,31 @@ func (f *etcdFlags) resolve(set func(name string) bool) (s etcdflags.Settings, o
 	}
 	s.TTL = f.ttl
 	return s, true, nil
+}
+
+// exitNotReleased is run's exit code when its command ended but etcd did
+// not confirm the release of the lock: unless the request reached etcd,
+// the key stays until its lease expires (within --etcd-ttl), and no other
+// host can take the lock until then.
+const exitNotReleased = 122
+
+// release releases the lock that run held, once its command ended with
+// result (run's error so far). Over etcd, a release that etcd did not
+// confirm is reported, and the exit code says so, unless the lock was
+// lost already (exit 121, reported). A file lock's release cannot fail in
+// a way that matters: the kernel frees the lock with the process.
+func (a *app) release(name string, inst *singleinstance.Instance, result error) error {
+	err := inst.Release()
+	if err == nil || a.backend == nil || codeOf(result) == exitLockLost {
+		return result
+	}
+	var ce *codeError
+	if errors.As(result, &ce) && ce.err != nil {
+		printError(a.stderr, ce.err)
+	}
+	printError(a.stderr, fmt.Errorf("lock '%s' not released (exit %d instead of %d): %s",
+		name, exitNotReleased, codeOf(result), strings.TrimPrefix(err.Error(), "singleinstance/")))
+	return withCode(exitNotReleased, nil)
 }
 
 // stopHint is the global flags that reach the same cluster, for the

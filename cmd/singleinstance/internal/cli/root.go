@@ -73,8 +73,10 @@ const exitCodesHelp = `Exit codes:
   4    etcd could not be reached or did not answer in time: nothing was
        decided (check and status never say "not running" then)
   run only: the command's own exit code, 128+N if it died of signal N,
-  121 if the lock was lost while it ran, 125 if the lock could not be
-  taken, 126 if the command cannot be executed, 127 if it was not found.`
+  121 if the lock was lost while it ran, 122 if etcd did not confirm the
+  release after it ended (the lock stays taken until its lease expires),
+  125 if the lock could not be taken, 126 if the command cannot be
+  executed, 127 if it was not found.`
 
 // Main runs the singleinstance command line args and returns the exit
 // code. connectEtcd dials etcd for --etcd; nil builds the command without

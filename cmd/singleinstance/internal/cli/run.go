@@ -63,6 +63,9 @@ NAME" from any host makes run send SIGTERM to COMMAND. If the lease can no
 longer be known to be held (etcd out of reach for most of --etcd-ttl, or
 "kill --force"), COMMAND gets SIGTERM at once and SIGKILL a tenth of the
 TTL later, before any other host can take the lock, and run exits 121.
+If etcd does not confirm the release within half a second once COMMAND
+ended (etcd out of reach), run says so and exits 122: the lock stays
+taken until its lease expires.
 
 run exits with COMMAND's exit code (also after waiting for its tree), 128+N if it died of signal N, 125 if
 the lock could not be taken, 126 if COMMAND cannot be executed and 127 if
@@ -113,7 +116,7 @@ func signalled(ctx context.Context) (os.Signal, bool) {
 	return nil, false
 }
 
-func (a *app) run(ctx context.Context, name string, argv []string, wait time.Duration, conflictCode int, replace bool) error {
+func (a *app) run(ctx context.Context, name string, argv []string, wait time.Duration, conflictCode int, replace bool) (err error) {
 	if ctx == nil {
 		ctx = context.Background()
 	}
@@ -155,9 +158,8 @@ func (a *app) run(ctx context.Context, name string, argv []string, wait time.Dur
 		}
 		return failed(exitRunFailed, err)
 	}
-	// After a loss over etcd, Release gives up within a second: the
-	// lease expires by itself.
-	defer inst.Release()
+	// Over etcd, a release that etcd does not confirm changes the exit.
+	defer func() { err = a.release(name, inst, err) }()
 	fw.locked()
 	if sig, ok := signalled(ctx); ok {
 		// Signalled after the lock was taken but before signals were
