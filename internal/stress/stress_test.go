@@ -25,8 +25,12 @@ func TestMain(m *testing.M) {
 // TestStress plays a short run in-process, with real worker processes: no
 // overlap, a winner in every round, a recovery for every kill.
 func TestStress(t *testing.T) {
-	// Seed 4 plays kills and every kind of tampering in 40 rounds.
+	// Seed 4 plays kills and every kind of tampering in 40 rounds; the soak
+	// run (SINGLEINSTANCE_SOAK=1) plays 1,000.
 	cfg := config{procs: 8, rounds: 40, seed: 4, killRate: 0.2, tamperRate: defaultTamperRate()}
+	if os.Getenv("SINGLEINSTANCE_SOAK") == "1" {
+		cfg.rounds = 1000
+	}
 	res, err := run(t.Context(), cfg, io.Discard)
 	if res != nil {
 		var sum strings.Builder
