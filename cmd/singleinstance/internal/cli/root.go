@@ -6,7 +6,6 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"runtime/debug"
 	"strings"
 
 	"github.com/singleinstance/singleinstance"
@@ -135,13 +134,6 @@ func isFlagError(err error) bool {
 	return false
 }
 
-func version() string {
-	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
-		return bi.Main.Version
-	}
-	return "devel"
-}
-
 func (a *app) rootCommand() *cobra.Command {
 	var check, kill, force bool
 	root := &cobra.Command{
@@ -212,6 +204,7 @@ the machine: prefer $SINGLEINSTANCE_ETCD_PASSWORD.
 	f.BoolVar(&force, "force", false, "old form: with --kill, kill with SIGKILL")
 	root.AddCommand(a.runCommand(), a.checkCommand(), a.killCommand(), a.statusCommand(),
 		a.listCommand(), a.waitCommand())
+	a.addVersion(root)
 	return root
 }
 
