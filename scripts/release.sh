@@ -10,5 +10,5 @@ set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 tool=$(mktemp -d)
 trap 'rm -rf "$tool"' EXIT
-(cd "$top/scripts/release" && GOWORK=off GOFLAGS=-mod=readonly go build -o "$tool/release" .)
+(cd "$top/scripts/release" && GOWORK=off GOFLAGS="-mod=readonly -buildvcs=false" go build -o "$tool/release" .)
 "$tool/release" -repo "$top" "$@"

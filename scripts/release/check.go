@@ -59,6 +59,12 @@ func checkInstall(o *options, env *goEnv, work string, mods []mod) error {
 			return err
 		}
 	}
+	// And both at once, as README.md says.
+	all := rootModule + "/" + cmdModuleDir + "/...@" + v
+	log.Printf("go install %s", all)
+	if err := runGo(check, e, "install", all); err != nil {
+		return err
+	}
 	lean, withEtcd := filepath.Join(bin, "singleinstance"), filepath.Join(bin, "singleinstance-etcd")
 	wantFirst := "singleinstance version " + v + "\n"
 	for _, c := range []struct {
