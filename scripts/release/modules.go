@@ -152,7 +152,9 @@ func makeReleaseCommit(o *options, work string, mods []mod) (*release, error) {
 		return nil, err
 	}
 	msg := fmt.Sprintf("Release %s: the modules require each other at %s", v, v)
-	if _, err := git(work, "commit", "-q", "-a", "-m", msg); err != nil {
+	// Empty when the requirements already name the version (the first
+	// release): the go.sum lines then make the change.
+	if _, err := git(work, "commit", "-q", "-a", "--allow-empty", "-m", msg); err != nil {
 		return nil, err
 	}
 	rel := &release{version: v, sums: map[string]sum{}}
@@ -358,7 +360,7 @@ func git(dir string, args ...string) (string, error) {
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
 	if err != nil {
-		return "", fmt.Errorf("git %s: %v\n%s", strings.Join(args, " "), err, stderr.Bytes())
+		return "", fmt.Errorf("git %s: %v\n%s%s", strings.Join(args, " "), err, out, stderr.Bytes())
 	}
 	return strings.TrimSpace(string(out)), nil
 }
