@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log"
@@ -14,6 +15,8 @@ import (
 
 // checkInstall checks the release the way its users will get it:
 //
+//   - the go command, fetching the tags straight from the clone, gets
+//     the hashes written to go.sum;
 //   - every module builds on its own (GOWORK=off) at the release versions,
 //     and its go.sum verifies;
 //   - in an empty module cache, "go install MODULE/cmd/singleinstance@V"
@@ -22,8 +25,11 @@ import (
 //   - a new module can "go get" the library at V and build a program with
 //     it, and neither that program nor its module graph has cobra, etcd
 //     or gRPC in it.
-func checkInstall(o *options, env *goEnv, work string, mods []mod) error {
+func checkInstall(o *options, env *goEnv, work string, rel *release, mods []mod) error {
 	v := o.version
+	if err := checkDirectHashes(o, env, work, rel, mods); err != nil {
+		return err
+	}
 	// -trimpath and CGO_ENABLED=0, as in the archive builds, so that the
 	// builds below find most packages in the build cache.
 	flags := "GOFLAGS=-trimpath"
@@ -176,4 +182,30 @@ func runExe(exe string, env []string, args ...string) (string, int) {
 		return string(out) + err.Error(), -1
 	}
 	return string(out), 0
+}
+
+// checkDirectHashes has the go command fetch every module at the release
+// straight from the clone's tags (GOPROXY=direct, with git told that the
+// repository's URL is the clone), as the public proxy will from the
+// pushed tags, and checks that it hashes them as go.sum says.
+func checkDirectHashes(o *options, env *goEnv, work string, rel *release, mods []mod) error {
+	modcache := filepath.Join(o.out, "check", "direct")
+	defer cleanModCache(env, modcache)
+	e := env.env(modcache, "GOPROXY=direct", "GOSUMDB=off", "GOFLAGS=-modcacherw",
+		"GIT_CONFIG_COUNT=1", "GIT_CONFIG_KEY_0=url."+work+".insteadOf", "GIT_CONFIG_VALUE_0=https://"+rootModule)
+	for _, m := range mods {
+		cmd := exec.Command("go", "mod", "download", "-json", m.path+"@"+o.version)
+		cmd.Dir, cmd.Env = o.out, e
+		out, err := cmd.Output()
+		var got struct{ Sum, GoModSum, Error string }
+		if jerr := json.Unmarshal(out, &got); err != nil || jerr != nil || got.Error != "" {
+			return fmt.Errorf("go mod download %s@%s from the clone: %v %v %s", m.path, o.version, err, jerr, out)
+		}
+		if want := rel.sums[m.path]; got.Sum != want.zip || got.GoModSum != want.mod {
+			return fmt.Errorf("%s@%s: the go command hashes the tag %s %s, go.sum says %s %s",
+				m.path, o.version, got.Sum, got.GoModSum, want.zip, want.mod)
+		}
+	}
+	log.Printf("the go command, fetching the tags from the clone, hashes every module as go.sum says")
+	return nil
 }

@@ -158,7 +158,7 @@ func run(o *options) error {
 		return err
 	}
 	if o.check {
-		if err := checkInstall(o, env, work, mods); err != nil {
+		if err := checkInstall(o, env, work, rel, mods); err != nil {
 			return err
 		}
 	}
