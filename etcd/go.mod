@@ -3,7 +3,7 @@ module github.com/singleinstance/singleinstance/etcd
 go 1.26.0
 
 require (
-	github.com/singleinstance/singleinstance v0.0.0
+	github.com/singleinstance/singleinstance v0.1.0
 	go.etcd.io/etcd/api/v3 v3.7.3
 	go.etcd.io/etcd/client/pkg/v3 v3.7.3
 	go.etcd.io/etcd/client/v3 v3.7.3
@@ -75,5 +75,3 @@ require (
 	k8s.io/utils v0.0.0-20260108192941-914a6e750570 // indirect
 	sigs.k8s.io/yaml v1.6.0 // indirect
 )
-
-replace github.com/singleinstance/singleinstance => ../

@@ -9,13 +9,28 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/singleinstance/singleinstance/cmd/singleinstance/internal/cli"
+	"github.com/singleinstance/singleinstance/cmd/singleinstance/internal/etcdcli"
 )
 
+// TestMain runs the CLI with etcd support when the test binary is started
+// as singleinstance-etcd: it stands in for that command (whose main is
+// this same call) in TestEtcdCommandLinesGoToTheEtcdBuild, which so does
+// not compile the etcd client a second time, without -race.
+func TestMain(m *testing.M) {
+	if filepath.Base(os.Args[0]) == etcdBuild {
+		os.Exit(cli.Main(os.Args[1:], os.Stdin, os.Stdout, os.Stderr, etcdcli.Connect))
+	}
+	os.Exit(m.Run())
+}
+
 // TestEtcdCommandLinesGoToTheEtcdBuild builds the lean command alone, then
-// with singleinstance-etcd beside it: a command line that names etcd is
-// refused with how to install the etcd build, then handed to it (which
-// reports the unreachable cluster with exit 4); one that does not stays
-// with the lean command.
+// puts singleinstance-etcd (this test binary, see TestMain) beside it: a
+// command line that names etcd is refused with how to install the etcd
+// build, then handed to it (which reports the unreachable cluster with
+// exit 4); one that does not stays with the lean command. The release
+// check (scripts/release) does the same with the real pair.
 func TestEtcdCommandLinesGoToTheEtcdBuild(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds both commands")
@@ -41,7 +56,13 @@ func TestEtcdCommandLinesGoToTheEtcdBuild(t *testing.T) {
 		t.Fatalf("file locks: exit %d\n%s", code, out)
 	}
 
-	build(t, filepath.Join(dir, "singleinstance-etcd"), "./singleinstance-etcd")
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(self, filepath.Join(dir, etcdBuild)); err != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range []struct {
 		env  []string
 		args []string

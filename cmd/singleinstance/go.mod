@@ -4,8 +4,8 @@ go 1.26.0
 
 require (
 	github.com/rogpeppe/go-internal v1.16.0
-	github.com/singleinstance/singleinstance v0.0.0
-	github.com/singleinstance/singleinstance/etcd v0.0.0
+	github.com/singleinstance/singleinstance v0.1.0
+	github.com/singleinstance/singleinstance/etcd v0.1.0
 	github.com/spf13/cobra v1.10.2
 	github.com/spf13/pflag v1.0.10
 	go.uber.org/goleak v1.3.0
@@ -84,7 +84,3 @@ require (
 	k8s.io/utils v0.0.0-20260108192941-914a6e750570 // indirect
 	sigs.k8s.io/yaml v1.6.0 // indirect
 )
-
-replace github.com/singleinstance/singleinstance => ../..
-
-replace github.com/singleinstance/singleinstance/etcd => ../../etcd

@@ -29,10 +29,13 @@ func TestMain(m *testing.M) {
 func TestStress(t *testing.T) {
 	// Seed 5 plays kills, every kind of tampering, every move of tree
 	// rounds, and waiter rounds (tamper and tree) in 50 rounds. Longer runs
-	// (CI's soak step, README's figures) also stop trees with KillRunning
+	// (CI's soak step with SINGLEINSTANCE_SOAK=1, 1,000 rounds; README's figures) also stop trees with KillRunning
 	// while waiters queue.
 	cfg := config{procs: 8, rounds: 50, seed: 5, killRate: 0.15, tamperRate: defaultTamperRate(),
 		treeRate: defaultTreeRate(), waiterRate: defaultWaiterRate(), waiters: 2, wrapperKillRate: 0.5}
+	if os.Getenv("SINGLEINSTANCE_SOAK") == "1" {
+		cfg.rounds = 1000
+	}
 	res, err := run(t.Context(), cfg, io.Discard)
 	if res != nil {
 		var sum strings.Builder

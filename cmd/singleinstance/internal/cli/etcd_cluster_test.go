@@ -68,7 +68,7 @@ func TestRunQuorumLoss(t *testing.T) {
 			standbys = append(standbys, waitAsync(standby))
 			eventually(t, ctx, "standby "+id+" to wait", func() bool {
 				data, _ := os.ReadFile(log)
-				return strings.Contains(string(data), "Waiting for 'app'")
+				return strings.Contains(string(data), "waiting for 'app'")
 			})
 		}
 

@@ -79,7 +79,7 @@ func TestRunCutOffExitsPromptly(t *testing.T) {
 		standbyDone := waitAsync(standby)
 		eventually(t, ctx, "the standby to wait for the holder", func() bool {
 			data, _ := os.ReadFile(standbyLog)
-			return strings.Contains(string(data), "Waiting for 'app'")
+			return strings.Contains(string(data), "waiting for 'app'")
 		})
 
 		holderProxy.Partition()

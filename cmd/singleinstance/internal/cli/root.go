@@ -6,7 +6,6 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"runtime/debug"
 	"slices"
 	"strings"
 
@@ -143,13 +142,6 @@ func isFlagError(err error) bool {
 	return false
 }
 
-func version() string {
-	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
-		return bi.Main.Version
-	}
-	return "devel"
-}
-
 func (a *app) rootCommand() *cobra.Command {
 	var check, kill, force bool
 	root := &cobra.Command{
@@ -248,6 +240,7 @@ to COMMAND. Other commands refuse --json.
 	}
 	root.AddCommand(a.etcdTopicCommand())
 	root.SetUsageTemplate(usageTemplate)
+	a.addVersion(root)
 	return root
 }
 
