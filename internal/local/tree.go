@@ -6,7 +6,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"syscall"
 
 	"github.com/singleinstance/singleinstance/internal/nametoken"
 	"github.com/singleinstance/singleinstance/internal/proc"
@@ -53,10 +52,6 @@ func (l *Lock) tree() ([]int, error) {
 // so a reused PID is never hit). It returns the first error for a process
 // that could not be signalled although it still holds them.
 func (l *Lock) SignalTree(sig os.Signal) error {
-	s, ok := sig.(syscall.Signal)
-	if !ok {
-		return fmt.Errorf("singleinstance: SignalTree: %v is not a system signal", sig)
-	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.released {
@@ -72,7 +67,7 @@ func (l *Lock) SignalTree(sig os.Signal) error {
 	}
 	var errs []error
 	for _, pid := range pids {
-		err := proc.SignalHolder(pid, s, nl)
+		err := proc.SignalHolder(pid, sig, nl)
 		if err != nil && !errors.Is(err, proc.ErrNotFound) && !errors.Is(err, proc.ErrNotSameProcess) {
 			errs = append(errs, fmt.Errorf("singleinstance: signal pid %d: %w", pid, err))
 		}

@@ -1,6 +1,6 @@
 package proc
 
-import "syscall"
+import "os"
 
 // A NameLock identifies what holders of one lock name hold: the lock file
 // now at the lock path (Dev, Ino), earlier lock files of the same name that
@@ -51,7 +51,7 @@ func Holds(pid int, l NameLock) (bool, error) { return holds(pid, l) }
 // signal cannot reach a later process that reuses the PID. It returns
 // ErrNotFound if the process is gone and ErrNotSameProcess if it holds
 // nothing. Only Linux can tell.
-func SignalHolder(pid int, sig syscall.Signal, l NameLock) error { return signalHolder(pid, sig, l) }
+func SignalHolder(pid int, sig os.Signal, l NameLock) error { return signalHolder(pid, sig, l) }
 
 // Descendants returns the PIDs of the running descendants of pid (children,
 // their children, and so on). Only Linux can tell; elsewhere it returns an

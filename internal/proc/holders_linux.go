@@ -4,6 +4,7 @@ package proc
 
 import (
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -155,7 +156,11 @@ func cmdline(pid int) ([]string, error) {
 	return strings.Split(string(data), "\x00"), nil
 }
 
-func signalHolder(pid int, sig syscall.Signal, l NameLock) error {
+func signalHolder(pid int, sig os.Signal, l NameLock) error {
+	s, ok := sig.(syscall.Signal)
+	if !ok {
+		return fmt.Errorf("%v is not a system signal", sig)
+	}
 	pidfd, err := unix.PidfdOpen(pid, 0)
 	if errors.Is(err, unix.ESRCH) {
 		return ErrNotFound
@@ -164,14 +169,14 @@ func signalHolder(pid int, sig syscall.Signal, l NameLock) error {
 		return os.NewSyscallError("pidfd_open", err)
 	}
 	defer unix.Close(pidfd)
-	ok, err := holds(pid, l)
+	ok, err = holds(pid, l)
 	if err != nil {
 		return err
 	}
 	if !ok {
 		return ErrNotSameProcess
 	}
-	if err := unix.PidfdSendSignal(pidfd, sig, nil, 0); err != nil {
+	if err := unix.PidfdSendSignal(pidfd, s, nil, 0); err != nil {
 		if errors.Is(err, unix.ESRCH) {
 			return ErrNotFound
 		}

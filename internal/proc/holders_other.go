@@ -4,14 +4,14 @@ package proc
 
 import (
 	"errors"
-	"syscall"
+	"os"
 )
 
-func holders(l NameLock) ([]int, error)                          { return nil, errors.ErrUnsupported }
-func holds(pid int, l NameLock) (bool, error)                    { return false, errors.ErrUnsupported }
-func signalHolder(pid int, sig syscall.Signal, l NameLock) error { return errors.ErrUnsupported }
-func descendants(pid int) ([]int, error)                         { return nil, errors.ErrUnsupported }
-func cmdline(pid int) ([]string, error)                          { return nil, errors.ErrUnsupported }
+func holders(l NameLock) ([]int, error)                     { return nil, errors.ErrUnsupported }
+func holds(pid int, l NameLock) (bool, error)               { return false, errors.ErrUnsupported }
+func signalHolder(pid int, sig os.Signal, l NameLock) error { return errors.ErrUnsupported }
+func descendants(pid int) ([]int, error)                    { return nil, errors.ErrUnsupported }
+func cmdline(pid int) ([]string, error)                     { return nil, errors.ErrUnsupported }
 
 func holdersBelow(pid int, l NameLock) ([]int, error) { return nil, errors.ErrUnsupported }
 func isSubreaper() bool                               { return false }

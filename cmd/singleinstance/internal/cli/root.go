@@ -228,9 +228,10 @@ to COMMAND. Other commands refuse --json.
 	f.BoolVar(&force, "force", false, "old form: with --kill, kill with SIGKILL")
 	root.AddCommand(a.runCommand(), a.checkCommand(), a.killCommand(), a.statusCommand(),
 		a.listCommand(), a.waitCommand())
+	a.addVersion(root)
 	for _, c := range root.Commands() {
 		switch c.Name() {
-		case "run", "check", "kill", "status", "list", "wait":
+		case "run", "check", "kill", "status", "list", "wait", "version":
 			c.Annotations = map[string]string{jsonAnnotation: "yes"}
 		}
 		switch c.Name() {
@@ -240,7 +241,6 @@ to COMMAND. Other commands refuse --json.
 	}
 	root.AddCommand(a.etcdTopicCommand())
 	root.SetUsageTemplate(usageTemplate)
-	a.addVersion(root)
 	return root
 }
 
