@@ -65,7 +65,7 @@ func (l *Lock) takeLock(ctx context.Context, wait bool) (*os.File, error) {
 				}
 				continue
 			}
-			if orphan = heldOrphan(l.paths, f, l.s.log); orphan == nil {
+			if orphan = orphanedHolder(l.paths, f, l.s.log); orphan == nil {
 				tok, pids, err := claimToken(l.tokenKey, filepath.Base(l.paths.lock), l.s.log)
 				if err == nil {
 					l.token = tok
@@ -173,10 +173,10 @@ func holdingList(hs []Process, owner int) string {
 	return strings.Join(parts, "; ")
 }
 
-// heldOrphan looks for a holder that still runs on a lock file that has been
-// deleted or replaced (see findOrphan) while f, the file now at the lock
+// orphanedHolder looks for a holder that still runs on a lock file that has been
+// deleted or replaced (see orphanFromInfo) while f, the file now at the lock
 // path, is locked by the caller. A newcomer must then not run.
-func heldOrphan(p paths, f *os.File, log *slog.Logger) *Record {
+func orphanedHolder(p paths, f *os.File, log *slog.Logger) *Record {
 	h, err := readHolder(p)
 	if err != nil || h == nil {
 		return nil
@@ -186,7 +186,7 @@ func heldOrphan(p paths, f *os.File, log *slog.Logger) *Record {
 		return nil
 	}
 	dev, ino := safefs.FileID(fi)
-	o := findOrphan(p, dev, ino, h)
+	o := orphanFromInfo(p, dev, ino, h)
 	if o != nil {
 		log.Warn("singleinstance: the running instance holds a lock file that was deleted or replaced",
 			"pid", o.PID, "lock", p.lock)

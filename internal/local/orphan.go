@@ -6,10 +6,10 @@ import (
 	"github.com/singleinstance/singleinstance/internal/proc"
 )
 
-// maxOrphanLooks bounds how often findOrphan follows a changing .info file.
+// maxOrphanLooks bounds how often orphanFromInfo follows a changing .info file.
 const maxOrphanLooks = 8
 
-// findOrphan returns the holder that still holds a lock file other than the
+// orphanFromInfo returns the holder that still holds a lock file other than the
 // one with device dev and inode ino, the file now at the lock path: its
 // file was deleted or replaced while it ran. h is the .info file as already
 // read (nil if none). It returns nil if there is no such holder, or where
@@ -19,12 +19,12 @@ const maxOrphanLooks = 8
 // the .info to name it, then gives up the old file. So if the file the
 // .info named is no longer held but the .info has changed meanwhile, the
 // file it names now must be looked at too.
-func findOrphan(p paths, dev, ino uint64, h *Record) *Record {
+func orphanFromInfo(p paths, dev, ino uint64, h *Record) *Record {
 	for range maxOrphanLooks {
 		if h == nil || h.LockDevice == dev && h.LockInode == ino {
 			return nil
 		}
-		if orphanHeld(h) {
+		if holdsOldLockFile(h) {
 			return h
 		}
 		next, err := readHolder(p)
@@ -36,12 +36,12 @@ func findOrphan(p paths, dev, ino uint64, h *Record) *Record {
 	return nil
 }
 
-// orphanHeld reports whether the process h names, or the wrapper that
+// holdsOldLockFile reports whether the process h names, or the wrapper that
 // started it (its owner, which keeps holding for the command's tree after
 // the command has exited), still holds the lock file h recorded. Where the
 // process cannot be inspected from here (another PID namespace, no
 // permission), a lock on that file counts.
-func orphanHeld(h *Record) bool {
+func holdsOldLockFile(h *Record) bool {
 	locked, err := proc.InodeLocked(h.LockDevice, h.LockInode)
 	if err != nil || !locked {
 		return false

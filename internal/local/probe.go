@@ -147,7 +147,7 @@ func (s *Store) probe(name string, readInfo bool) (*probeResult, error) {
 	if !r.state.Running {
 		// The holder's lock file may have been deleted or replaced while
 		// it runs: ask the kernel about the file it locked.
-		if o := findOrphan(p, r.lockDev, r.lockIno, h); o != nil {
+		if o := orphanFromInfo(p, r.lockDev, r.lockIno, h); o != nil {
 			h = o
 			r.state.Running = true
 			r.state.Orphaned = true
@@ -181,7 +181,7 @@ func (s *Store) probe(name string, readInfo bool) (*probeResult, error) {
 		r.recordMatches = h != nil && r.record.held && r.record.token == h.Token &&
 			h.LockDevice == r.lockDev && h.LockInode == r.lockIno
 		r.findHolding()
-		_, err := provenHolder(r)
+		_, err := verifyHolder(r)
 		r.state.Verified = err == nil
 	} else {
 		r.state.Stale = h != nil || herr != nil || exists(p.pid)

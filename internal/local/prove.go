@@ -24,16 +24,16 @@ func describesLiveProcess(h *Record) bool {
 // itself before it gives up with ErrHolderUnproven.
 const settleTime = 2 * time.Second
 
-// proveHolder probes name until its holder is proven, nothing holds it
+// settleHolder probes name until its holder is proven, nothing holds it
 // (nil holder, nil error), or settleTime has passed.
-func (s *Store) proveHolder(ctx context.Context, name string) (*probeResult, *Record, error) {
+func (s *Store) settleHolder(ctx context.Context, name string) (*probeResult, *Record, error) {
 	deadline := time.Now().Add(settleTime)
 	for {
 		r, err := s.probe(name, true)
 		if err != nil || !r.state.Running {
 			return r, nil, err
 		}
-		h, err := provenHolder(r)
+		h, err := verifyHolder(r)
 		// A damaged .info file will not heal; a missing or outdated one
 		// may be rewritten in a moment. Where the kernel names the
 		// holding processes, the .info file is not needed.
@@ -47,9 +47,9 @@ func (s *Store) proveHolder(ctx context.Context, name string) (*probeResult, *Re
 	}
 }
 
-// provenHolder returns the holder described by the .info file if it can be
+// verifyHolder returns the holder described by the .info file if it can be
 // proven to hold the lock now.
-func provenHolder(r *probeResult) (*Record, error) {
+func verifyHolder(r *probeResult) (*Record, error) {
 	h := r.state.Holder
 	if h == nil {
 		why := "no .info file"

@@ -24,7 +24,7 @@ import (
 // the holder could not be proven; and an error matching ErrStopTimeout if
 // the lock was still held when the wait ended.
 func (s *Store) Stop(ctx context.Context, name string, force bool, wait time.Duration) (bool, error) {
-	r, h, err := s.proveHolder(ctx, name)
+	r, h, err := s.settleHolder(ctx, name)
 	if r == nil || !r.state.Running {
 		return false, err
 	}

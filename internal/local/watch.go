@@ -158,7 +158,7 @@ func (l *Lock) restore() error {
 // restoreGrace is how long restore keeps trying to lock a replacement lock
 // file that another process holds without having recorded itself as the
 // holder. A newcomer locks the file briefly to look for an orphaned holder
-// (see heldOrphan), finds this instance, and unlocks: that is not a loss.
+// (see orphanedHolder), finds this instance, and unlocks: that is not a loss.
 const restoreGrace = time.Second
 
 // lockReplacement locks nf, the file now at the lock path. It fails with
