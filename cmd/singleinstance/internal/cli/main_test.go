@@ -314,7 +314,16 @@ func cmdWaitCommand(ts *testscript.TestScript, neg bool, args []string) {
 		if err != nil {
 			return false, err
 		}
-		return st.Running && st.Holder != nil && st.Holder.OwnerPID != 0, nil
+		if !st.Running || st.Holder == nil || st.Holder.OwnerPID == 0 {
+			return false, nil
+		}
+		if st.LockDir == "" {
+			return true, nil // etcd: no .pid file
+		}
+		// The .pid file is written right after the .info file: wait for
+		// it to name the command too.
+		data, err := os.ReadFile(filepath.Join(st.LockDir, name+".pid"))
+		return err == nil && strings.TrimSpace(string(data)) == strconv.Itoa(st.Holder.PID), nil
 	})
 }
 
