@@ -31,8 +31,8 @@ var commands = []struct{ name, pkg string }{
 // versionPkg holds the variables that -ldflags -X stamps.
 const versionPkg = rootModule + "/cmd/singleinstance/internal/cli"
 
-// docFiles go into every archive; manGlobs find man pages, which go into
-// its man/ directory if there are any.
+// docFiles go into every archive; the generated man pages, and any that
+// manGlobs find, go into its man/ directory.
 var (
 	docFiles = []string{"LICENSE", "README.md"}
 	manGlobs = []string{"man/*.[1-9]", "docs/man/*.[1-9]", "cmd/singleinstance/man/*.[1-9]"}
@@ -63,6 +63,26 @@ func buildArchives(o *options, env *goEnv, work string, rel *release) error {
 	for _, name := range docFiles {
 		docs = append(docs, archiveFile{src: filepath.Join(work, name), name: name, mode: 0o644})
 	}
+	// The man pages are generated from the command tree of the release
+	// commit, dated by the release.
+	modcache := filepath.Join(o.out, "modcache")
+	manDir := filepath.Join(o.out, "man")
+	log.Printf("generating man pages")
+	if err := runGo(filepath.Join(work, filepath.FromSlash(cmdModuleDir)),
+		env.env(modcache, "GOFLAGS=-mod=readonly", fmt.Sprintf("SOURCE_DATE_EPOCH=%d", rel.time.Unix())),
+		"run", "./internal/gendocs", manDir); err != nil {
+		return fmt.Errorf("man pages: %w", err)
+	}
+	pages, err := filepath.Glob(filepath.Join(manDir, "*.[1-9]"))
+	if err != nil {
+		return err
+	}
+	if len(pages) == 0 {
+		return fmt.Errorf("man pages: none generated in %s", manDir)
+	}
+	for _, m := range pages {
+		docs = append(docs, archiveFile{src: m, name: "man/" + filepath.Base(m), mode: 0o644})
+	}
 	for _, g := range manGlobs {
 		matches, err := filepath.Glob(filepath.Join(work, filepath.FromSlash(g)))
 		if err != nil {
@@ -78,7 +98,6 @@ func buildArchives(o *options, env *goEnv, work string, rel *release) error {
 		}
 	}
 
-	modcache := filepath.Join(o.out, "modcache")
 	var archives []string
 	for _, t := range o.targets {
 		name := archiveName(rel.version, t)
