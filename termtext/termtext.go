@@ -6,6 +6,7 @@ package termtext
 
 import (
 	"fmt"
+	"github.com/singleinstance/singleinstance/internal/shellword"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -56,7 +57,7 @@ func printable(s string) bool {
 // Word quotes one word for a shell and a terminal (see Argv).
 func Word(s string) string {
 	if printable(s) {
-		return quote(s)
+		return shellword.Quote(s)
 	}
 	var b strings.Builder
 	b.WriteString("$'")
@@ -87,18 +88,4 @@ func Word(s string) string {
 	}
 	b.WriteByte('\'')
 	return b.String()
-}
-
-// quote single-quotes s for a POSIX shell unless it is a plain word.
-func quote(s string) string {
-	if s == "" {
-		return "''"
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("@%+=:,./_-", c) >= 0) {
-			return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
-		}
-	}
-	return s
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"github.com/singleinstance/singleinstance/internal/shellword"
 	"strconv"
 	"strings"
 	"time"
@@ -278,22 +279,9 @@ func unescapeValue(s string) (string, error) {
 func quoteArgv(argv []string) string {
 	words := make([]string, len(argv))
 	for i, a := range argv {
-		words[i] = shellQuote(a)
+		words[i] = shellword.Quote(a)
 	}
 	return strings.Join(words, " ")
-}
-
-func shellQuote(s string) string {
-	if s == "" {
-		return "''"
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("@%+=:,./_-", c) >= 0) {
-			return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
-		}
-	}
-	return s
 }
 
 // splitArgv reverses quoteArgv. It accepts bare words, single-quoted
@@ -424,7 +412,7 @@ func truncateArgv(argv []string, budget int) []string {
 		if i > 0 {
 			used++ // the separating space
 		}
-		used += escapedLen(shellQuote(a))
+		used += escapedLen(shellword.Quote(a))
 		if used > budget {
 			break
 		}
@@ -440,7 +428,7 @@ func truncateArgv(argv []string, budget int) []string {
 		if i > 0 {
 			sep = 1
 		}
-		if c := sep + escapedLen(shellQuote(a)); used+c <= room {
+		if c := sep + escapedLen(shellword.Quote(a)); used+c <= room {
 			out = append(out, a)
 			used += c
 			continue

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"github.com/singleinstance/singleinstance/internal/shellword"
 	"math"
 	"slices"
 	"strings"
@@ -385,8 +386,8 @@ func TestShellQuote(t *testing.T) {
 		{"new\nline", "'new\nline'"},
 	}
 	for _, tt := range tests {
-		if got := shellQuote(tt.in); got != tt.want {
-			t.Errorf("shellQuote(%q) = %q, want %q", tt.in, got, tt.want)
+		if got := shellword.Quote(tt.in); got != tt.want {
+			t.Errorf("shellword.Quote(%q) = %q, want %q", tt.in, got, tt.want)
 		}
 	}
 }
