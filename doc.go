@@ -1,6 +1,16 @@
 // Package singleinstance guarantees that only one copy of a program runs
 // under a given name: on one machine, through a kernel file lock.
 //
+// # Entry points
+//
+// Take the lock with New (or NewContext) and give it up with
+// Instance.Release; AcquireOrExit takes it or exits with a report; Run (or
+// RunContext) holds it while a function runs, which gets the Instance with
+// FromContext. CheckRunning, Status, KillRunning, List and Wait look at or
+// stop a holder without taking the lock. WithBackend keeps the lock
+// elsewhere, such as in etcd. The README and docs/ in the repository cover
+// the command and the guarantee in depth.
+//
 // # The guarantee
 //
 // If New returns an *Instance, no other process that uses this package with
