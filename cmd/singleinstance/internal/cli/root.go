@@ -186,7 +186,7 @@ to COMMAND. Other commands refuse --json.
 		Annotations:   map[string]string{jsonAnnotation: "yes"},
 		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
 			if a.json && cmd.Annotations[jsonAnnotation] == "" {
-				return usagef("--json: %q prints no data; --json works with run, check, status, kill, list and wait", cmd.CommandPath())
+				return usagef("--json: %q prints no data; --json works with run, check, status, kill, list, wait and version", cmd.CommandPath())
 			}
 			return nil
 		},
