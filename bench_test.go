@@ -142,7 +142,7 @@ func BenchmarkHandoff(b *testing.B) {
 	c := startChild(b, roleHandoff, dir, "bench")
 	var lat []time.Duration
 	for b.Loop() {
-		c.expect("held")
+		c.Expect("held")
 		got := make(chan *singleinstance.Instance, 1)
 		go func() {
 			inst, err := singleinstance.New("bench", opts...)
@@ -151,18 +151,18 @@ func BenchmarkHandoff(b *testing.B) {
 			}
 			got <- inst
 		}()
-		if _, err := c.stdin.Write([]byte{'\n'}); err != nil {
+		if _, err := c.Stdin.Write([]byte{'\n'}); err != nil {
 			b.Fatal(err)
 		}
 		inst := <-got
 		t1 := time.Now().UnixNano()
-		t0, err := strconv.ParseInt(strings.TrimSpace(c.next()), 10, 64)
+		t0, err := strconv.ParseInt(strings.TrimSpace(c.Next()), 10, 64)
 		if err != nil {
 			b.Fatal(err)
 		}
 		lat = append(lat, time.Duration(t1-t0))
 		inst.Release()
-		if _, err := c.stdin.Write([]byte{'\n'}); err != nil {
+		if _, err := c.Stdin.Write([]byte{'\n'}); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -1,7 +1,6 @@
 package singleinstance_test
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -9,13 +8,12 @@ import (
 	"os"
 	"os/exec"
 	"strconv"
-	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/singleinstance/singleinstance"
 	"github.com/singleinstance/singleinstance/internal/nametoken"
+	"github.com/singleinstance/singleinstance/internal/testchild"
 )
 
 // Child roles. The parent passes the lock directory and name in the
@@ -157,116 +155,33 @@ func runChild(role string) int {
 	return 2
 }
 
-// child is a re-executed test binary.
-type child struct {
-	t     testing.TB
-	cmd   *exec.Cmd
-	stdin io.WriteCloser
-	lines chan string
-	pid   int
-
-	waitOnce sync.Once
-	waitErr  error
-}
+// child is a re-executed test binary (see internal/testchild).
+type child = testchild.Child
 
 // startChild starts the test binary in role with the given lock directory
-// and name, plus extra environment.
+// and name, plus extra environment. It is killed when the test ends.
 func startChild(t testing.TB, role, dir, name string, env ...string) *child {
 	t.Helper()
-	cmd := exec.CommandContext(t.Context(), os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), childRoleEnv+"="+role, "SI_DIR="+dir, "SI_NAME="+name)
-	cmd.Env = append(cmd.Env, env...)
-	c := startCmd(t, cmd)
-	t.Logf("started child %d as %s", c.pid, role)
+	env = append([]string{"SI_DIR=" + dir, "SI_NAME=" + name}, env...)
+	c := testchild.Start(t, testchild.CommandContext(t.Context(), childRoleEnv, role, env...))
+	t.Logf("started child %d as %s", c.Pid, role)
 	return c
-}
-
-// startCmd starts cmd, a test binary in a child role, with pipes to talk
-// to it; the test's cleanup closes its stdin and waits for it.
-func startCmd(t testing.TB, cmd *exec.Cmd) *child {
-	t.Helper()
-	cmd.Stderr = os.Stderr
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	c := &child{t: t, cmd: cmd, stdin: stdin, lines: make(chan string, 16), pid: cmd.Process.Pid}
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			c.lines <- sc.Text()
-		}
-		close(c.lines)
-	}()
-	t.Cleanup(func() {
-		stdin.Close()
-		c.wait()
-	})
-	return c
-}
-
-// expect waits for the child's next line and checks its prefix.
-func (c *child) expect(prefix string) string {
-	c.t.Helper()
-	line := c.next()
-	if !strings.HasPrefix(line, prefix) {
-		c.t.Fatalf("child %d printed %q, want prefix %q", c.pid, line, prefix)
-	}
-	return line
-}
-
-// next waits for the child's next line.
-func (c *child) next() string {
-	c.t.Helper()
-	select {
-	case line, ok := <-c.lines:
-		if !ok {
-			c.t.Fatalf("child %d exited early: %v", c.pid, c.wait())
-		}
-		if _, bench := c.t.(*testing.B); !bench {
-			c.t.Logf("child %d: %s", c.pid, line)
-		}
-		return line
-	case <-time.After(time.Minute):
-		c.t.Fatalf("child %d printed nothing within a minute", c.pid)
-	}
-	return ""
-}
-
-func (c *child) wait() error {
-	c.waitOnce.Do(func() { c.waitErr = c.cmd.Wait() })
-	return c.waitErr
-}
-
-// exitCode waits for the child and returns its exit code (-1 if killed by
-// a signal).
-func (c *child) exitCode() int {
-	c.t.Helper()
-	c.wait()
-	return c.cmd.ProcessState.ExitCode()
 }
 
 // expectStopped checks how a roleHold child ended after a stop request:
 // killed by SIGKILL if force, else a graceful exit 0 after its context was
 // cancelled and it released the lock.
-func (c *child) expectStopped(force bool) {
-	c.t.Helper()
+func expectStopped(t testing.TB, c *child, force bool) {
+	t.Helper()
 	if force {
-		if code := c.exitCode(); code != -1 {
-			c.t.Fatalf("holder exit code %d, want killed by SIGKILL", code)
+		if code := c.ExitCode(); code != -1 {
+			t.Fatalf("holder exit code %d, want killed by SIGKILL", code)
 		}
 		return
 	}
-	c.expect("cancelled")
-	c.expect("released")
-	if code := c.exitCode(); code != 0 {
-		c.t.Fatalf("holder exit code %d, want a graceful 0", code)
+	c.Expect("cancelled")
+	c.Expect("released")
+	if code := c.ExitCode(); code != 0 {
+		t.Fatalf("holder exit code %d, want a graceful 0", code)
 	}
 }

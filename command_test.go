@@ -22,15 +22,15 @@ func TestStartCommandDescribesChild(t *testing.T) {
 	if err != nil || !st.Running || st.Holder == nil || !st.Verified {
 		t.Fatalf("Status = %+v, %v", st, err)
 	}
-	if st.Holder.PID != cmdPID || st.Holder.OwnerPID != w.pid {
-		t.Fatalf("holder pid %d owner %d; want command %d, owner %d", st.Holder.PID, st.Holder.OwnerPID, cmdPID, w.pid)
+	if st.Holder.PID != cmdPID || st.Holder.OwnerPID != w.Pid {
+		t.Fatalf("holder pid %d owner %d; want command %d, owner %d", st.Holder.PID, st.Holder.OwnerPID, cmdPID, w.Pid)
 	}
 	killed, err := singleinstance.KillRunning(testName, false, opt)
 	if err != nil || !killed {
 		t.Fatalf("KillRunning = %v, %v", killed, err)
 	}
-	w.expect("command ended signal: terminated")
-	if code := w.exitCode(); code != 0 {
+	w.Expect("command ended signal: terminated")
+	if code := w.ExitCode(); code != 0 {
 		t.Fatalf("wrapper exit %d", code)
 	}
 }
@@ -46,8 +46,8 @@ func TestStartCommandDiesWithWrapper(t *testing.T) {
 	dir, opt := lockDir(t)
 	w := startChild(t, roleWrap, dir, testName)
 	cmdPID := wrappedPID(t, w)
-	w.cmd.Process.Signal(syscall.SIGKILL)
-	if code := w.exitCode(); code != -1 {
+	w.Cmd.Process.Signal(syscall.SIGKILL)
+	if code := w.ExitCode(); code != -1 {
 		t.Fatalf("wrapper exit %d, want killed", code)
 	}
 	waitGone(t, cmdPID)
@@ -63,7 +63,7 @@ func wrappedPID(t *testing.T, w *child) int {
 	t.Helper()
 	var wrapping, ready string
 	for range 2 {
-		line := w.next()
+		line := w.Next()
 		switch {
 		case strings.HasPrefix(line, "wrapping "):
 			wrapping = strings.TrimPrefix(line, "wrapping ")

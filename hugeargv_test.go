@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/singleinstance/singleinstance"
+	"github.com/singleinstance/singleinstance/internal/testchild"
 )
 
 // hostileArgs returns n arguments of size bytes each, made of every
@@ -59,8 +60,8 @@ func TestHugeHostileArgvHolder(t *testing.T) {
 	cmd := exec.CommandContext(t.Context(), os.Args[0], args...)
 	cmd.Env = append(os.Environ(), childRoleEnv+"="+roleHold, "SI_DIR="+dir, "SI_NAME="+testName)
 	cmd.Dir = cwd
-	holder := startCmd(t, cmd)
-	holder.expect("ready")
+	holder := testchild.Start(t, cmd)
+	holder.Expect("ready")
 
 	fi, err := os.Stat(filepath.Join(dir, testName+".info"))
 	if err != nil {
@@ -75,8 +76,8 @@ func TestHugeHostileArgvHolder(t *testing.T) {
 		t.Fatalf("Status = %+v, %v; want running, verified, described", st, err)
 	}
 	h := st.Holder
-	if h.PID != holder.pid || !st.Visible {
-		t.Fatalf("holder pid %d visible %v, want pid %d visible", h.PID, st.Visible, holder.pid)
+	if h.PID != holder.Pid || !st.Visible {
+		t.Fatalf("holder pid %d visible %v, want pid %d visible", h.PID, st.Visible, holder.Pid)
 	}
 	last := h.Argv[len(h.Argv)-1]
 	if !strings.HasPrefix(last, "…[truncated: ") || !strings.HasSuffix(last, " args]") {
@@ -101,7 +102,7 @@ func TestHugeHostileArgvHolder(t *testing.T) {
 	if err != nil || !stopped {
 		t.Fatalf("KillRunning = %v, %v; want true, nil", stopped, err)
 	}
-	holder.expectStopped(false)
+	expectStopped(t, holder, false)
 	inst, err := singleinstance.New(testName, opt)
 	if err != nil {
 		t.Fatalf("New after the stop: %v", err)

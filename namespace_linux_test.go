@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/singleinstance/singleinstance"
+	"github.com/singleinstance/singleinstance/internal/testchild"
 )
 
 // TestHolderInOtherPIDNamespace runs the holder in a PID namespace of its
@@ -28,8 +29,8 @@ func TestHolderInOtherPIDNamespace(t *testing.T) {
 	dir, opt := lockDir(t)
 	cmd := exec.CommandContext(t.Context(), unshare, "--pid", "--fork", "--mount-proc", "--kill-child", os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), childRoleEnv+"="+roleHold, "SI_DIR="+dir, "SI_NAME="+testName)
-	c := startCmd(t, cmd)
-	line := c.expect("ready")
+	c := testchild.Start(t, cmd)
+	line := c.Expect("ready")
 	if line != "ready 1" {
 		t.Fatalf("holder in a new PID namespace printed %q, want PID 1", line)
 	}
@@ -53,8 +54,8 @@ func TestHolderInOtherPIDNamespace(t *testing.T) {
 	if !errors.Is(err, singleinstance.ErrHolderNotVisible) || killed {
 		t.Fatalf("KillRunning = %v, %v; want ErrHolderNotVisible", killed, err)
 	}
-	c.stdin.Close()
-	c.expect("released")
+	c.Stdin.Close()
+	c.Expect("released")
 }
 
 // TestHolderInPIDNamespaceWithParentProc runs the holder as PID 1 of a
@@ -72,13 +73,13 @@ func TestHolderInPIDNamespaceWithParentProc(t *testing.T) {
 	cmd := exec.CommandContext(t.Context(), os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), childRoleEnv+"="+roleHold, "SI_DIR="+dir, "SI_NAME="+testName)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWPID, Pdeathsig: syscall.SIGKILL}
-	c := startCmd(t, cmd)
-	if line := c.expect("ready"); line != "ready 1" {
+	c := testchild.Start(t, cmd)
+	if line := c.Expect("ready"); line != "ready 1" {
 		t.Fatalf("holder in a new PID namespace printed %q, want PID 1", line)
 	}
 	// The holder's start time as this namespace sees it, under its PID
 	// here.
-	stat, err := os.ReadFile("/proc/" + strconv.Itoa(c.pid) + "/stat")
+	stat, err := os.ReadFile("/proc/" + strconv.Itoa(c.Pid) + "/stat")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -103,6 +104,6 @@ func TestHolderInPIDNamespaceWithParentProc(t *testing.T) {
 	if !errors.Is(err, singleinstance.ErrHolderNotVisible) || killed {
 		t.Fatalf("KillRunning = %v, %v; want ErrHolderNotVisible", killed, err)
 	}
-	c.stdin.Close()
-	c.expect("released")
+	c.Stdin.Close()
+	c.Expect("released")
 }

@@ -29,11 +29,11 @@ func TestSecondProcessRefused(t *testing.T) {
 	t.Parallel()
 	dir, opt := lockDir(t)
 	holder := startChild(t, roleHold, dir, testName)
-	holder.expect("ready")
+	holder.Expect("ready")
 
 	second := startChild(t, roleHold, dir, testName)
-	second.expect("error")
-	if code := second.exitCode(); code != 1 {
+	second.Expect("error")
+	if code := second.ExitCode(); code != 1 {
 		t.Fatalf("second instance exit code = %d, want 1 (already running)", code)
 	}
 
@@ -42,8 +42,8 @@ func TestSecondProcessRefused(t *testing.T) {
 	if !errors.As(err, &conflict) || !errors.Is(err, singleinstance.ErrAlreadyRunning) {
 		t.Fatalf("New while held: %v, want *AlreadyRunningError", err)
 	}
-	if conflict.Holder == nil || conflict.Holder.PID != holder.pid {
-		t.Fatalf("conflict holder = %+v, want pid %d", conflict.Holder, holder.pid)
+	if conflict.Holder == nil || conflict.Holder.PID != holder.Pid {
+		t.Fatalf("conflict holder = %+v, want pid %d", conflict.Holder, holder.Pid)
 	}
 	if !conflict.Visible || conflict.Process == nil {
 		t.Errorf("holder should be visible with live stats: %+v", conflict.Holder)
@@ -53,9 +53,9 @@ func TestSecondProcessRefused(t *testing.T) {
 		t.Fatalf("CheckRunning = %v, %v; want true", running, err)
 	}
 
-	holder.stdin.Close()
-	holder.expect("released")
-	if code := holder.exitCode(); code != 0 {
+	holder.Stdin.Close()
+	holder.Expect("released")
+	if code := holder.ExitCode(); code != 0 {
 		t.Fatalf("holder exit code = %d", code)
 	}
 	running, err = singleinstance.CheckRunning(testName, opt)
@@ -91,9 +91,9 @@ func TestExactlyOneHolder(t *testing.T) {
 			"SI_JOURNAL="+journal, "SI_ROUNDS="+strconv.Itoa(rounds), "SI_WAIT="+wait)
 	}
 	for _, c := range children {
-		c.expect("done")
-		if code := c.exitCode(); code != 0 {
-			t.Fatalf("child %d exit code %d", c.pid, code)
+		c.Expect("done")
+		if code := c.ExitCode(); code != 0 {
+			t.Fatalf("child %d exit code %d", c.Pid, code)
 		}
 	}
 	checkJournal(t, journal, procs*rounds)
@@ -142,11 +142,11 @@ func TestHolderKilledLockFreedAtOnce(t *testing.T) {
 	t.Parallel()
 	dir, opt := lockDir(t)
 	holder := startChild(t, roleHold, dir, testName)
-	holder.expect("ready")
-	if err := holder.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+	holder.Expect("ready")
+	if err := holder.Cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
-	if code := holder.exitCode(); code != -1 {
+	if code := holder.ExitCode(); code != -1 {
 		t.Fatalf("holder exit code %d, want killed", code)
 	}
 	running, err := singleinstance.CheckRunning(testName, opt)
@@ -174,7 +174,7 @@ func TestReusedPIDNotRunning(t *testing.T) {
 	t.Parallel()
 	dir, opt := lockDir(t)
 	unrelated := startChild(t, roleIdle, dir, testName)
-	unrelated.expect("ready")
+	unrelated.Expect("ready")
 
 	// A real acquisition by the unrelated process's PID would need its
 	// cooperation; instead write files as a previous holder would have, then
@@ -186,7 +186,7 @@ func TestReusedPIDNotRunning(t *testing.T) {
 	if err := inst.Release(); err != nil {
 		t.Fatal(err)
 	}
-	forgeInfoPID(t, dir, unrelated.pid)
+	forgeInfoPID(t, dir, unrelated.Pid)
 
 	running, err := singleinstance.CheckRunning(testName, opt)
 	if err != nil || running {
@@ -204,7 +204,7 @@ func TestReusedPIDNotRunning(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer inst.Release()
-	forgeInfoPID(t, dir, unrelated.pid)
+	forgeInfoPID(t, dir, unrelated.Pid)
 	// "Verified" is the proof KillRunning needs, and a conflict names
 	// only a proven holder.
 	st, err := singleinstance.Status(testName, opt)
@@ -216,16 +216,16 @@ func TestReusedPIDNotRunning(t *testing.T) {
 	if !errors.As(err, &conflict) {
 		t.Fatalf("second New = %v, want a conflict", err)
 	}
-	if conflict.Holder != nil && conflict.Holder.PID == unrelated.pid ||
-		strings.Contains(conflict.Report(), "PID: "+strconv.Itoa(unrelated.pid)) {
-		t.Fatalf("the conflict names the unrelated pid %d:\n%s", unrelated.pid, conflict.Report())
+	if conflict.Holder != nil && conflict.Holder.PID == unrelated.Pid ||
+		strings.Contains(conflict.Report(), "PID: "+strconv.Itoa(unrelated.Pid)) {
+		t.Fatalf("the conflict names the unrelated pid %d:\n%s", unrelated.Pid, conflict.Report())
 	}
 	killed, err = singleinstance.KillRunning(testName, true, opt)
 	if !errors.Is(err, singleinstance.ErrHolderUnproven) || killed {
 		t.Fatalf("KillRunning with forged live info = %v, %v; want ErrHolderUnproven", killed, err)
 	}
-	unrelated.stdin.Close()
-	if code := unrelated.exitCode(); code != 0 {
+	unrelated.Stdin.Close()
+	if code := unrelated.ExitCode(); code != 0 {
 		t.Fatalf("unrelated process exit code %d: it was signalled", code)
 	}
 }
@@ -269,7 +269,7 @@ func TestLockFileDeletedWhileHeld(t *testing.T) {
 	t.Parallel()
 	dir, opt := lockDir(t)
 	holder := startChild(t, roleHold, dir, testName)
-	holder.expect("ready")
+	holder.Expect("ready")
 	lock := filepath.Join(dir, testName+".lock")
 	for i := range 40 {
 		if i%2 == 0 {
@@ -303,14 +303,14 @@ func TestLockFileDeletedWhileHeld(t *testing.T) {
 	if err != nil || !killed {
 		t.Fatalf("KillRunning after restores = %v, %v", killed, err)
 	}
-	holder.expect("cancelled")
+	holder.Expect("cancelled")
 }
 
 func TestTimeoutWhileHeld(t *testing.T) {
 	t.Parallel()
 	dir, opt := lockDir(t)
 	holder := startChild(t, roleHold, dir, testName)
-	holder.expect("ready")
+	holder.Expect("ready")
 	const wait = 300 * time.Millisecond
 	start := time.Now()
 	_, err := singleinstance.New(testName, opt, singleinstance.WithTimeout(wait))
@@ -331,7 +331,7 @@ func TestWaiterAcquiresWhenHolderLeaves(t *testing.T) {
 	t.Parallel()
 	dir, opt := lockDir(t)
 	holder := startChild(t, roleHold, dir, testName)
-	holder.expect("ready")
+	holder.Expect("ready")
 	got := make(chan error, 1)
 	var inst *singleinstance.Instance
 	go func() {
@@ -340,8 +340,8 @@ func TestWaiterAcquiresWhenHolderLeaves(t *testing.T) {
 		got <- err
 	}()
 	mustBlock(t, got)
-	holder.stdin.Close()
-	holder.expect("released")
+	holder.Stdin.Close()
+	holder.Expect("released")
 	if err := <-got; err != nil {
 		t.Fatalf("waiter: %v", err)
 	}
@@ -367,7 +367,7 @@ func TestNewContextCancelledWhileWaiting(t *testing.T) {
 	t.Parallel()
 	dir, opt := lockDir(t)
 	holder := startChild(t, roleHold, dir, testName)
-	holder.expect("ready")
+	holder.Expect("ready")
 	ctx, cancel := context.WithCancel(t.Context())
 	got := make(chan error, 1)
 	go func() {
@@ -389,7 +389,7 @@ func TestKillRunningStopsHolder(t *testing.T) {
 			t.Parallel()
 			dir, opt := lockDir(t)
 			holder := startChild(t, roleHold, dir, testName)
-			holder.expect("ready")
+			holder.Expect("ready")
 			killed, err := singleinstance.KillRunning(testName, force, opt)
 			if err != nil || !killed {
 				t.Fatalf("KillRunning = %v, %v", killed, err)
@@ -400,7 +400,7 @@ func TestKillRunningStopsHolder(t *testing.T) {
 				t.Fatalf("New after KillRunning: %v", err)
 			}
 			inst.Release()
-			holder.expectStopped(force)
+			expectStopped(t, holder, force)
 			killed, err = singleinstance.KillRunning(testName, force, opt)
 			if err != nil || killed {
 				t.Fatalf("KillRunning with nothing running = %v, %v", killed, err)

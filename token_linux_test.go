@@ -13,6 +13,7 @@ import (
 
 	"github.com/singleinstance/singleinstance"
 	"github.com/singleinstance/singleinstance/internal/nametoken"
+	"github.com/singleinstance/singleinstance/internal/testchild"
 )
 
 // TestTokenSquattedByAnotherUser: another local user binds the name token
@@ -46,8 +47,8 @@ func TestTokenSquattedByAnotherUser(t *testing.T) {
 	cmd := exec.CommandContext(t.Context(), exe, "-test.run=^$")
 	cmd.Env = append(os.Environ(), childRoleEnv+"="+roleSquat, "SI_KEY="+key)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
-	squatter := startCmd(t, cmd)
-	squatter.expect("ready")
+	squatter := testchild.Start(t, cmd)
+	squatter.Expect("ready")
 
 	var logs syncBuffer
 	inst, err := singleinstance.New(testName, opt, singleinstance.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
@@ -79,14 +80,14 @@ func TestTokenOutlivesDeletedFiles(t *testing.T) {
 	t.Parallel()
 	dir, opt := lockDir(t)
 	holder := startChild(t, roleHold, dir, testName)
-	holder.expect("ready")
+	holder.Expect("ready")
 	// A stopped holder cannot restore its files: only its name token and
 	// its lock on the deleted file are left.
-	if err := holder.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
+	if err := holder.Cmd.Process.Signal(syscall.SIGSTOP); err != nil {
 		t.Fatal(err)
 	}
-	defer holder.cmd.Process.Signal(syscall.SIGCONT)
-	waitStopped(t, holder.pid)
+	defer holder.Cmd.Process.Signal(syscall.SIGCONT)
+	waitStopped(t, holder.Pid)
 	for _, ext := range []string{".lock", ".info", ".pid"} {
 		if err := os.Remove(dir + "/" + testName + ext); err != nil {
 			t.Fatal(err)
@@ -100,8 +101,8 @@ func TestTokenOutlivesDeletedFiles(t *testing.T) {
 		t.Fatalf("CheckRunning with every file deleted = %v, %v; want true", running, err)
 	}
 	st, err := singleinstance.Status(testName, opt)
-	if err != nil || !st.Running || !st.Orphaned || len(st.Holding) == 0 || st.Holding[0].PID != holder.pid {
-		t.Fatalf("Status = %+v, %v; want running, orphaned, holding pid %d", st, err, holder.pid)
+	if err != nil || !st.Running || !st.Orphaned || len(st.Holding) == 0 || st.Holding[0].PID != holder.Pid {
+		t.Fatalf("Status = %+v, %v; want running, orphaned, holding pid %d", st, err, holder.Pid)
 	}
 }
 

@@ -176,20 +176,20 @@ func measureIdle(t *testing.T, children map[string]*child) {
 	t.Helper()
 	before := make(map[string]time.Duration)
 	for what, c := range children {
-		before[what] = procCPU(t, c.pid)
+		before[what] = procCPU(t, c.Pid)
 	}
 	start := time.Now()
 	time.Sleep(cpuWindow) // the window itself: the children must stay idle in it
 	elapsed := time.Since(start)
 	for what, c := range children {
-		used := procCPU(t, c.pid) - before[what]
+		used := procCPU(t, c.Pid) - before[what]
 		share := float64(used) / float64(elapsed)
-		t.Logf("%s (pid %d): %v of CPU in %v, %.2f%% of one core", what, c.pid, used, elapsed.Round(time.Millisecond), 100*share)
+		t.Logf("%s (pid %d): %v of CPU in %v, %.2f%% of one core", what, c.Pid, used, elapsed.Round(time.Millisecond), 100*share)
 		if share > maxCPUShare {
 			t.Errorf("%s used %.1f%% of one core while waiting, want under %.0f%%", what, 100*share, 100*maxCPUShare)
 		}
 		select {
-		case line := <-c.lines:
+		case line := <-c.Lines():
 			t.Fatalf("%s printed %q while it should wait", what, line)
 		default:
 		}
@@ -219,19 +219,19 @@ func TestWaitingCostsNoCPU(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	holder := startChild(t, roleStubborn, dir, testName)
-	holder.expect("ready")
+	holder.Expect("ready")
 	waiter := startChild(t, roleWaiter, dir, testName)
-	waiter.expect("started")
+	waiter.Expect("started")
 	killer := startChild(t, roleKiller, dir, testName)
-	killer.expect("started")
-	holder.expect("sigterm") // the killer now waits for the release
+	killer.Expect("started")
+	holder.Expect("sigterm") // the killer now waits for the release
 
 	measureIdle(t, map[string]*child{"holder": holder, "waiting New": waiter, "waiting KillRunning": killer})
 
-	holder.stdin.Close()
-	released := stamp(t, holder.expect("released "), "released ")
-	acquired := stamp(t, waiter.expect("acquired "), "acquired ")
-	stopped := killer.expect("stopped ")
+	holder.Stdin.Close()
+	released := stamp(t, holder.Expect("released "), "released ")
+	acquired := stamp(t, waiter.Expect("acquired "), "acquired ")
+	stopped := killer.Expect("stopped ")
 	if !strings.HasSuffix(stopped, " true <nil>") {
 		t.Fatalf("KillRunning: %q, want killed without error", stopped)
 	}
@@ -251,11 +251,11 @@ func TestManyHeldNamesShareOneInotify(t *testing.T) {
 	const n = 200
 	dir, opt := lockDir(t)
 	many := startChild(t, roleMany, dir, "", fmt.Sprintf("SI_COUNT=%d", n))
-	many.expect(fmt.Sprintf("held %d", n))
-	if line := many.expect("inotify "); line != "inotify 1" {
+	many.Expect(fmt.Sprintf("held %d", n))
+	if line := many.Expect("inotify "); line != "inotify 1" {
 		t.Fatalf("holder of %d names: %q, want one inotify instance", n, line)
 	}
-	if line := many.expect("fresh "); line != "fresh ok" {
+	if line := many.Expect("fresh "); line != "fresh ok" {
 		t.Fatalf("holder of %d names: %q, want a new inotify instance to be possible", n, line)
 	}
 
@@ -283,14 +283,14 @@ func TestManyHeldNamesShareOneInotify(t *testing.T) {
 		w.Close()
 	}
 	t.Logf("all %d deleted lock files restored within %v", n, time.Since(start).Round(time.Millisecond))
-	if _, err := many.stdin.Write([]byte("\n")); err != nil {
+	if _, err := many.Stdin.Write([]byte("\n")); err != nil {
 		t.Fatal(err)
 	}
-	if line := many.expect("inotify "); line != "inotify 1" {
+	if line := many.Expect("inotify "); line != "inotify 1" {
 		t.Fatalf("holder of %d names after restoring them: %q, want one inotify instance", n, line)
 	}
-	many.stdin.Close()
-	many.expect("released")
+	many.Stdin.Close()
+	many.Expect("released")
 }
 
 // restored reports whether the lock file at path exists and is the one the

@@ -1,7 +1,6 @@
 package etcd_test
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/singleinstance/singleinstance"
 	"github.com/singleinstance/singleinstance/etcd"
+	"github.com/singleinstance/singleinstance/internal/testchild"
 )
 
 // Roles of a re-executed test binary: a process on another "host", with
@@ -118,75 +118,17 @@ func runChild(role string) int {
 	return 2
 }
 
-// child is a re-executed test binary acting as another host.
-type child struct {
-	t     testing.TB
-	cmd   *exec.Cmd
-	stdin io.WriteCloser
-	lines chan string
-	done  chan struct{}
-}
+// child is a re-executed test binary acting as another host (see
+// internal/testchild).
+type child = testchild.Child
 
 // startChild starts the test binary in role against endpoints and prefix;
 // env adds variables. Its stdin is closed and it is waited for when the
-// test ends.
+// test ends; each wait for it has a 30s deadline.
 func startChild(t testing.TB, role string, endpoints []string, prefix, name string, env ...string) *child {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), childRoleEnv+"="+role, "SI_ENDPOINTS="+strings.Join(endpoints, ","),
-		"SI_PREFIX="+prefix, "SI_NAME="+name)
-	cmd.Env = append(cmd.Env, env...)
-	cmd.Stderr = os.Stderr
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	c := &child{t: t, cmd: cmd, stdin: stdin, lines: make(chan string, 64), done: make(chan struct{})}
-	go func() {
-		defer close(c.lines)
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			c.lines <- sc.Text()
-		}
-	}()
-	t.Cleanup(func() {
-		stdin.Close()
-		c.wait()
-	})
+	env = append([]string{"SI_ENDPOINTS=" + strings.Join(endpoints, ","), "SI_PREFIX=" + prefix, "SI_NAME=" + name}, env...)
+	c := testchild.Start(t, testchild.Command(childRoleEnv, role, env...))
+	c.Timeout = 30 * time.Second
 	return c
-}
-
-// next returns the child's next output line, failing the test after a
-// deadline.
-func (c *child) next() string {
-	c.t.Helper()
-	select {
-	case line, ok := <-c.lines:
-		if !ok {
-			c.t.Fatalf("child %d ended its output", c.cmd.Process.Pid)
-		}
-		return line
-	case <-time.After(30 * time.Second):
-		c.t.Fatalf("child %d printed nothing within 30s", c.cmd.Process.Pid)
-	}
-	return ""
-}
-
-// wait waits for the child to exit and returns its exit code (-1 if it
-// was killed by a signal).
-func (c *child) wait() int {
-	select {
-	case <-c.done:
-	default:
-		c.cmd.Wait()
-		close(c.done)
-	}
-	return c.cmd.ProcessState.ExitCode()
 }

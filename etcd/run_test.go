@@ -51,15 +51,15 @@ func TestSignalEndsWait(t *testing.T) {
 	prefix := c.Prefix(t)
 	hold(t, host(t, c, prefix), testName)
 	waiter := startChild(t, roleRunWait, c.Endpoints(), prefix, testName)
-	if line := waiter.next(); line != "waiting" {
+	if line := waiter.Next(); line != "waiting" {
 		t.Fatalf("child said %q", line)
 	}
-	waiter.cmd.Process.Signal(syscall.SIGTERM)
-	line := waiter.next()
+	waiter.Cmd.Process.Signal(syscall.SIGTERM)
+	line := waiter.Next()
 	if !strings.HasSuffix(line, "conflict true; cancelled true") {
 		t.Fatalf("after SIGTERM while waiting: %q", line)
 	}
-	if code := waiter.wait(); code != 0 {
+	if code := waiter.ExitCode(); code != 0 {
 		t.Fatalf("exit %d", code)
 	}
 }
@@ -74,7 +74,7 @@ func TestStartCommandUnderLease(t *testing.T) {
 	w := startChild(t, roleWrap, c.Endpoints(), prefix, testName)
 	var wrapped, ready int
 	for range 2 {
-		line := w.next()
+		line := w.Next()
 		if _, err := fmt.Sscanf(line, "wrapping %d", &wrapped); err == nil {
 			continue
 		}
@@ -90,14 +90,14 @@ func TestStartCommandUnderLease(t *testing.T) {
 	if err != nil || !st.Running || st.Holder == nil {
 		t.Fatalf("Status = %+v, %v", st, err)
 	}
-	if st.Holder.PID != wrapped || st.Holder.OwnerPID != w.cmd.Process.Pid {
+	if st.Holder.PID != wrapped || st.Holder.OwnerPID != w.Cmd.Process.Pid {
 		t.Fatalf("holder pid %d owner %d; want command %d, wrapper %d",
-			st.Holder.PID, st.Holder.OwnerPID, wrapped, w.cmd.Process.Pid)
+			st.Holder.PID, st.Holder.OwnerPID, wrapped, w.Cmd.Process.Pid)
 	}
-	w.cmd.Process.Signal(syscall.SIGKILL)
+	w.Cmd.Process.Signal(syscall.SIGKILL)
 	// Both processes write to the same pipe: it ends when both are dead.
 	select {
-	case line, ok := <-w.lines:
+	case line, ok := <-w.Lines():
 		if ok {
 			t.Fatalf("unexpected line %q", line)
 		}

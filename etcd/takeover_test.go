@@ -58,7 +58,7 @@ func TestHolderKilledStandbyTakesOver(t *testing.T) {
 	prefix := c.Prefix(t)
 	holder := startChild(t, roleHold, c.Endpoints(), prefix, testName)
 	var token uint64
-	if _, err := fmt.Sscanf(holder.next(), "acquired %d", &token); err != nil {
+	if _, err := fmt.Sscanf(holder.Next(), "acquired %d", &token); err != nil {
 		t.Fatal(err)
 	}
 	b := host(t, c, prefix)
@@ -66,7 +66,7 @@ func TestHolderKilledStandbyTakesOver(t *testing.T) {
 		t.Fatal("took the lock from a live holder")
 	}
 	killed := time.Now()
-	holder.cmd.Process.Signal(syscall.SIGKILL)
+	holder.Cmd.Process.Signal(syscall.SIGKILL)
 	inst, err := singleinstance.New(testName, singleinstance.WithBackend(b), singleinstance.WithTimeout(testTTL+5*time.Second))
 	if err != nil {
 		t.Fatalf("standby after SIGKILL: %v", err)
@@ -100,7 +100,7 @@ func TestProcessesNeverOverlap(t *testing.T) {
 			"SI_JOURNAL="+journal, fmt.Sprintf("SI_ROUNDS=%d", rounds))
 	}
 	for _, ch := range children {
-		if code := ch.wait(); code != 0 {
+		if code := ch.ExitCode(); code != 0 {
 			t.Fatalf("child exit %d", code)
 		}
 	}

@@ -1,16 +1,14 @@
 package mainflags
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
-	"strings"
 	"testing"
 
 	"github.com/singleinstance/singleinstance"
+	"github.com/singleinstance/singleinstance/internal/testchild"
 )
 
 const testName = "trading_bot"
@@ -59,68 +57,31 @@ func lockDir(t *testing.T) (string, singleinstance.Option) {
 	return dir, singleinstance.WithLockDir(dir)
 }
 
-// child is the test binary re-run in a role.
-type child struct {
-	t     *testing.T
-	cmd   *exec.Cmd
-	lines *bufio.Scanner
-	pid   int
-}
+// child is the test binary re-run in a role (see internal/testchild).
+type child = testchild.Child
 
+// startChild starts the test binary in role with the lock directory and
+// name; it is killed when the test ends.
 func startChild(t *testing.T, role, dir, name string) *child {
 	t.Helper()
-	cmd := exec.CommandContext(t.Context(), os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), childRoleEnv+"="+role, "SI_DIR="+dir, "SI_NAME="+name)
-	cmd.Stderr = os.Stderr
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	c := &child{t: t, cmd: cmd, lines: bufio.NewScanner(stdout), pid: cmd.Process.Pid}
-	t.Cleanup(func() {
-		stdin.Close()
-		cmd.Wait()
-	})
-	t.Logf("started child %d as %s", c.pid, role)
+	c := testchild.Start(t, testchild.CommandContext(t.Context(), childRoleEnv, role, "SI_DIR="+dir, "SI_NAME="+name))
+	t.Logf("started child %d as %s", c.Pid, role)
 	return c
-}
-
-// expect reads the child's next line and checks its prefix. A child that
-// says nothing ends with the test's deadline (exec.CommandContext).
-func (c *child) expect(prefix string) string {
-	c.t.Helper()
-	if !c.lines.Scan() {
-		c.t.Fatalf("child %d exited early", c.pid)
-	}
-	line := c.lines.Text()
-	c.t.Logf("child %d: %s", c.pid, line)
-	if !strings.HasPrefix(line, prefix) {
-		c.t.Fatalf("child %d printed %q, want prefix %q", c.pid, line, prefix)
-	}
-	return line
 }
 
 // expectStopped checks how the holder ended: killed if force, else a
 // graceful exit 0 after its context was cancelled.
-func (c *child) expectStopped(force bool) {
-	c.t.Helper()
+func expectStopped(t *testing.T, c *child, force bool) {
+	t.Helper()
 	if !force {
-		c.expect("cancelled")
-		c.expect("released")
+		c.Expect("cancelled")
+		c.Expect("released")
 	}
-	c.cmd.Wait()
-	code, want := c.cmd.ProcessState.ExitCode(), 0
+	code, want := c.ExitCode(), 0
 	if force {
 		want = -1
 	}
 	if code != want {
-		c.t.Fatalf("holder exit code %d, want %d", code, want)
+		t.Fatalf("holder exit code %d, want %d", code, want)
 	}
 }

@@ -173,7 +173,7 @@ func TestFlagsKillInstance(t *testing.T) {
 			t.Parallel()
 			dir, opt := lockDir(t)
 			holder := startChild(t, roleHold, dir, testName)
-			holder.expect("ready")
+			holder.Expect("ready")
 
 			args := []string{"--kill-instance"}
 			if force {
@@ -181,7 +181,7 @@ func TestFlagsKillInstance(t *testing.T) {
 			}
 			got := handleFlags(t, args, testName, opt)
 			want := flagsResult{code: 0, handled: true,
-				stdout: fmt.Sprintf("Application 'trading_bot' terminated (pid %d)\n", holder.pid)}
+				stdout: fmt.Sprintf("Application 'trading_bot' terminated (pid %d)\n", holder.Pid)}
 			if got != want {
 				t.Fatalf("got %+v, want %+v", got, want)
 			}
@@ -189,7 +189,7 @@ func TestFlagsKillInstance(t *testing.T) {
 			if running, err := singleinstance.CheckRunning(testName, opt); err != nil || running {
 				t.Fatalf("CheckRunning after -kill-instance = %v, %v; want false", running, err)
 			}
-			holder.expectStopped(force)
+			expectStopped(t, holder, force)
 
 			got = handleFlags(t, []string{"-check-instance"}, testName, opt)
 			if want := (flagsResult{code: 1, handled: true, stdout: "Application 'trading_bot': NOT RUNNING\n"}); got != want {

@@ -1,0 +1,214 @@
+//go:build linux
+
+package singleinstance_test
+
+// Fault tests: special files at the lock path, links planted at the
+// predictable paths, and bad lock directories.
+// The shared helpers and the overview are in faults_helpers_linux_test.go.
+
+import (
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/singleinstance/singleinstance"
+)
+
+// The lock path is not a regular file.
+
+func TestFaultLockPathNotRegular(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name  string
+		plant func(t *testing.T, lock, victim string)
+	}{
+		{"directory", func(t *testing.T, lock, _ string) {
+			if err := os.Mkdir(lock, 0o700); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{"fifo", func(t *testing.T, lock, _ string) {
+			if err := unix.Mkfifo(lock, 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{"symlink to own file", func(t *testing.T, lock, victim string) {
+			if err := os.Symlink(victim, lock); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{"dangling symlink", func(t *testing.T, lock, victim string) {
+			if err := os.Symlink(victim+".missing", lock); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{"unix socket", func(t *testing.T, lock, _ string) {
+			l, err := net.Listen("unix", lock)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { l.Close() })
+		}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			dir := t.TempDir()
+			opt := singleinstance.WithLockDir(dir)
+			victim := faultVictim(t, filepath.Join(t.TempDir(), "victim"), "victim\n", 0o640)
+			snap := faultSnapshot(t, victim)
+			lock := faultPath(dir, ".lock")
+			c.plant(t, lock, victim)
+			typ := faultFileType(t, lock)
+			faultNoHang(t, "New", func() { faultExpectNewFails(t, singleinstance.ErrNotRegularFile, opt) })
+			faultProbeFails(t, singleinstance.ErrNotRegularFile, opt)
+			if got := faultFileType(t, lock); got != typ {
+				t.Errorf("lock path changed from %v to %v", typ, got)
+			}
+			faultAssertUnchanged(t, victim, snap)
+			faultAssertAbsent(t, victim+".missing", faultPath(dir, ".info"), faultPath(dir, ".pid"))
+		})
+	}
+}
+
+// Links planted at the predictable paths.
+
+func TestFaultPlantedSymlinks(t *testing.T) {
+	t.Parallel()
+	// plantLinks points .info and .pid at victims, with link.
+	plantLinks := func(t *testing.T, dir, vdir string, link func(old, new string) error) map[string]faultSnap {
+		t.Helper()
+		victims := map[string]faultSnap{}
+		for _, ext := range []string{".info", ".pid"} {
+			victim := faultVictim(t, filepath.Join(vdir, "victim"+ext), "precious "+ext+"\n", 0o640)
+			victims[victim] = faultSnapshot(t, victim)
+			// Planted atomically over whatever is there.
+			tmp := faultPath(dir, ext) + ".planting"
+			if err := link(victim, tmp); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Rename(tmp, faultPath(dir, ext)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return victims
+	}
+	for _, cleanup := range []bool{true, false} {
+		t.Run(fmt.Sprintf("symlinks before New, cleanup %v", cleanup), func(t *testing.T) {
+			t.Parallel()
+			dir := t.TempDir()
+			opts := []singleinstance.Option{singleinstance.WithLockDir(dir), singleinstance.WithCleanupOnExit(cleanup)}
+			victims := plantLinks(t, dir, t.TempDir(), os.Symlink)
+			inst := faultMustNew(t, opts...)
+			faultAssertRegular(t, faultPath(dir, ".info"), faultPath(dir, ".pid"))
+			faultAssertHeldByMe(t, opts...)
+			faultMustRelease(t, inst)
+			if cleanup {
+				faultAssertAbsent(t, faultPath(dir, ".info"), faultPath(dir, ".pid"))
+			}
+			faultAssertVictims(t, victims)
+		})
+	}
+	t.Run("hard links before New", func(t *testing.T) {
+		t.Parallel()
+		dir := t.TempDir()
+		// Hard links need the victims on the same file system.
+		vdir := filepath.Join(dir, "victims")
+		if err := os.Mkdir(vdir, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		opt := singleinstance.WithLockDir(dir)
+		victims := plantLinks(t, dir, vdir, os.Link)
+		inst := faultMustNew(t, opt)
+		faultAssertHeldByMe(t, opt)
+		faultMustRelease(t, inst)
+		faultAssertVictims(t, victims)
+		for v := range victims {
+			if n := faultSnapshot(t, v).nlink; n != 1 {
+				t.Errorf("victim %s has %d links after New and Release, want 1", v, n)
+			}
+		}
+	})
+	t.Run("symlinks planted while held", func(t *testing.T) {
+		t.Parallel()
+		dir := t.TempDir()
+		opt := singleinstance.WithLockDir(dir)
+		inst := faultMustNew(t, opt)
+		victims := plantLinks(t, dir, t.TempDir(), os.Symlink)
+		// The holder may already have put its own files back; either way
+		// no probe reads through the links.
+		st, err := singleinstance.Status(faultName, opt)
+		if err != nil || !st.Running {
+			t.Fatalf("Status = %+v, %v; want running", st, err)
+		}
+		t.Logf("Status while planted: holder %+v, verified %v, holder error %q", st.Holder, st.Verified, st.HolderError)
+		switch {
+		case st.Holder == nil:
+			faultHolderErrorMentions(t, st, singleinstance.ErrNotRegularFile)
+		case !st.Verified || st.Holder.PID != os.Getpid():
+			t.Errorf("Status holder %+v (verified %v) is not this process's own record", st.Holder, st.Verified)
+		}
+		faultMustRelease(t, inst)
+		faultAssertVictims(t, victims)
+	})
+}
+
+// Bad lock directories.
+
+func TestFaultInvalidLockDir(t *testing.T) {
+	// Not parallel: it sets the environment and the working directory.
+	cwd := t.TempDir()
+	t.Chdir(cwd)
+	for _, rel := range []string{"locks", "./locks", "../locks", ".", "~/locks"} {
+		t.Run("option "+rel, func(t *testing.T) {
+			t.Setenv(singleinstance.LockDirEnv, t.TempDir())
+			opt := singleinstance.WithLockDir(rel)
+			faultExpectNewFails(t, singleinstance.ErrInvalidLockDir, opt)
+			faultProbeFails(t, singleinstance.ErrInvalidLockDir, opt)
+		})
+		t.Run("environment "+rel, func(t *testing.T) {
+			t.Setenv(singleinstance.LockDirEnv, rel)
+			faultExpectNewFails(t, singleinstance.ErrInvalidLockDir)
+			faultProbeFails(t, singleinstance.ErrInvalidLockDir)
+			// The option takes precedence over the environment.
+			faultMustRelease(t, faultMustNew(t, singleinstance.WithLockDir(t.TempDir())))
+		})
+	}
+	faultAssertDirHolds(t, cwd)
+	faultAssertAbsent(t, filepath.Join(filepath.Dir(cwd), "locks"))
+
+	file := faultVictim(t, filepath.Join(t.TempDir(), "file"), "not a directory\n", 0o600)
+	snap := faultSnapshot(t, file)
+	t.Run("regular file", func(t *testing.T) {
+		opt := singleinstance.WithLockDir(file)
+		faultExpectNewFails(t, singleinstance.ErrLockDirUnusable, opt)
+		faultProbeFails(t, singleinstance.ErrLockDirUnusable, opt)
+	})
+	t.Run("regular file in the environment", func(t *testing.T) {
+		t.Setenv(singleinstance.LockDirEnv, file)
+		faultExpectNewFails(t, singleinstance.ErrLockDirUnusable)
+		faultProbeFails(t, singleinstance.ErrLockDirUnusable)
+	})
+	t.Run("below a regular file", func(t *testing.T) {
+		opt := singleinstance.WithLockDir(filepath.Join(file, "locks"))
+		faultExpectNewFails(t, singleinstance.ErrLockDirUnusable, opt)
+		faultProbeFails(t, singleinstance.ErrLockDirUnusable, opt)
+	})
+	faultAssertUnchanged(t, file, snap)
+	t.Run("dangling symlink", func(t *testing.T) {
+		dir := t.TempDir()
+		link := filepath.Join(dir, "locks")
+		if err := os.Symlink(filepath.Join(dir, "missing"), link); err != nil {
+			t.Fatal(err)
+		}
+		opt := singleinstance.WithLockDir(link)
+		faultExpectNewFails(t, singleinstance.ErrLockDirUnusable, opt)
+		// A missing lock directory means not running.
+		faultNotRunning(t, opt)
+		faultAssertAbsent(t, filepath.Join(dir, "missing"))
+	})
+}
