@@ -89,29 +89,29 @@ func TestFindOrphan(t *testing.T) {
 	p := pathsFor(s.dir, "orphan")
 	dev, ino := otherInode(t)
 
-	if got := findOrphan(p, h.LockDevice, h.LockInode, h); got != nil {
+	if got := orphanFromInfo(p, h.LockDevice, h.LockInode, h); got != nil {
 		t.Errorf("the .info names the file at the lock path: orphan %+v, want none", got)
 	}
-	if got := findOrphan(p, h.LockDevice, h.LockInode, nil); got != nil {
+	if got := orphanFromInfo(p, h.LockDevice, h.LockInode, nil); got != nil {
 		t.Errorf("no .info: orphan %+v, want none", got)
 	}
 	// The lock path now names another file (dev, ino): the holder still
 	// holds the file its .info names, which has lost its name.
-	if got := findOrphan(p, dev, ino, h); got == nil || got.PID != h.PID {
+	if got := orphanFromInfo(p, dev, ino, h); got == nil || got.PID != h.PID {
 		t.Errorf("holder of a replaced lock file: orphan %+v, want pid %d", got, h.PID)
 	}
 	// The .info read earlier named a file nobody holds; the .info now
-	// names the held one: findOrphan follows it.
+	// names the held one: orphanFromInfo follows it.
 	stale := *h
 	stale.LockDevice, stale.LockInode = dev, ino
-	if orphanHeld(&stale) {
-		t.Error("orphanHeld of a record naming an unlocked file")
+	if holdsOldLockFile(&stale) {
+		t.Error("holdsOldLockFile of a record naming an unlocked file")
 	}
-	if got := findOrphan(p, dev, ino+1, &stale); got == nil || got.LockInode != h.LockInode {
+	if got := orphanFromInfo(p, dev, ino+1, &stale); got == nil || got.LockInode != h.LockInode {
 		t.Errorf("changed .info: orphan %+v, want the holder of inode %d", got, h.LockInode)
 	}
 	// ... and stops when the file it names now is the one at the path.
-	if got := findOrphan(p, h.LockDevice, h.LockInode, &stale); got != nil {
+	if got := orphanFromInfo(p, h.LockDevice, h.LockInode, &stale); got != nil {
 		t.Errorf(".info now names the file at the lock path: orphan %+v, want none", got)
 	}
 }
@@ -127,9 +127,9 @@ func TestProvenHolder(t *testing.T) {
 		return r
 	}
 	t.Run("proven", func(t *testing.T) {
-		got, err := provenHolder(probe(t))
+		got, err := verifyHolder(probe(t))
 		if err != nil || got == nil || got.PID != h.PID || got.Token != h.Token {
-			t.Fatalf("provenHolder = %+v, %v; want pid %d token %d", got, err, h.PID, h.Token)
+			t.Fatalf("verifyHolder = %+v, %v; want pid %d token %d", got, err, h.PID, h.Token)
 		}
 	})
 	for _, tc := range []struct {
@@ -151,9 +151,9 @@ func TestProvenHolder(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			r := probe(t)
 			tc.damage(r)
-			got, err := provenHolder(r)
+			got, err := verifyHolder(r)
 			if !errors.Is(err, ErrHolderUnproven) || got != nil {
-				t.Errorf("provenHolder = %+v, %v; want ErrHolderUnproven", got, err)
+				t.Errorf("verifyHolder = %+v, %v; want ErrHolderUnproven", got, err)
 			}
 		})
 	}
@@ -165,8 +165,8 @@ func TestProvenHolder(t *testing.T) {
 			t.Skip("skipping: no name token here")
 		}
 		r.lockDev, r.lockIno = otherInode(t)
-		if got, err := provenHolder(r); err != nil || got == nil || got.PID != h.PID {
-			t.Errorf("provenHolder = %+v, %v; want pid %d by its name token", got, err, h.PID)
+		if got, err := verifyHolder(r); err != nil || got == nil || got.PID != h.PID {
+			t.Errorf("verifyHolder = %+v, %v; want pid %d by its name token", got, err, h.PID)
 		}
 	})
 	t.Run("another PID namespace", func(t *testing.T) {
@@ -174,8 +174,8 @@ func TestProvenHolder(t *testing.T) {
 		h := *r.state.Holder
 		h.PIDNamespace++
 		r.state.Holder = &h
-		if got, err := provenHolder(r); !errors.Is(err, ErrHolderNotVisible) || got != nil {
-			t.Errorf("provenHolder = %+v, %v; want ErrHolderNotVisible", got, err)
+		if got, err := verifyHolder(r); !errors.Is(err, ErrHolderNotVisible) || got != nil {
+			t.Errorf("verifyHolder = %+v, %v; want ErrHolderNotVisible", got, err)
 		}
 	})
 }
