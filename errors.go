@@ -7,9 +7,10 @@ import (
 	"github.com/singleinstance/singleinstance/internal/local"
 )
 
-// Errors. Check them with errors.Is; an error matching one of the file
-// errors (ErrPermission to ErrNotRegularFile) still matches the underlying
-// OS error too.
+// Errors. Check them with errors.Is. Each names a kind of outcome a
+// caller may act on; the message says the precise cause, and an error
+// from the file system still matches the underlying OS error too (such as
+// fs.ErrPermission, syscall.EROFS or syscall.ENOSPC).
 var (
 	// ErrAlreadyRunning means another process holds the lock. Errors that match
 	// it with errors.Is are *AlreadyRunningError values, which carry the
@@ -20,72 +21,38 @@ var (
 	// that are not allowed. See ValidateName.
 	ErrInvalidName = local.ErrInvalidName
 
-	// ErrInvalidLockDir means the lock directory given is not an absolute path.
-	// A relative directory would name a different lock from every working
-	// directory, which is how two copies of one program end up running.
-	ErrInvalidLockDir = local.ErrInvalidLockDir
-
-	// ErrLockDirUnusable means the lock directory is missing and cannot be
-	// created, or is not a directory.
+	// ErrLockDirUnusable means the lock directory or a lock file in it
+	// cannot be used: a relative path (which would name a different lock
+	// from every working directory), a directory that is missing and
+	// cannot be created, a default directory another user planted or
+	// opened to others, a lock file of another user or one that is not a
+	// regular file, no permission, a read-only file system, or no space
+	// left. The message says which.
 	ErrLockDirUnusable = local.ErrLockDirUnusable
 
-	// ErrInsecureLockDir means the default per-user lock directory belongs to
-	// another user, is a symbolic link, or is open to other users and cannot be
-	// made private. Another local user may have planted it.
-	ErrInsecureLockDir = local.ErrInsecureLockDir
-
-	// ErrPermission means the lock directory or a file in it cannot be written
-	// or read by this user. Errors matching it also match fs.ErrPermission.
-	ErrPermission = local.ErrPermission
-
-	// ErrReadOnly means the lock directory is on a read-only file system.
-	ErrReadOnly = local.ErrReadOnly
-
-	// ErrDiskFull means the file system of the lock directory has no space (or
-	// no quota) left.
-	ErrDiskFull = local.ErrDiskFull
-
-	// ErrForeignLockFile means the lock file, or another file of the name,
-	// belongs to another user. Only its owner can use it; remove it (when that
-	// user's program is not running) or run as that user.
-	ErrForeignLockFile = local.ErrForeignLockFile
-
-	// ErrNotRegularFile means the lock, .pid or .info path is a directory, a
-	// symbolic link, a FIFO or another special file. It was not followed or
-	// opened for writing.
-	ErrNotRegularFile = local.ErrNotRegularFile
-
-	// ErrCorruptInfo means a .pid or .info file could not be parsed.
+	// ErrCorruptInfo means a .info or .pid file (or a backend's record)
+	// could not be parsed, or is larger than MaxInfoSize and was not read.
 	ErrCorruptInfo = local.ErrCorruptInfo
 
-	// ErrInfoTooLarge means a .pid or .info file is larger than any this
-	// package writes (MaxInfoSize); it was not read.
-	ErrInfoTooLarge = local.ErrInfoTooLarge
-
-	// ErrLockLost means the lock of a running instance was taken over after its
-	// lock file was deleted or replaced and protection could not be restored.
-	// The instance must stop: another copy may be running.
+	// ErrLockLost means a held lock was taken away: its lock file was
+	// deleted or replaced and another process locked the new one first,
+	// or a backend could no longer confirm it. Another copy may be running.
 	ErrLockLost = local.ErrLockLost
 
-	// ErrHolderNotVisible means the lock is held, but the holder's process
-	// cannot be seen from here (another PID namespace, container or boot), so
-	// it cannot be stopped from here.
-	ErrHolderNotVisible = local.ErrHolderNotVisible
-
-	// ErrHolderUnproven means the lock is held, but the process named in the
-	// .info file could not be proven to be the holder (the file may be stale or
-	// forged). Nothing was signalled.
+	// ErrHolderUnproven means the lock is held but KillRunning could not
+	// prove which process holds it, so it signalled nothing: the
+	// description is missing, damaged or names another process, or the
+	// holder runs in another PID namespace or boot, where its PID means
+	// nothing here.
 	ErrHolderUnproven = local.ErrHolderUnproven
 
-	// ErrStopTimeout means a stop request was sent to the holder but the lock
-	// was still held when the wait ended.
+	// ErrStopTimeout means KillRunning signalled the holder but the lock was
+	// still held when the wait ended.
 	ErrStopTimeout = local.ErrStopTimeout
 
-	// ErrTokensExhausted means the last fencing token recorded for the name (in
-	// the lock file or the .info file) is the largest possible (2^64-1), so no
-	// greater one can be handed out. The acquisition fails instead of giving a
-	// token that is not greater than an earlier holder's; the name cannot be
-	// acquired again in that lock directory.
+	// ErrTokensExhausted means the fencing token of the name has reached
+	// its largest value, so no further acquisition can be given a greater
+	// one.
 	ErrTokensExhausted = local.ErrTokensExhausted
 )
 

@@ -10,6 +10,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"github.com/singleinstance/singleinstance/internal/local"
 	"io"
 	"io/fs"
 	"os"
@@ -88,7 +89,7 @@ var faultDamages = []faultDamage{
 			}
 			faultRewrite(t, path, data[:cut])
 		}},
-	{name: "directory", want: singleinstance.ErrNotRegularFile, newFails: singleinstance.ErrNotRegularFile,
+	{name: "directory", want: local.ErrNotRegularFile, newFails: local.ErrNotRegularFile,
 		apply: func(t *testing.T, path, _ string) {
 			faultReplace(t, path)
 			if err := os.Mkdir(path, 0o700); err != nil {
@@ -98,21 +99,21 @@ var faultDamages = []faultDamage{
 				t.Fatal(err)
 			}
 		}},
-	{name: "fifo", want: singleinstance.ErrNotRegularFile,
+	{name: "fifo", want: local.ErrNotRegularFile,
 		apply: func(t *testing.T, path, _ string) {
 			faultReplace(t, path)
 			if err := unix.Mkfifo(path, 0o600); err != nil {
 				t.Fatal(err)
 			}
 		}},
-	{name: "symlink", want: singleinstance.ErrNotRegularFile,
+	{name: "symlink", want: local.ErrNotRegularFile,
 		apply: func(t *testing.T, path, target string) {
 			faultReplace(t, path)
 			if err := os.Symlink(target, path); err != nil {
 				t.Fatal(err)
 			}
 		}},
-	{name: "100 MB sparse", want: singleinstance.ErrInfoTooLarge, inPlace: true,
+	{name: "100 MB sparse", want: local.ErrInfoTooLarge, inPlace: true,
 		apply: func(t *testing.T, path, _ string) {
 			f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE, 0o600)
 			if err != nil {
@@ -428,7 +429,7 @@ func TestFaultCorruptInfoHugeSparseBounded(t *testing.T) {
 		if err != nil || st.Running {
 			t.Fatalf("Status = %+v, %v; want not running", st, err)
 		}
-		faultHolderErrorMentions(t, st, singleinstance.ErrInfoTooLarge)
+		faultHolderErrorMentions(t, st, local.ErrInfoTooLarge)
 		faultBoundedAllocs(t, "CheckRunning", func() { _, err = singleinstance.CheckRunning(faultName, opt) })
 		if err != nil {
 			t.Fatal(err)
@@ -463,7 +464,7 @@ func TestFaultCorruptInfoHugeSparseBounded(t *testing.T) {
 		if err != nil || !st.Running || st.Holder != nil {
 			t.Fatalf("Status = %+v, %v; want running, holder unknown", st, err)
 		}
-		faultHolderErrorMentions(t, st, singleinstance.ErrInfoTooLarge)
+		faultHolderErrorMentions(t, st, local.ErrInfoTooLarge)
 		faultBoundedAllocs(t, "KillRunning", func() { _, err = singleinstance.KillRunning(faultName, false, opt) })
 		faultAssertErr(t, "KillRunning", err, singleinstance.ErrHolderUnproven)
 		faultMustRelease(t, inst)

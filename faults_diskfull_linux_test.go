@@ -8,6 +8,7 @@ package singleinstance_test
 import (
 	"bytes"
 	"errors"
+	"github.com/singleinstance/singleinstance/internal/local"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -76,7 +77,7 @@ func TestFaultDiskFull(t *testing.T) {
 		dir := faultTmpfs(t, 0, "size=64k,mode=0700")
 		opt := singleinstance.WithLockDir(dir)
 		filler, _ := faultFill(t, dir)
-		err := faultExpectNewFails(t, singleinstance.ErrDiskFull, opt)
+		err := faultExpectNewFails(t, local.ErrDiskFull, opt)
 		if !errors.Is(err, syscall.ENOSPC) {
 			t.Errorf("New: %v does not match ENOSPC", err)
 		}
@@ -97,7 +98,7 @@ func TestFaultDiskFull(t *testing.T) {
 		// locking and rewriting the record in place need no new space.
 		faultMustRelease(t, faultMustNew(t, opt))
 		filler, _ := faultFill(t, dir)
-		err := faultExpectNewFails(t, singleinstance.ErrDiskFull, opt)
+		err := faultExpectNewFails(t, local.ErrDiskFull, opt)
 		if err != nil && !strings.Contains(err.Error(), faultName+".info") {
 			t.Errorf("New failed before writing the .info file: %v", err)
 		}
@@ -115,7 +116,7 @@ func TestFaultDiskFull(t *testing.T) {
 		if err := os.Truncate(filler, size-int64(os.Getpagesize())); err != nil {
 			t.Fatal(err)
 		}
-		err := faultExpectNewFails(t, singleinstance.ErrDiskFull, opt)
+		err := faultExpectNewFails(t, local.ErrDiskFull, opt)
 		if err != nil && !strings.Contains(err.Error(), faultName+".pid") {
 			t.Errorf("New did not fail on the .pid file: %v", err)
 		}
@@ -141,7 +142,7 @@ func TestFaultDiskFull(t *testing.T) {
 			fillers = append(fillers, p)
 		}
 		t.Logf("used up the inodes with %d files", len(fillers))
-		faultExpectNewFails(t, singleinstance.ErrDiskFull, opt)
+		faultExpectNewFails(t, local.ErrDiskFull, opt)
 		faultAssertAbsent(t, faultPath(dir, ".lock"))
 		faultAssertLockFreeAfter(t, func() {
 			for _, p := range fillers {

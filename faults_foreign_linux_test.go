@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/singleinstance/singleinstance/internal/local"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -352,7 +353,7 @@ func TestFaultForeignLockFile(t *testing.T) {
 	lock := faultPath(dir, ".lock")
 	faultChown(t, lock, faultNobody)
 	before := faultSnapshot(t, lock)
-	faultExpectNewFails(t, singleinstance.ErrForeignLockFile, opt)
+	faultExpectNewFails(t, local.ErrForeignLockFile, opt)
 	// Looking needs no write access, and nothing holds the lock.
 	faultNotRunning(t, opt)
 	faultAssertUnchanged(t, lock, before)

@@ -21,6 +21,7 @@ package singleinstance_test
 import (
 	"bytes"
 	"errors"
+	"github.com/singleinstance/singleinstance/internal/local"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -52,16 +53,16 @@ var faultSentinels = []struct {
 }{
 	{"ErrAlreadyRunning", singleinstance.ErrAlreadyRunning},
 	{"ErrInvalidName", singleinstance.ErrInvalidName},
-	{"ErrInvalidLockDir", singleinstance.ErrInvalidLockDir},
+	{"ErrInvalidLockDir", local.ErrInvalidLockDir},
 	{"ErrLockDirUnusable", singleinstance.ErrLockDirUnusable},
-	{"ErrInsecureLockDir", singleinstance.ErrInsecureLockDir},
-	{"ErrPermission", singleinstance.ErrPermission},
-	{"ErrReadOnly", singleinstance.ErrReadOnly},
-	{"ErrDiskFull", singleinstance.ErrDiskFull},
-	{"ErrForeignLockFile", singleinstance.ErrForeignLockFile},
-	{"ErrNotRegularFile", singleinstance.ErrNotRegularFile},
+	{"ErrInsecureLockDir", local.ErrInsecureLockDir},
+	{"ErrPermission", local.ErrPermission},
+	{"ErrReadOnly", local.ErrReadOnly},
+	{"ErrDiskFull", local.ErrDiskFull},
+	{"ErrForeignLockFile", local.ErrForeignLockFile},
+	{"ErrNotRegularFile", local.ErrNotRegularFile},
 	{"ErrCorruptInfo", singleinstance.ErrCorruptInfo},
-	{"ErrInfoTooLarge", singleinstance.ErrInfoTooLarge},
+	{"ErrInfoTooLarge", local.ErrInfoTooLarge},
 	{"ErrHolderUnproven", singleinstance.ErrHolderUnproven},
 	{"fs.ErrPermission", fs.ErrPermission},
 }

@@ -7,6 +7,7 @@ package singleinstance_test
 
 import (
 	"context"
+	"github.com/singleinstance/singleinstance/internal/local"
 	"log/slog"
 	"slices"
 	"strings"
@@ -116,7 +117,7 @@ func TestFaultNetworkFSWarning(t *testing.T) {
 		opts := []singleinstance.Option{singleinstance.WithLockDir(dir), singleinstance.WithLogger(logs.logger())}
 		// The file system refuses to create files, so New fails, after
 		// the warning.
-		faultNoHang(t, "New on FUSE", func() { faultExpectNewFails(t, singleinstance.ErrReadOnly, opts...) })
+		faultNoHang(t, "New on FUSE", func() { faultExpectNewFails(t, local.ErrReadOnly, opts...) })
 		w := logs.networkWarnings()
 		if len(w) != 1 || w[0].attrs["fs"] != "fuse" || w[0].attrs["dir"] != dir {
 			t.Errorf("warnings = %+v; want one warning naming fs=fuse and dir=%s", w, dir)

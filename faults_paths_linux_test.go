@@ -8,6 +8,7 @@ package singleinstance_test
 
 import (
 	"fmt"
+	"github.com/singleinstance/singleinstance/internal/local"
 	"net"
 	"os"
 	"path/filepath"
@@ -64,8 +65,8 @@ func TestFaultLockPathNotRegular(t *testing.T) {
 			lock := faultPath(dir, ".lock")
 			c.plant(t, lock, victim)
 			typ := faultFileType(t, lock)
-			faultNoHang(t, "New", func() { faultExpectNewFails(t, singleinstance.ErrNotRegularFile, opt) })
-			faultProbeFails(t, singleinstance.ErrNotRegularFile, opt)
+			faultNoHang(t, "New", func() { faultExpectNewFails(t, local.ErrNotRegularFile, opt) })
+			faultProbeFails(t, local.ErrNotRegularFile, opt)
 			if got := faultFileType(t, lock); got != typ {
 				t.Errorf("lock path changed from %v to %v", typ, got)
 			}
@@ -148,7 +149,7 @@ func TestFaultPlantedSymlinks(t *testing.T) {
 		t.Logf("Status while planted: holder %+v, verified %v, holder error %q", st.Holder, st.Verified, st.HolderError)
 		switch {
 		case st.Holder == nil:
-			faultHolderErrorMentions(t, st, singleinstance.ErrNotRegularFile)
+			faultHolderErrorMentions(t, st, local.ErrNotRegularFile)
 		case !st.Verified || st.Holder.PID != os.Getpid():
 			t.Errorf("Status holder %+v (verified %v) is not this process's own record", st.Holder, st.Verified)
 		}
@@ -167,13 +168,13 @@ func TestFaultInvalidLockDir(t *testing.T) {
 		t.Run("option "+rel, func(t *testing.T) {
 			t.Setenv(singleinstance.LockDirEnv, t.TempDir())
 			opt := singleinstance.WithLockDir(rel)
-			faultExpectNewFails(t, singleinstance.ErrInvalidLockDir, opt)
-			faultProbeFails(t, singleinstance.ErrInvalidLockDir, opt)
+			faultExpectNewFails(t, local.ErrInvalidLockDir, opt)
+			faultProbeFails(t, local.ErrInvalidLockDir, opt)
 		})
 		t.Run("environment "+rel, func(t *testing.T) {
 			t.Setenv(singleinstance.LockDirEnv, rel)
-			faultExpectNewFails(t, singleinstance.ErrInvalidLockDir)
-			faultProbeFails(t, singleinstance.ErrInvalidLockDir)
+			faultExpectNewFails(t, local.ErrInvalidLockDir)
+			faultProbeFails(t, local.ErrInvalidLockDir)
 			// The option takes precedence over the environment.
 			faultMustRelease(t, faultMustNew(t, singleinstance.WithLockDir(t.TempDir())))
 		})

@@ -7,6 +7,7 @@ package singleinstance_test
 
 import (
 	"errors"
+	"github.com/singleinstance/singleinstance/internal/local"
 	"path/filepath"
 	"syscall"
 	"testing"
@@ -23,7 +24,7 @@ func TestFaultReadOnlyLockDir(t *testing.T) {
 		t.Parallel()
 		dir := faultTmpfs(t, syscall.MS_RDONLY, "size=64k,mode=0755")
 		opt := singleinstance.WithLockDir(dir)
-		err := faultExpectNewFails(t, singleinstance.ErrReadOnly, opt)
+		err := faultExpectNewFails(t, local.ErrReadOnly, opt)
 		if !errors.Is(err, syscall.EROFS) {
 			t.Errorf("New: %v does not match EROFS", err)
 		}
@@ -37,7 +38,7 @@ func TestFaultReadOnlyLockDir(t *testing.T) {
 		t.Parallel()
 		dir := filepath.Join(faultTmpfs(t, syscall.MS_RDONLY, "size=64k,mode=0755"), "locks")
 		opt := singleinstance.WithLockDir(dir)
-		faultExpectNewFails(t, singleinstance.ErrReadOnly, opt)
+		faultExpectNewFails(t, local.ErrReadOnly, opt)
 		faultNotRunning(t, opt)
 		faultAssertAbsent(t, dir)
 	})
@@ -53,7 +54,7 @@ func TestFaultReadOnlyLockDir(t *testing.T) {
 		}
 		ro := faultReadOnlyBind(t, rw)
 		opt := singleinstance.WithLockDir(ro)
-		faultExpectNewFails(t, singleinstance.ErrReadOnly, opt)
+		faultExpectNewFails(t, local.ErrReadOnly, opt)
 		if st := faultNotRunning(t, opt); !st.Stale {
 			t.Errorf("Status through the read-only view = %+v, want stale files reported", st)
 		}
@@ -76,7 +77,7 @@ func TestFaultReadOnlyLockDir(t *testing.T) {
 		faultAssertHeldByMe(t, opt)
 		// The lock file cannot be opened for writing there, so New fails
 		// before it can ask who holds the lock.
-		faultExpectNewFails(t, singleinstance.ErrReadOnly, opt)
+		faultExpectNewFails(t, local.ErrReadOnly, opt)
 		faultMustRelease(t, inst)
 	})
 }

@@ -8,7 +8,7 @@ const LockDirEnv = local.LockDirEnv
 // MaxInfoSize bounds the .info and .pid files this package reads. It
 // never writes a larger one, whatever the holder's command line and
 // working directory (see Holder.Argv); anything larger is reported as
-// ErrInfoTooLarge unread.
+// ErrCorruptInfo unread.
 const MaxInfoSize = local.MaxInfoSize
 
 // TruncatedMarker starts the marker that takes the place of what a .info
@@ -46,11 +46,11 @@ const TruncatedMarker = local.TruncatedMarker
 // that gives it.
 //
 // A /tmp/singleinstance-UID created beforehand by another user is refused
-// (ErrInsecureLockDir) with an error that names its owner and the way out.
+// (ErrLockDirUnusable) with an error that names its owner and the way out.
 //
 // Because the directory is per user, the default guards against a second
 // copy started by the same user. Lock files are refused when they belong to
-// another user (ErrForeignLockFile), so every copy of a program must run as
+// another user (ErrLockDirUnusable), so every copy of a program must run as
 // one user account; to guard across working directories, shells, cron and
 // systemd, nothing needs configuring.
 func DefaultLockDir() (string, error) { return local.DefaultDir() }
@@ -58,9 +58,9 @@ func DefaultLockDir() (string, error) { return local.DefaultDir() }
 // ResolveLockDir returns the lock directory that New, Status and the other
 // calls use with opts: WithLockDir, else SINGLEINSTANCE_LOCK_DIR, else
 // DefaultLockDir. It fails as they do, without creating or changing
-// anything: with an error matching ErrInvalidLockDir for a relative
-// directory, and, for the default directory if it exists, with
-// ErrInsecureLockDir when it is not private to the user. A directory that
+// anything: with an error matching ErrLockDirUnusable for a relative
+// directory, and, for the default directory if it exists, when it is not
+// private to the user. A directory that
 // does not exist yet is not an error.
 func ResolveLockDir(opts ...Option) (string, error) {
 	s, err := local.Open(local.Config{Dir: newConfig(opts).lockDir})

@@ -31,8 +31,7 @@ func KillRunning(name string, force bool, opts ...Option) (bool, error) {
 // process the kernel shows holding the lock or the name token, except the
 // wrapper that started the holder. The signal is sent through a pidfd
 // (Linux), so a PID reused after the proof is never hit. If the proof
-// fails it signals nothing and returns an error matching ErrHolderUnproven
-// or ErrHolderNotVisible.
+// fails it signals nothing and returns an error matching ErrHolderUnproven.
 //
 // It returns false, nil if nothing held the lock; true, nil once the holder
 // has released it; and false with an error matching ErrStopTimeout if the

@@ -5,6 +5,7 @@ package singleinstance_test
 import (
 	"bytes"
 	"errors"
+	"github.com/singleinstance/singleinstance/internal/local"
 	"os"
 	"os/exec"
 	"strconv"
@@ -51,7 +52,7 @@ func TestHolderInOtherPIDNamespace(t *testing.T) {
 		t.Fatalf("New = %v, want ErrAlreadyRunning", err)
 	}
 	killed, err := singleinstance.KillRunning(testName, true, opt)
-	if !errors.Is(err, singleinstance.ErrHolderNotVisible) || killed {
+	if !errors.Is(err, local.ErrHolderNotVisible) || killed {
 		t.Fatalf("KillRunning = %v, %v; want ErrHolderNotVisible", killed, err)
 	}
 	c.Stdin.Close()
@@ -101,7 +102,7 @@ func TestHolderInPIDNamespaceWithParentProc(t *testing.T) {
 		t.Errorf("holder recorded start %d, want %d, its own (init's is not it)", h.StartID, want)
 	}
 	killed, err := singleinstance.KillRunning(testName, true, opt)
-	if !errors.Is(err, singleinstance.ErrHolderNotVisible) || killed {
+	if !errors.Is(err, local.ErrHolderNotVisible) || killed {
 		t.Fatalf("KillRunning = %v, %v; want ErrHolderNotVisible", killed, err)
 	}
 	c.Stdin.Close()

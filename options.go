@@ -50,7 +50,7 @@ func newConfig(opts []Option) *config {
 }
 
 // WithLockDir sets the directory that holds the lock files. It must be an
-// absolute path (a relative one makes New fail with ErrInvalidLockDir); it
+// absolute path (a relative one makes New fail with ErrLockDirUnusable); it
 // is created with mode 0700 if missing. Every program that must not run
 // twice has to use the same directory. Without this option the
 // SINGLEINSTANCE_LOCK_DIR environment variable is used, and without that

@@ -16,22 +16,16 @@ import (
 // sentinels are all the package's sentinel errors, to check that an error
 // matches the one it should and no other.
 var sentinels = map[string]error{
-	"ErrAlreadyRunning":   ErrAlreadyRunning,
-	"ErrInvalidName":      ErrInvalidName,
-	"ErrInvalidLockDir":   ErrInvalidLockDir,
-	"ErrLockDirUnusable":  ErrLockDirUnusable,
-	"ErrInsecureLockDir":  ErrInsecureLockDir,
-	"ErrPermission":       ErrPermission,
-	"ErrReadOnly":         ErrReadOnly,
-	"ErrDiskFull":         ErrDiskFull,
-	"ErrForeignLockFile":  ErrForeignLockFile,
-	"ErrNotRegularFile":   ErrNotRegularFile,
-	"ErrCorruptInfo":      ErrCorruptInfo,
-	"ErrInfoTooLarge":     ErrInfoTooLarge,
-	"ErrLockLost":         ErrLockLost,
-	"ErrHolderNotVisible": ErrHolderNotVisible,
-	"ErrHolderUnproven":   ErrHolderUnproven,
-	"ErrStopTimeout":      ErrStopTimeout,
+	"ErrAlreadyRunning":  ErrAlreadyRunning,
+	"ErrInvalidName":     ErrInvalidName,
+	"ErrLockDirUnusable": ErrLockDirUnusable,
+	"ErrCorruptInfo":     ErrCorruptInfo,
+	"ErrLockLost":        ErrLockLost,
+	"ErrHolderUnproven":  ErrHolderUnproven,
+	"ErrStopTimeout":     ErrStopTimeout,
+	"ErrTokensExhausted": ErrTokensExhausted,
+	"ErrUnavailable":     ErrUnavailable,
+	"ErrStopRequested":   ErrStopRequested,
 }
 
 func sampleConflict(t *testing.T, lockDir string) *AlreadyRunningError {

@@ -43,7 +43,7 @@ func encodeRecord(r record) string {
 // revision, whatever the value says.
 func decodeRecord(kv *mvccpb.KeyValue) (*record, error) {
 	if len(kv.Value) > maxValueSize {
-		return nil, fmt.Errorf("singleinstance/etcd: %w: %s holds %d bytes", singleinstance.ErrInfoTooLarge, kv.Key, len(kv.Value))
+		return nil, fmt.Errorf("singleinstance/etcd: %w: %s holds %d bytes", singleinstance.ErrCorruptInfo, kv.Key, len(kv.Value))
 	}
 	var r record
 	if err := json.Unmarshal(kv.Value, &r); err != nil {

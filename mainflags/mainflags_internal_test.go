@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/singleinstance/singleinstance/internal/local"
 	"io/fs"
 	"testing"
 
@@ -21,9 +22,9 @@ func TestFlagsKillFailureCode(t *testing.T) {
 			"bot", singleinstance.ErrStopTimeout, context.DeadlineExceeded), 1},
 		{"holder unproven", fmt.Errorf("singleinstance: %q is running, but %w: no .info file", "bot", singleinstance.ErrHolderUnproven), singleinstance.ExitLockError},
 		{"holder not visible", fmt.Errorf("singleinstance: %q is running as pid 7 in another PID namespace or boot: %w",
-			"bot", singleinstance.ErrHolderNotVisible), singleinstance.ExitLockError},
+			"bot", local.ErrHolderNotVisible), singleinstance.ExitLockError},
 		{"bad name", singleinstance.ValidateName("a/b"), singleinstance.ExitLockError},
-		{"permission", fmt.Errorf("singleinstance: lock file /x/bot.lock: %w: %w", singleinstance.ErrPermission, &fs.PathError{Op: "open", Path: "/x/bot.lock", Err: fs.ErrPermission}), singleinstance.ExitLockError},
+		{"permission", fmt.Errorf("singleinstance: lock file /x/bot.lock: %w: %w", local.ErrPermission, &fs.PathError{Op: "open", Path: "/x/bot.lock", Err: fs.ErrPermission}), singleinstance.ExitLockError},
 		{"signal failed", errors.New("singleinstance: signal pid 7: operation not permitted"), singleinstance.ExitLockError},
 		{"backend unreachable", fmt.Errorf("singleinstance/etcd: stop bot: %w: %w", singleinstance.ErrUnavailable, context.DeadlineExceeded), singleinstance.ExitUnavailable},
 	}

@@ -9,27 +9,44 @@ import (
 	"github.com/singleinstance/singleinstance/internal/safefs"
 )
 
-// The errors of the local protocol. The root package exports them under
-// the same names and documents them.
+// The errors of the local protocol. The root package exports the first
+// group under the same names and documents them; each error of the second
+// group is a more precise cause that also matches one of the first (with
+// errors.Is), so the root's set of sentinels stays small.
 var (
-	ErrAlreadyRunning   = errors.New("another instance is already running")
-	ErrInvalidName      = errors.New("invalid lock name")
-	ErrInvalidLockDir   = errors.New("invalid lock directory")
-	ErrLockDirUnusable  = errors.New("lock directory unusable")
-	ErrInsecureLockDir  = errors.New("lock directory is not private to this user")
-	ErrPermission       = errors.New("permission denied in lock directory")
-	ErrReadOnly         = errors.New("lock directory is on a read-only file system")
-	ErrDiskFull         = errors.New("no space left in lock directory")
-	ErrForeignLockFile  = errors.New("lock file belongs to another user")
-	ErrNotRegularFile   = errors.New("not a regular file")
-	ErrCorruptInfo      = errors.New("corrupt instance info file")
-	ErrInfoTooLarge     = errors.New("instance info file too large")
-	ErrLockLost         = errors.New("lock lost")
-	ErrHolderNotVisible = errors.New("lock holder is not visible from here")
-	ErrHolderUnproven   = errors.New("cannot prove which process holds the lock")
-	ErrStopTimeout      = errors.New("holder did not release the lock in time")
-	ErrTokensExhausted  = errors.New("fencing tokens exhausted")
+	ErrAlreadyRunning  = errors.New("another instance is already running")
+	ErrInvalidName     = errors.New("invalid lock name")
+	ErrLockDirUnusable = errors.New("lock directory unusable")
+	ErrCorruptInfo     = errors.New("corrupt instance info file")
+	ErrLockLost        = errors.New("lock lost")
+	ErrHolderUnproven  = errors.New("cannot prove which process holds the lock")
+	ErrStopTimeout     = errors.New("holder did not release the lock in time")
+	ErrTokensExhausted = errors.New("fencing tokens exhausted")
 )
+
+var (
+	ErrInvalidLockDir   = cause("invalid lock directory", ErrLockDirUnusable)
+	ErrInsecureLockDir  = cause("lock directory is not private to this user", ErrLockDirUnusable)
+	ErrPermission       = cause("permission denied in lock directory", ErrLockDirUnusable)
+	ErrReadOnly         = cause("lock directory is on a read-only file system", ErrLockDirUnusable)
+	ErrDiskFull         = cause("no space left in lock directory", ErrLockDirUnusable)
+	ErrForeignLockFile  = cause("lock file belongs to another user", ErrLockDirUnusable)
+	ErrNotRegularFile   = cause("not a regular file", ErrLockDirUnusable)
+	ErrInfoTooLarge     = cause("instance info file too large", ErrCorruptInfo)
+	ErrHolderNotVisible = cause("lock holder is not visible from here", ErrHolderUnproven)
+)
+
+// A causeError is a precise cause with its own message that also matches
+// a broader sentinel.
+type causeError struct {
+	msg    string
+	parent error
+}
+
+func cause(msg string, parent error) error { return &causeError{msg, parent} }
+
+func (e *causeError) Error() string { return e.msg }
+func (e *causeError) Unwrap() error { return e.parent }
 
 // classify turns an OS error on path into an error that matches one of the
 // sentinels above and still matches the underlying error.

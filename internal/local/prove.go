@@ -37,7 +37,7 @@ func (s *Store) settleHolder(ctx context.Context, name string) (*probeResult, *R
 		// A damaged .info file will not heal; a missing or outdated one
 		// may be rewritten in a moment. Where the kernel names the
 		// holding processes, the .info file is not needed.
-		if err == nil || !errors.Is(err, ErrHolderUnproven) || r.holderErr != nil ||
+		if err == nil || !errors.Is(err, ErrHolderUnproven) || errors.Is(err, ErrHolderNotVisible) || r.holderErr != nil ||
 			len(r.state.Holding) > 0 && !describesLiveProcess(r.state.Holder) || time.Now().After(deadline) {
 			return r, h, err
 		}
