@@ -6,6 +6,7 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -77,21 +78,29 @@ func timedRun(b *testing.B, cmd *exec.Cmd, want int) cost {
 	return cost{wall, cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()}
 }
 
-// pair runs ours and theirs once per iteration, alternating which goes
-// first. It reports our mean wall time as ns/op, flock(1)'s as
-// flock-ns/op, and their ratio; the ratio of the median wall times
-// (steadier when other work delays a few runs); and the mean CPU time of
-// each with its ratio, which waiting for a busy CPU does not inflate.
-func pair(b *testing.B, ours, theirs func() cost) {
+// contender is a command measured next to ours: name prefixes its metrics.
+type contender struct {
+	name string
+	run  func() cost
+}
+
+// compare runs ours and each contender once per iteration, rotating which
+// goes first, so that all see the same machine load and the same number
+// of runs. It reports our mean wall time as ns/op and our median and 90th
+// percentile as p50-ns and p90-ns; for each contender X, its own median
+// and p90 (X-p50-ns, X-p90-ns) and the ratios of ours to them
+// (X-p50-ratio, X-p90-ratio, steadier than means when other work delays a
+// few runs), the ratio of the mean wall times (X-ratio) and, when the runs
+// measured CPU time (user plus system, which waiting for a busy CPU does
+// not inflate), the ratio of the mean CPU times (X-cpu-ratio).
+func compare(b *testing.B, ours func() cost, others ...contender) {
 	b.Helper()
-	var o, t []cost // ours, theirs
+	all := append([]contender{{"", ours}}, others...)
+	costs := make([][]cost, len(all))
 	for i := 0; b.Loop(); i++ {
-		if i%2 == 0 {
-			o = append(o, ours())
-			t = append(t, theirs())
-		} else {
-			t = append(t, theirs())
-			o = append(o, ours())
+		for j := range all {
+			k := (i + j) % len(all)
+			costs[k] = append(costs[k], all[k].run())
 		}
 	}
 	mean := func(cs []cost, f func(cost) time.Duration) float64 {
@@ -101,23 +110,57 @@ func pair(b *testing.B, ours, theirs func() cost) {
 		}
 		return float64(sum) / float64(len(cs))
 	}
-	median := func(cs []cost) float64 {
+	quantile := func(cs []cost, q float64) float64 {
 		walls := make([]time.Duration, len(cs))
 		for i, c := range cs {
 			walls[i] = c.wall
 		}
 		slices.Sort(walls)
-		return float64(walls[len(walls)/2])
+		return float64(walls[int(q*float64(len(walls)-1))])
 	}
 	wall := func(c cost) time.Duration { return c.wall }
 	cpu := func(c cost) time.Duration { return c.cpu }
+	o := costs[0]
 	b.ReportMetric(mean(o, wall), "ns/op")
-	b.ReportMetric(mean(t, wall), "flock-ns/op")
-	b.ReportMetric(mean(o, wall)/mean(t, wall), "ratio")
-	b.ReportMetric(median(o)/median(t), "p50-ratio")
-	b.ReportMetric(mean(o, cpu), "cpu-ns/op")
-	b.ReportMetric(mean(t, cpu), "flock-cpu-ns/op")
-	b.ReportMetric(mean(o, cpu)/mean(t, cpu), "cpu-ratio")
+	b.ReportMetric(quantile(o, 0.5), "p50-ns")
+	b.ReportMetric(quantile(o, 0.9), "p90-ns")
+	if c := mean(o, cpu); c > 0 {
+		b.ReportMetric(c, "cpu-ns/op")
+	}
+	for j, x := range all[1:] {
+		t := costs[j+1]
+		b.ReportMetric(quantile(t, 0.5), x.name+"-p50-ns")
+		b.ReportMetric(quantile(t, 0.9), x.name+"-p90-ns")
+		b.ReportMetric(mean(o, wall)/mean(t, wall), x.name+"-ratio")
+		b.ReportMetric(quantile(o, 0.5)/quantile(t, 0.5), x.name+"-p50-ratio")
+		b.ReportMetric(quantile(o, 0.9)/quantile(t, 0.9), x.name+"-p90-ratio")
+		if c := mean(t, cpu); c > 0 {
+			b.ReportMetric(c, x.name+"-cpu-ns/op")
+			b.ReportMetric(mean(o, cpu)/c, x.name+"-cpu-ratio")
+		}
+	}
+}
+
+// buildEmpty builds "package main; func main() {}" the way buildCLI builds
+// the CLI (plain go build, the same environment), the floor of any Go
+// command's start-up, and returns its path.
+func buildEmpty(b *testing.B) string {
+	b.Helper()
+	dir := b.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "go.mod"), []byte("module empty\n\ngo 1.26\n"), 0o644); err != nil {
+		b.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "main.go"), []byte("package main\n\nfunc main() {}\n"), 0o644); err != nil {
+		b.Fatal(err)
+	}
+	exe := filepath.Join(dir, "empty")
+	cmd := exec.CommandContext(b.Context(), "go", "build", "-o", exe, ".")
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "GOWORK=off")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		b.Fatalf("go build of an empty program: %v\n%s", err, out)
+	}
+	return exe
 }
 
 // BenchmarkCLICheck measures "singleinstance check NAME" against
@@ -125,9 +168,13 @@ func pair(b *testing.B, ours, theirs func() cost) {
 // flock runs true and exits 0). held: this process holds NAME through
 // singleinstance.New and FILE through flock(2) (check exits 0, flock exits
 // 1 without running true): each tool's answer to "is it taken?".
+//
+// It also runs the empty Go program of buildEmpty, which exits 0: the
+// floor of starting and ending any Go command (gomain-* metrics).
 func BenchmarkCLICheck(b *testing.B) {
 	flock := flockPath(b)
 	exe := buildCLI(b)
+	empty := buildEmpty(b)
 	for _, held := range []bool{false, true} {
 		b.Run(fmt.Sprintf("held=%v", held), func(b *testing.B) {
 			dir := b.TempDir()
@@ -149,13 +196,16 @@ func BenchmarkCLICheck(b *testing.B) {
 				}
 				ourCode, flockCode = 0, 1 // check: 0 running
 			}
-			pair(b,
+			compare(b,
 				func() cost {
 					return timedRun(b, exec.Command(exe, "--lock-dir", dir, "check", "bench"), ourCode)
 				},
-				func() cost {
+				contender{"flock", func() cost {
 					return timedRun(b, exec.Command(flock, "-n", file, "true"), flockCode)
-				})
+				}},
+				contender{"gomain", func() cost {
+					return timedRun(b, exec.Command(empty), 0)
+				}})
 		})
 	}
 }
@@ -168,13 +218,13 @@ func BenchmarkCLIRunTrue(b *testing.B) {
 	exe := buildCLI(b)
 	dir := b.TempDir()
 	file := filepath.Join(dir, "flock.lock")
-	pair(b,
+	compare(b,
 		func() cost {
 			return timedRun(b, exec.Command(exe, "--lock-dir", dir, "run", "bench", "--", "true"), 0)
 		},
-		func() cost {
+		contender{"flock", func() cost {
 			return timedRun(b, exec.Command(flock, "-n", file, "true"), 0)
-		})
+		}})
 }
 
 // BenchmarkCLIRunRSS measures the resident memory of the "run" wrapper
@@ -259,4 +309,192 @@ func vmRSS(pid int) (int, error) {
 		return 0, err
 	}
 	return 0, fmt.Errorf("no VmRSS in /proc/%d/status", pid)
+}
+
+// waiter is a command waiting for a lock to run "echo x": its output is the
+// sign that it holds the lock and started its command.
+type waiter struct {
+	cmd *exec.Cmd
+	out io.ReadCloser
+}
+
+// startWaiter starts cmd with its stdout on a pipe and returns once ready
+// reports that it waits for the lock.
+func startWaiter(b *testing.B, cmd *exec.Cmd, ready func(*exec.Cmd) error) *waiter {
+	b.Helper()
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	if err := ready(cmd); err != nil {
+		cmd.Process.Kill()
+		cmd.Wait()
+		b.Fatalf("%v: %v", cmd.Args, err)
+	}
+	// Let it settle in its wait (the same for every command measured).
+	time.Sleep(2 * time.Millisecond)
+	return &waiter{cmd, out}
+}
+
+// measure calls free, which frees the lock, and returns the time from then
+// to the waiter's command writing its output; it then waits for the waiter
+// to exit 0.
+func (w *waiter) measure(b *testing.B, free func()) cost {
+	b.Helper()
+	buf := make([]byte, 1)
+	start := time.Now()
+	free()
+	if _, err := io.ReadFull(w.out, buf); err != nil {
+		b.Fatalf("%v: reading its command's output: %v", w.cmd.Args, err)
+	}
+	wall := time.Since(start)
+	io.Copy(io.Discard, w.out)
+	if err := w.cmd.Wait(); err != nil {
+		b.Fatalf("%v: %v", w.cmd.Args, err)
+	}
+	return cost{wall: wall}
+}
+
+// saysWaiting is ready for "singleinstance --verbose run --wait": it reads
+// its stderr until the line that says it waits.
+func saysWaiting(b *testing.B, cmd *exec.Cmd) func(*exec.Cmd) error {
+	r, err := cmd.StderrPipe()
+	if err != nil {
+		b.Fatal(err)
+	}
+	return func(*exec.Cmd) error {
+		sc := bufio.NewScanner(r)
+		for sc.Scan() {
+			if strings.Contains(sc.Text(), "waiting for") {
+				go io.Copy(io.Discard, r)
+				return nil
+			}
+		}
+		return fmt.Errorf("exited before waiting (%v)", sc.Err())
+	}
+}
+
+// blockedInFlock is ready for "flock -w": the process sleeps in flock(2).
+func blockedInFlock(cmd *exec.Cmd) error {
+	path := fmt.Sprintf("/proc/%d/syscall", cmd.Process.Pid)
+	want := strconv.Itoa(syscall.SYS_FLOCK) + " "
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Microsecond) {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		if strings.HasPrefix(string(b), want) {
+			return nil
+		}
+	}
+	return errors.New("not blocked in flock(2) after 30s")
+}
+
+// BenchmarkCLIHandoff measures the handoff to a waiting
+// "singleinstance run --wait NAME -- echo x" against a waiting
+// "flock -w 60 FILE echo x": from this process releasing the lock (Release
+// of the singleinstance.Instance, or LOCK_UN of flock(2)) to the waiting
+// command's output. Both wake when the kernel frees the lock.
+func BenchmarkCLIHandoff(b *testing.B) {
+	flock := flockPath(b)
+	exe := buildCLI(b)
+	echo, err := exec.LookPath("echo")
+	if err != nil {
+		b.Skip(err)
+	}
+	dir := b.TempDir()
+	file := filepath.Join(dir, "flock.lock")
+	f, err := os.OpenFile(file, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	opt := singleinstance.WithLockDir(dir)
+	compare(b,
+		func() cost {
+			inst, err := singleinstance.New("bench", opt)
+			if err != nil {
+				b.Fatal(err)
+			}
+			cmd := exec.Command(exe, "--verbose", "--lock-dir", dir, "run", "--wait", "60s", "bench", "--", echo, "x")
+			w := startWaiter(b, cmd, saysWaiting(b, cmd))
+			return w.measure(b, func() { inst.Release() })
+		},
+		contender{"flock", func() cost {
+			if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
+				b.Fatal(err)
+			}
+			w := startWaiter(b, exec.Command(flock, "-w", "60", file, echo, "x"), blockedInFlock)
+			return w.measure(b, func() { syscall.Flock(int(f.Fd()), syscall.LOCK_UN) })
+		}})
+}
+
+// BenchmarkCLIRecovery measures the takeover after a holder is SIGKILLed:
+// "singleinstance run NAME -- sleep 60" against "flock -o FILE sleep 60"
+// (whose sleep does not keep the lock), each with a waiter as in
+// BenchmarkCLIHandoff, from the SIGKILL of the holder to the waiting
+// command's output. Our holder's sleep holds the lock too (it inherits it)
+// and dies of its parent-death signal.
+func BenchmarkCLIRecovery(b *testing.B) {
+	flock := flockPath(b)
+	exe := buildCLI(b)
+	echo, err := exec.LookPath("echo")
+	if err != nil {
+		b.Skip(err)
+	}
+	dir := b.TempDir()
+	file := filepath.Join(dir, "flock.lock")
+	f, err := os.OpenFile(file, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	opts := []singleinstance.Option{singleinstance.WithLockDir(dir), singleinstance.WithLiveStats(false)}
+	// holder starts cmd in its own process group and returns it once held
+	// reports the lock taken.
+	holder := func(cmd *exec.Cmd, held func(pid int) bool) *exec.Cmd {
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+		if err := cmd.Start(); err != nil {
+			b.Fatal(err)
+		}
+		for deadline := time.Now().Add(30 * time.Second); !held(cmd.Process.Pid); time.Sleep(time.Millisecond) {
+			if time.Now().After(deadline) {
+				syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+				cmd.Wait()
+				b.Fatalf("%v did not take the lock within 30s", cmd.Args)
+			}
+		}
+		return cmd
+	}
+	kill := func(h *exec.Cmd) func() {
+		return func() { h.Process.Signal(syscall.SIGKILL) }
+	}
+	compare(b,
+		func() cost {
+			h := holder(exec.Command(exe, "--lock-dir", dir, "run", "bench", "--", "sleep", "60"), func(pid int) bool {
+				st, err := singleinstance.Status("bench", opts...)
+				return err == nil && st.Running && st.Holder != nil && st.Holder.OwnerPID == pid
+			})
+			defer syscall.Kill(-h.Process.Pid, syscall.SIGKILL)
+			defer h.Wait()
+			cmd := exec.Command(exe, "--verbose", "--lock-dir", dir, "run", "--wait", "60s", "bench", "--", echo, "x")
+			w := startWaiter(b, cmd, saysWaiting(b, cmd))
+			return w.measure(b, kill(h))
+		},
+		contender{"flock", func() cost {
+			h := holder(exec.Command(flock, "-o", file, "sleep", "60"), func(int) bool {
+				if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+					return true
+				}
+				syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
+				return false
+			})
+			defer syscall.Kill(-h.Process.Pid, syscall.SIGKILL)
+			defer h.Wait()
+			w := startWaiter(b, exec.Command(flock, "-w", "60", file, echo, "x"), blockedInFlock)
+			return w.measure(b, kill(h))
+		}})
 }
