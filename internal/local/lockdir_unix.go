@@ -5,7 +5,6 @@ package local
 import (
 	"io/fs"
 	"os"
-	"os/user"
 	"path/filepath"
 	"strconv"
 	"syscall"
@@ -51,8 +50,8 @@ func foreignOwner(fi fs.FileInfo) (string, bool) {
 	if !ok || uid == os.Geteuid() {
 		return "", false
 	}
-	if u, err := user.LookupId(strconv.Itoa(uid)); err == nil && u.Username != "" {
-		return "user " + strconv.Quote(u.Username) + " (uid " + strconv.Itoa(uid) + ")", true
+	if name, ok := userName(uid); ok {
+		return "user " + strconv.Quote(name) + " (uid " + strconv.Itoa(uid) + ")", true
 	}
 	return "uid " + strconv.Itoa(uid), true
 }

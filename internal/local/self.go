@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"os/user"
 	"path/filepath"
 	"runtime"
 	"strconv"
@@ -52,9 +51,7 @@ var selfFixed = sync.OnceValues(func() (Record, error) {
 	h.Started, _ = proc.StartTime(id)
 	h.Started = h.Started.Truncate(time.Millisecond)
 	h.Executable, _ = os.Executable()
-	if u, err := user.Current(); err == nil {
-		h.User = u.Username
-	}
+	h.User, _ = currentUserName()
 	return h, nil
 })
 
