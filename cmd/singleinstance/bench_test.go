@@ -29,16 +29,42 @@ import (
 // file is Linux-only: the baseline is util-linux's flock(1), and resident
 // memory is read from /proc.
 
+// buildFlags build the commands measured the way scripts/release builds
+// the released ones: static (CGO_ENABLED=0), -trimpath, stripped.
+var buildFlags = []string{"build", "-trimpath", "-ldflags=-s -w"}
+
+// goBuild builds the main package in dir into exe with buildFlags.
+func goBuild(b *testing.B, dir, exe string) {
+	b.Helper()
+	cmd := exec.CommandContext(b.Context(), "go", append(buildFlags, "-o", exe, ".")...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		b.Fatalf("go build -o %s . in %s: %v\n%s", exe, dir, err, out)
+	}
+}
+
+// baseCLI returns $SINGLEINSTANCE_BENCH_BASE, another build of the
+// singleinstance command (an earlier commit's, say) that the CLI
+// benchmarks then also measure, as contender "base", or "" if it is unset.
+func baseCLI() string { return os.Getenv("SINGLEINSTANCE_BENCH_BASE") }
+
+// withBase appends contender "base", made by mk from baseCLI's command, to
+// cs if there is one.
+func withBase(cs []contender, mk func(exe string) func() cost) []contender {
+	if exe := baseCLI(); exe != "" {
+		cs = append(cs, contender{"base", mk(exe)})
+	}
+	return cs
+}
+
 // buildCLI builds the singleinstance command into a temporary directory of
 // b, once per benchmark function, and returns its path.
 func buildCLI(b *testing.B) string {
 	b.Helper()
 	exe := filepath.Join(b.TempDir(), "singleinstance")
 	start := time.Now()
-	out, err := exec.CommandContext(b.Context(), "go", "build", "-o", exe, ".").CombinedOutput()
-	if err != nil {
-		b.Fatalf("go build -o %s .: %v\n%s", exe, err, out)
-	}
+	goBuild(b, ".", exe)
 	b.Logf("built %s in %v", exe, time.Since(start).Round(time.Millisecond))
 	return exe
 }
@@ -142,7 +168,7 @@ func compare(b *testing.B, ours func() cost, others ...contender) {
 }
 
 // buildEmpty builds "package main; func main() {}" the way buildCLI builds
-// the CLI (plain go build, the same environment), the floor of any Go
+// the CLI, the floor of any Go
 // command's start-up, and returns its path.
 func buildEmpty(b *testing.B) string {
 	b.Helper()
@@ -154,12 +180,7 @@ func buildEmpty(b *testing.B) string {
 		b.Fatal(err)
 	}
 	exe := filepath.Join(dir, "empty")
-	cmd := exec.CommandContext(b.Context(), "go", "build", "-o", exe, ".")
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "GOWORK=off")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		b.Fatalf("go build of an empty program: %v\n%s", err, out)
-	}
+	goBuild(b, dir, exe)
 	return exe
 }
 
@@ -196,16 +217,18 @@ func BenchmarkCLICheck(b *testing.B) {
 				}
 				ourCode, flockCode = 0, 1 // check: 0 running
 			}
-			compare(b,
-				func() cost {
+			check := func(exe string) func() cost {
+				return func() cost {
 					return timedRun(b, exec.Command(exe, "--lock-dir", dir, "check", "bench"), ourCode)
-				},
-				contender{"flock", func() cost {
+				}
+			}
+			compare(b, check(exe), withBase([]contender{
+				{"flock", func() cost {
 					return timedRun(b, exec.Command(flock, "-n", file, "true"), flockCode)
 				}},
-				contender{"gomain", func() cost {
+				{"gomain", func() cost {
 					return timedRun(b, exec.Command(empty), 0)
-				}})
+				}}}, check)...)
 		})
 	}
 }
@@ -218,13 +241,14 @@ func BenchmarkCLIRunTrue(b *testing.B) {
 	exe := buildCLI(b)
 	dir := b.TempDir()
 	file := filepath.Join(dir, "flock.lock")
-	compare(b,
-		func() cost {
+	run := func(exe string) func() cost {
+		return func() cost {
 			return timedRun(b, exec.Command(exe, "--lock-dir", dir, "run", "bench", "--", "true"), 0)
-		},
-		contender{"flock", func() cost {
-			return timedRun(b, exec.Command(flock, "-n", file, "true"), 0)
-		}})
+		}
+	}
+	compare(b, run(exe), withBase([]contender{{"flock", func() cost {
+		return timedRun(b, exec.Command(flock, "-n", file, "true"), 0)
+	}}}, run)...)
 }
 
 // BenchmarkCLIRunRSS measures the resident memory of the "run" wrapper
@@ -413,8 +437,8 @@ func BenchmarkCLIHandoff(b *testing.B) {
 	}
 	defer f.Close()
 	opt := singleinstance.WithLockDir(dir)
-	compare(b,
-		func() cost {
+	handoff := func(exe string) func() cost {
+		return func() cost {
 			inst, err := singleinstance.New("bench", opt)
 			if err != nil {
 				b.Fatal(err)
@@ -422,14 +446,15 @@ func BenchmarkCLIHandoff(b *testing.B) {
 			cmd := exec.Command(exe, "--verbose", "--lock-dir", dir, "run", "--wait", "60s", "bench", "--", echo, "x")
 			w := startWaiter(b, cmd, saysWaiting(b, cmd))
 			return w.measure(b, func() { inst.Release() })
-		},
-		contender{"flock", func() cost {
-			if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
-				b.Fatal(err)
-			}
-			w := startWaiter(b, exec.Command(flock, "-w", "60", file, echo, "x"), blockedInFlock)
-			return w.measure(b, func() { syscall.Flock(int(f.Fd()), syscall.LOCK_UN) })
-		}})
+		}
+	}
+	compare(b, handoff(exe), withBase([]contender{{"flock", func() cost {
+		if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
+			b.Fatal(err)
+		}
+		w := startWaiter(b, exec.Command(flock, "-w", "60", file, echo, "x"), blockedInFlock)
+		return w.measure(b, func() { syscall.Flock(int(f.Fd()), syscall.LOCK_UN) })
+	}}}, handoff)...)
 }
 
 // BenchmarkCLIRecovery measures the takeover after a holder is SIGKILLed:
@@ -472,8 +497,8 @@ func BenchmarkCLIRecovery(b *testing.B) {
 	kill := func(h *exec.Cmd) func() {
 		return func() { h.Process.Signal(syscall.SIGKILL) }
 	}
-	compare(b,
-		func() cost {
+	recovery := func(exe string) func() cost {
+		return func() cost {
 			h := holder(exec.Command(exe, "--lock-dir", dir, "run", "bench", "--", "sleep", "60"), func(pid int) bool {
 				st, err := singleinstance.Status("bench", opts...)
 				return err == nil && st.Running && st.Holder != nil && st.Holder.OwnerPID == pid
@@ -483,18 +508,19 @@ func BenchmarkCLIRecovery(b *testing.B) {
 			cmd := exec.Command(exe, "--verbose", "--lock-dir", dir, "run", "--wait", "60s", "bench", "--", echo, "x")
 			w := startWaiter(b, cmd, saysWaiting(b, cmd))
 			return w.measure(b, kill(h))
-		},
-		contender{"flock", func() cost {
-			h := holder(exec.Command(flock, "-o", file, "sleep", "60"), func(int) bool {
-				if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
-					return true
-				}
-				syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
-				return false
-			})
-			defer syscall.Kill(-h.Process.Pid, syscall.SIGKILL)
-			defer h.Wait()
-			w := startWaiter(b, exec.Command(flock, "-w", "60", file, echo, "x"), blockedInFlock)
-			return w.measure(b, kill(h))
-		}})
+		}
+	}
+	compare(b, recovery(exe), withBase([]contender{{"flock", func() cost {
+		h := holder(exec.Command(flock, "-o", file, "sleep", "60"), func(int) bool {
+			if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+				return true
+			}
+			syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
+			return false
+		})
+		defer syscall.Kill(-h.Process.Pid, syscall.SIGKILL)
+		defer h.Wait()
+		w := startWaiter(b, exec.Command(flock, "-w", "60", file, echo, "x"), blockedInFlock)
+		return w.measure(b, kill(h))
+	}}}, recovery)...)
 }
