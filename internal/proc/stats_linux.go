@@ -18,10 +18,7 @@ import (
 // gopsutil's process package, used elsewhere, would link package net (and
 // so cgo) and read /proc/stat when any program using this package starts.
 
-// LiveStats reads the live figures of the process id names, after checking
-// that it is still that process. Each figure the platform cannot give is left
-// zero; the error reports the first that failed.
-func LiveStats(ctx context.Context, id Identity) (Stats, error) {
+func liveStats(ctx context.Context, id Identity) (Stats, error) {
 	f, err := statFields(id)
 	if err != nil {
 		return Stats{}, err
@@ -45,9 +42,7 @@ func LiveStats(ctx context.Context, id Identity) (Stats, error) {
 	return s, nil
 }
 
-// ParentPID returns the PID of the parent of the process id names, after
-// checking that it is still that process.
-func ParentPID(ctx context.Context, id Identity) (int, error) {
+func parentPID(ctx context.Context, id Identity) (int, error) {
 	f, err := statFields(id)
 	if err != nil {
 		return 0, err

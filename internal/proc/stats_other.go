@@ -9,10 +9,7 @@ import (
 	"github.com/shirou/gopsutil/v4/process"
 )
 
-// LiveStats reads the live figures of the process id names, after checking
-// that it is still that process. Each figure the platform cannot give is left
-// zero; the error reports the first that failed.
-func LiveStats(ctx context.Context, id Identity) (Stats, error) {
+func liveStats(ctx context.Context, id Identity) (Stats, error) {
 	alive, err := Alive(id)
 	if err != nil {
 		return Stats{}, err
@@ -47,9 +44,7 @@ func LiveStats(ctx context.Context, id Identity) (Stats, error) {
 	return s, nil
 }
 
-// ParentPID returns the PID of the parent of the process id names, after
-// checking that it is still that process.
-func ParentPID(ctx context.Context, id Identity) (int, error) {
+func parentPID(ctx context.Context, id Identity) (int, error) {
 	alive, err := Alive(id)
 	if err != nil {
 		return 0, err
