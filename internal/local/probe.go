@@ -8,7 +8,6 @@ import (
 	"strings"
 
 	"github.com/singleinstance/singleinstance/internal/filelock"
-	"github.com/singleinstance/singleinstance/internal/nametoken"
 	"github.com/singleinstance/singleinstance/internal/proc"
 	"github.com/singleinstance/singleinstance/internal/safefs"
 )
@@ -81,7 +80,7 @@ func (r *probeResult) nameLock() proc.NameLock {
 // file or the name token, where the platform can tell.
 func (r *probeResult) findHolding() {
 	if r.sockIno == 0 {
-		if uid, ino, err := nametoken.Owner(r.tokenKey); err == nil && uid == os.Geteuid() {
+		if ino, _, err := tokenOwner(r.tokenKey); err == nil {
 			r.sockIno = ino
 		}
 	}

@@ -87,13 +87,13 @@ func claimToken(key, base string, log *slog.Logger) (*os.File, []int, error) {
 			}
 			runtime.Gosched()
 		}
-		uid, ino, err := nametoken.Owner(key)
+		ino, uid, err := tokenOwner(key)
 		switch {
-		case errors.Is(err, os.ErrNotExist):
-			continue // released meanwhile
 		case err != nil:
-			return nil, nil, fmt.Errorf("singleinstance: name token: %w", err)
-		case uid != os.Geteuid():
+			return nil, nil, err
+		case uid < 0:
+			continue // released meanwhile
+		case ino == 0:
 			log.Warn("singleinstance: another user holds this lock's name token; "+
 				"a holder whose lock file is deleted cannot be detected", "uid", uid)
 			return nil, nil, nil
@@ -118,17 +118,28 @@ func tokenHeld(key, base string) (held bool, ino uint64, err error) {
 	if err != nil {
 		return false, 0, fmt.Errorf("singleinstance: name token: %w", err)
 	}
-	uid, ino, err := nametoken.Owner(key)
-	switch {
-	case errors.Is(err, os.ErrNotExist):
-		return false, 0, nil
-	case err != nil:
-		return false, 0, fmt.Errorf("singleinstance: name token: %w", err)
-	case uid != os.Geteuid():
-		return false, 0, nil
+	ino, _, err = tokenOwner(key)
+	if err != nil || ino == 0 {
+		return false, 0, err
 	}
 	pids, err := proc.Holders(proc.NameLock{Base: base, Sock: ino})
 	return err == nil && len(pids) > 0, ino, nil
+}
+
+// tokenOwner asks who bound the name token: the socket's inode if it is a
+// process of this user, else 0; and the creator's user ID, or -1 if nothing
+// (or, on this platform, no token) is bound.
+func tokenOwner(key string) (ino uint64, uid int, err error) {
+	uid, ino, err = nametoken.Owner(key)
+	switch {
+	case errors.Is(err, os.ErrNotExist), errors.Is(err, errors.ErrUnsupported):
+		return 0, -1, nil
+	case err != nil:
+		return 0, -1, fmt.Errorf("singleinstance: name token: %w", err)
+	case uid != os.Geteuid():
+		return 0, uid, nil
+	}
+	return ino, uid, nil
 }
 
 // describePIDs describes the first of pids that can still be looked up,
