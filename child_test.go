@@ -38,6 +38,10 @@ const (
 	// roleSquat binds the name token key SI_KEY, prints "ready PID" and
 	// waits for stdin to close: another user who squats a name.
 	roleSquat = "squat"
+	// rolePending takes the lock with WithCommandHolder and never starts a
+	// command: an undescribed holder. It prints "ready PID" and holds the
+	// lock until its stdin closes or a signal kills it.
+	rolePending = "pending"
 	// idleUntilKilledEnv makes roleIdle ignore stdin and run until it is
 	// killed.
 	idleUntilKilledEnv = "SI_IDLE_UNTIL_KILLED"
@@ -69,6 +73,16 @@ func runChild(role string) int {
 			return 3
 		}
 		fmt.Println("released")
+		return 0
+	case rolePending:
+		inst, err := singleinstance.New(name, singleinstance.WithLockDir(dir), singleinstance.WithCommandHolder())
+		if err != nil {
+			fmt.Printf("error %v\n", err)
+			return 1
+		}
+		fmt.Printf("ready %d\n", os.Getpid())
+		io.Copy(io.Discard, os.Stdin)
+		inst.Release()
 		return 0
 	case roleJournal:
 		rounds, _ := strconv.Atoi(os.Getenv("SI_ROUNDS"))

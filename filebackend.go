@@ -12,7 +12,12 @@ import (
 // fileBackend is the default Backend: kernel file locks in a lock
 // directory (package internal/local). Its Record and Holder types have the
 // same fields, so they convert into each other.
-type fileBackend struct{ s *local.Store }
+type fileBackend struct {
+	s *local.Store
+	// forCommand: acquisitions leave the description to StartCommand
+	// (WithCommandHolder).
+	forCommand bool
+}
 
 // fileLease is a held file lock.
 type fileLease struct{ *local.Lock }
@@ -39,7 +44,7 @@ func (c *config) lockBackend() (Backend, error) {
 	if err != nil {
 		return nil, err
 	}
-	return fileBackend{s}, nil
+	return fileBackend{s: s, forCommand: c.forCommand}, nil
 }
 
 func (b fileBackend) TryAcquire(ctx context.Context, name string, _ *Holder) (Lease, error) {
@@ -51,9 +56,9 @@ func (b fileBackend) Acquire(ctx context.Context, name string, _ *Holder) (Lease
 }
 
 // acquire takes name; the holder describes itself (local.DescribeSelf),
-// as it does again when it restores a deleted lock file.
+// unless the lock is for a command that StartCommand describes.
 func (b fileBackend) acquire(ctx context.Context, name string, wait bool) (Lease, error) {
-	l, err := b.s.Acquire(ctx, name, wait)
+	l, err := b.s.Acquire(ctx, name, local.AcquireOptions{Wait: wait, ForCommand: b.forCommand})
 	var c *local.Conflict
 	if errors.As(err, &c) {
 		return nil, &AlreadyRunningError{Name: name, LockPath: c.LockPath, Holder: (*Holder)(c.Holder),

@@ -205,9 +205,19 @@ func (i *Instance) StartCommand(cmd *exec.Cmd) error {
 	if !ok {
 		return nil
 	}
-	h, ok, err := local.DescribeCommand(local.Record(i.lease.Holder()), cmd)
-	if err != nil || !ok {
+	base := local.Record(i.lease.Holder())
+	h, ok, err := local.DescribeCommand(base, cmd)
+	if err != nil {
 		return err
+	}
+	if !ok {
+		// The command has exited already; if nothing describes the lock
+		// yet (WithCommandHolder), this process, which holds it until
+		// Release, is its holder.
+		if !i.cfg.forCommand {
+			return nil
+		}
+		h = base
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), describeTimeout)
 	defer cancel()

@@ -18,6 +18,7 @@ type config struct {
 	checkInterval time.Duration
 	stopTimeout   time.Duration
 	liveStats     bool
+	forCommand    bool
 	backend       Backend
 }
 
@@ -93,3 +94,16 @@ func WithStopTimeout(d time.Duration) Option { return func(c *config) { c.stopTi
 // WithLiveStats sets whether Status reads the holder's live process figures
 // (state, CPU, memory), default true. Turning it off makes Status cheaper.
 func WithLiveStats(on bool) Option { return func(c *config) { c.liveStats = on } }
+
+// WithCommandHolder makes New take the lock for the command that this
+// process then starts with StartCommand, as a wrapper does (the
+// singleinstance command's run). The .pid and .info files then describe
+// that command from its start, and are not first written to describe this
+// process, so that nothing but the start itself stands between taking the
+// lock and starting the command. Until then the lock is held but
+// undescribed: status shows it running, with the processes the kernel
+// shows holding it, and KillRunning stops those. This applies on Linux,
+// where the name token keeps an undescribed holder in sight of every
+// newcomer; elsewhere, and in other Backends, this process is described
+// first, as usual.
+func WithCommandHolder() Option { return func(c *config) { c.forCommand = true } }

@@ -184,6 +184,57 @@ func buildEmpty(b *testing.B) string {
 	return exe
 }
 
+// goFlockSource is flock(1) reduced to what a Go program must do to run a
+// command under a lock: open the file, flock(2) it (blocking, or with -n
+// not), start the command with os/exec, wait for it. Built like the CLI, it
+// is the floor of any Go wrapper (runtime start-up, os/exec's start of a
+// child, exit), measured as contender "goflock" next to flock(1).
+const goFlockSource = `package main
+
+import (
+	"os"
+	"os/exec"
+	"syscall"
+)
+
+func main() {
+	args := os.Args[1:]
+	how := syscall.LOCK_EX
+	if args[0] == "-n" {
+		how |= syscall.LOCK_NB
+		args = args[1:]
+	}
+	f, err := os.OpenFile(args[0], os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		os.Exit(66)
+	}
+	if err := syscall.Flock(int(f.Fd()), how); err != nil {
+		os.Exit(1)
+	}
+	c := exec.Command(args[1], args[2:]...)
+	c.Stdin, c.Stdout, c.Stderr = os.Stdin, os.Stdout, os.Stderr
+	if err := c.Run(); err != nil {
+		os.Exit(1)
+	}
+}
+`
+
+// buildGoFlock builds goFlockSource the way buildCLI builds the CLI and
+// returns its path.
+func buildGoFlock(b *testing.B) string {
+	b.Helper()
+	dir := b.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "go.mod"), []byte("module goflock\n\ngo 1.26\n"), 0o644); err != nil {
+		b.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "main.go"), []byte(goFlockSource), 0o644); err != nil {
+		b.Fatal(err)
+	}
+	exe := filepath.Join(dir, "goflock")
+	goBuild(b, dir, exe)
+	return exe
+}
+
 // BenchmarkCLICheck measures "singleinstance check NAME" against
 // "flock -n FILE true". free: nobody holds either lock (check exits 1,
 // flock runs true and exits 0). held: this process holds NAME through
@@ -235,10 +286,11 @@ func BenchmarkCLICheck(b *testing.B) {
 
 // BenchmarkCLIRunTrue measures "singleinstance run NAME -- true" against
 // "flock -n FILE true": take a free lock, run a command that does nothing,
-// release.
+// release. Contender goflock is the Go floor (see goFlockSource).
 func BenchmarkCLIRunTrue(b *testing.B) {
 	flock := flockPath(b)
 	exe := buildCLI(b)
+	goflock := buildGoFlock(b)
 	dir := b.TempDir()
 	file := filepath.Join(dir, "flock.lock")
 	run := func(exe string) func() cost {
@@ -248,6 +300,8 @@ func BenchmarkCLIRunTrue(b *testing.B) {
 	}
 	compare(b, run(exe), withBase([]contender{{"flock", func() cost {
 		return timedRun(b, exec.Command(flock, "-n", file, "true"), 0)
+	}}, {"goflock", func() cost {
+		return timedRun(b, exec.Command(goflock, "-n", file, "true"), 0)
 	}}}, run)...)
 }
 
@@ -421,10 +475,12 @@ func blockedInFlock(cmd *exec.Cmd) error {
 // "singleinstance run --wait NAME -- echo x" against a waiting
 // "flock -w 60 FILE echo x": from this process releasing the lock (Release
 // of the singleinstance.Instance, or LOCK_UN of flock(2)) to the waiting
-// command's output. Both wake when the kernel frees the lock.
+// command's output. Both wake when the kernel frees the lock. Contender
+// goflock is the Go floor (see goFlockSource), waiting like flock -w.
 func BenchmarkCLIHandoff(b *testing.B) {
 	flock := flockPath(b)
 	exe := buildCLI(b)
+	goflock := buildGoFlock(b)
 	echo, err := exec.LookPath("echo")
 	if err != nil {
 		b.Skip(err)
@@ -454,6 +510,12 @@ func BenchmarkCLIHandoff(b *testing.B) {
 		}
 		w := startWaiter(b, exec.Command(flock, "-w", "60", file, echo, "x"), blockedInFlock)
 		return w.measure(b, func() { syscall.Flock(int(f.Fd()), syscall.LOCK_UN) })
+	}}, {"goflock", func() cost {
+		if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
+			b.Fatal(err)
+		}
+		w := startWaiter(b, exec.Command(goflock, file, echo, "x"), blockedInFlock)
+		return w.measure(b, func() { syscall.Flock(int(f.Fd()), syscall.LOCK_UN) })
 	}}}, handoff)...)
 }
 
@@ -462,10 +524,12 @@ func BenchmarkCLIHandoff(b *testing.B) {
 // (whose sleep does not keep the lock), each with a waiter as in
 // BenchmarkCLIHandoff, from the SIGKILL of the holder to the waiting
 // command's output. Our holder's sleep holds the lock too (it inherits it)
-// and dies of its parent-death signal.
+// and dies of its parent-death signal. Contender goflock waits as the Go
+// floor does (see goFlockSource).
 func BenchmarkCLIRecovery(b *testing.B) {
 	flock := flockPath(b)
 	exe := buildCLI(b)
+	goflock := buildGoFlock(b)
 	echo, err := exec.LookPath("echo")
 	if err != nil {
 		b.Skip(err)
@@ -521,6 +585,18 @@ func BenchmarkCLIRecovery(b *testing.B) {
 		defer syscall.Kill(-h.Process.Pid, syscall.SIGKILL)
 		defer h.Wait()
 		w := startWaiter(b, exec.Command(flock, "-w", "60", file, echo, "x"), blockedInFlock)
+		return w.measure(b, kill(h))
+	}}, {"goflock", func() cost {
+		h := holder(exec.Command(flock, "-o", file, "sleep", "60"), func(int) bool {
+			if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+				return true
+			}
+			syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
+			return false
+		})
+		defer syscall.Kill(-h.Process.Pid, syscall.SIGKILL)
+		defer h.Wait()
+		w := startWaiter(b, exec.Command(goflock, file, echo, "x"), blockedInFlock)
 		return w.measure(b, kill(h))
 	}}}, recovery)...)
 }

@@ -11,7 +11,7 @@ func acquireIn(dir, name string, cleanup bool) (*Lock, error) {
 	if err != nil {
 		return nil, err
 	}
-	return s.Acquire(context.Background(), name, false)
+	return s.Acquire(context.Background(), name, AcquireOptions{})
 }
 
 // runningIn reports whether name is held in dir.

@@ -38,16 +38,33 @@ type Lock struct {
 	// inherited: after a restore, its tree still holds that one.
 	inheritedDev, inheritedIno uint64
 	holder                     Record // what the .info file says
-	infoFile                   fs.FileInfo
-	pidFile                    fs.FileInfo
-	lostErr                    error
-	released                   bool
+	// described: the .info and .pid files have been written for this
+	// acquisition. An acquisition for a command leaves them to Describe.
+	described bool
+	infoFile  fs.FileInfo
+	pidFile   fs.FileInfo
+	lostErr   error
+	released  bool
 }
 
-// Acquire takes name, waiting for its holder (woken by its release where
-// the platform tells) while wait is set and ctx is not done. A name held
-// by another process is a *Conflict.
-func (s *Store) Acquire(ctx context.Context, name string, wait bool) (*Lock, error) {
+// AcquireOptions say how Acquire waits and whom the files describe.
+type AcquireOptions struct {
+	// Wait for the holder (woken by its release where the platform tells)
+	// until ctx is done; else fail at once.
+	Wait bool
+	// ForCommand leaves the .info and .pid files to Describe, which the
+	// caller calls once it has started the command the lock is for (a
+	// wrapper), where the name token is held. Until then the name is held
+	// and undescribed: readers see the holding processes through the
+	// kernel and the token, as they do for any holder between taking the
+	// lock and describing itself, and nothing stands between taking the
+	// lock and starting the command. Without a token (another platform,
+	// or another user squats it) the holder describes itself at once.
+	ForCommand bool
+}
+
+// Acquire takes name. A name held by another process is a *Conflict.
+func (s *Store) Acquire(ctx context.Context, name string, o AcquireOptions) (*Lock, error) {
 	if err := prepareLockDir(s.dir, s.private); err != nil {
 		return nil, err
 	}
@@ -55,7 +72,7 @@ func (s *Store) Acquire(ctx context.Context, name string, wait bool) (*Lock, err
 	l := &Lock{s: s, name: name, paths: pathsFor(s.dir, name), lost: make(chan struct{}),
 		tokenKey: tokenKey(s.dir, s.private, name)}
 	for attempt := 1; ; attempt++ {
-		retry, err := l.acquire(ctx, wait)
+		retry, err := l.acquire(ctx, o)
 		if err == nil {
 			break
 		}
@@ -75,8 +92,8 @@ func (s *Store) Acquire(ctx context.Context, name string, wait bool) (*Lock, err
 // as a held lock would; if it cannot (another process locked the new
 // file meanwhile, having found no description to refuse on), it gives the
 // lock up and asks to retry: only one of the two may go on.
-func (l *Lock) acquire(ctx context.Context, wait bool) (retry bool, err error) {
-	f, err := l.takeLock(ctx, wait)
+func (l *Lock) acquire(ctx context.Context, o AcquireOptions) (retry bool, err error) {
+	f, err := l.takeLock(ctx, o.Wait)
 	if err != nil {
 		return false, err
 	}
@@ -86,7 +103,10 @@ func (l *Lock) acquire(ctx context.Context, wait bool) (retry bool, err error) {
 		l.abandon()
 		return false, err
 	}
-	if err := l.recordAcquisition(self); err != nil {
+	// Only the name token keeps an undescribed holder in sight of a
+	// newcomer that locks a replacement lock file (see orphanedHolder and
+	// claimToken): without one, this process describes itself at once.
+	if err := l.recordAcquisition(self, !o.ForCommand || l.token == nil); err != nil {
 		l.abandon()
 		return false, err
 	}
@@ -101,13 +121,13 @@ func (l *Lock) acquire(ctx context.Context, wait bool) (retry bool, err error) {
 		return false, nil
 	}
 	l.abandon()
-	l.holder, l.infoFile, l.pidFile = Record{}, nil, nil
+	l.holder, l.infoFile, l.pidFile, l.described = Record{}, nil, nil, false
 	return true, err
 }
 
-// recordAcquisition hands out the fencing token and writes the lock record,
-// the .info and the .pid files.
-func (l *Lock) recordAcquisition(self *Record) error {
+// recordAcquisition hands out the fencing token and writes the lock record
+// and, if describe is set, the .info and the .pid files.
+func (l *Lock) recordAcquisition(self *Record, describe bool) error {
 	prev := readRecord(l.f)
 	var infoToken uint64
 	if data, err := safefs.ReadBounded(l.paths.info, MaxInfoSize); err == nil {
@@ -134,6 +154,9 @@ func (l *Lock) recordAcquisition(self *Record) error {
 		return classify("write lock file "+l.paths.lock, err)
 	}
 	l.holder = h
+	if !describe {
+		return nil
+	}
 	return l.writeInfoFiles()
 }
 
@@ -154,6 +177,7 @@ func (l *Lock) writeInfoFiles() error {
 	if l.pidFile, err = os.Lstat(l.paths.pid); err != nil {
 		return classify("write "+l.paths.pid, err)
 	}
+	l.described = true
 	return nil
 }
 
@@ -206,7 +230,7 @@ func (l *Lock) release() error {
 	// While a started command's tree still shares the lock, the files
 	// describe a running holder: they stay, and so does the "held" record.
 	sole := !l.shared || l.soleHolder()
-	if sole && l.lostErr == nil && l.s.cleanup {
+	if sole && l.lostErr == nil && l.s.cleanup && l.described {
 		errs = append(errs,
 			safefs.RemoveIfSame(l.paths.info, l.infoFile),
 			safefs.RemoveIfSame(l.paths.pid, l.pidFile))

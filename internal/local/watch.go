@@ -90,7 +90,7 @@ func (l *Lock) check() (replaced, lost bool) {
 			"lock", l.paths.lock, "pid", l.holder.PID)
 		replaced = true
 	}
-	if !stillSame(l.paths.info, l.infoFile) || !stillSame(l.paths.pid, l.pidFile) {
+	if l.described && (!stillSame(l.paths.info, l.infoFile) || !stillSame(l.paths.pid, l.pidFile)) {
 		if err := l.writeInfoFiles(); err != nil {
 			l.s.log.Warn("singleinstance: cannot rewrite info files", "err", err)
 		}
@@ -139,12 +139,15 @@ func (l *Lock) restore() error {
 	old := l.f
 	l.f = nf
 	l.holder.LockDevice, l.holder.LockInode = safefs.FileID(fi)
-	if err := l.writeInfoFiles(); err != nil {
-		// The new file is locked and the old one is let go below either
-		// way: protection is restored, only the description is missing
-		// until the next check rewrites it.
-		l.s.log.Warn("singleinstance: lock file restored, but its description cannot be written yet",
-			"lock", l.paths.lock, "err", err)
+	// Not described yet (ForCommand), Describe names the new file.
+	if l.described {
+		if err := l.writeInfoFiles(); err != nil {
+			// The new file is locked and the old one is let go below
+			// either way: protection is restored, only the description is
+			// missing until the next check rewrites it.
+			l.s.log.Warn("singleinstance: lock file restored, but its description cannot be written yet",
+				"lock", l.paths.lock, "err", err)
+		}
 	}
 	if !l.shared {
 		// A started command's tree still holds the old file; it must not

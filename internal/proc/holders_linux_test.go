@@ -156,3 +156,38 @@ func TestDescendantsAndCmdline(t *testing.T) {
 		t.Fatalf("Cmdline(no such pid) = %v, want ErrNotFound", err)
 	}
 }
+
+// TestDescendantsOfSelfKeepExitedChildren: Descendants of this process
+// first asks the kernel whether it has children at all; a child that has
+// exited but not been waited for is still one, and must be listed, and
+// once it is waited for it must be gone.
+func TestDescendantsOfSelfKeepExitedChildren(t *testing.T) {
+	cmd := exec.Command("true")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	pid := cmd.Process.Pid
+	var info unix.Siginfo
+	// WNOWAIT: the child has exited and stays a zombie until Wait.
+	for {
+		err := unix.Waitid(unix.P_PID, pid, &info, unix.WEXITED|unix.WNOWAIT, nil)
+		if err == nil {
+			break
+		}
+		if err != unix.EINTR {
+			cmd.Wait()
+			t.Fatalf("waitid: %v", err)
+		}
+	}
+	d, err := proc.Descendants(os.Getpid())
+	if err != nil || !slices.Contains(d, pid) {
+		cmd.Wait()
+		t.Fatalf("Descendants with an exited child = %v, %v; want %d listed", d, err, pid)
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	if d, err := proc.Descendants(os.Getpid()); err != nil || slices.Contains(d, pid) {
+		t.Fatalf("Descendants after Wait = %v, %v; want %d gone", d, err, pid)
+	}
+}

@@ -96,21 +96,27 @@ func parseStartTicks(stat []byte) (uint64, error) {
 	return strconv.ParseUint(fields[idx], 10, 64)
 }
 
-func bootID() (string, error) {
+// bootID is the boot's random ID. It cannot change while this process
+// runs, so it is read once: a wrapper looks up its command right after
+// starting it, and every read of /proc delays that.
+var bootID = sync.OnceValues(func() (string, error) {
 	b, err := os.ReadFile("/proc/sys/kernel/random/boot_id")
 	if err != nil {
 		return "", err
 	}
 	return strings.TrimSpace(string(b)), nil
-}
+})
 
-func pidNamespace() (uint64, error) {
+// pidNamespace is the inode of this process's PID namespace, which a
+// process keeps for life (unshare and setns change its children's), so it
+// is read once.
+var pidNamespace = sync.OnceValues(func() (uint64, error) {
 	var st unix.Stat_t
 	if err := unix.Stat("/proc/self/ns/pid", &st); err != nil {
 		return 0, &fs.PathError{Op: "stat", Path: "/proc/self/ns/pid", Err: err}
 	}
 	return st.Ino, nil
-}
+})
 
 // startTime derives the wall-clock start from the uptime, which has
 // centisecond resolution (the btime of /proc/stat has only whole seconds).

@@ -30,7 +30,12 @@ func notifyChildExit() (<-chan os.Signal, func()) {
 // (the command, which os/exec waits for): orphans that came back to run
 // as subreaper. It looks for zombies in /proc rather than calling wait for
 // any child, which could take the command's exit status from os/exec.
+// It first asks the kernel whether any child has exited at all, which
+// spares the look through /proc when none has.
 func reapOrphans(keep int) {
+	if !childExited() {
+		return
+	}
 	self := strconv.Itoa(os.Getpid())
 	tasks, err := os.ReadDir("/proc/" + self + "/task")
 	if err != nil {
@@ -50,6 +55,20 @@ func reapOrphans(keep int) {
 			unix.Wait4(pid, &ws, unix.WNOHANG, nil)
 		}
 	}
+}
+
+// childExited reports whether a child of this process has exited and
+// not yet been waited for, leaving it so (WNOWAIT). If the kernel cannot
+// tell, it reports true.
+func childExited() bool {
+	var info unix.Siginfo
+	err := unix.Waitid(unix.P_ALL, 0, &info, unix.WEXITED|unix.WNOHANG|unix.WNOWAIT|unix.WALL, nil)
+	if err == unix.ECHILD {
+		return false
+	}
+	// The kernel clears info when no child is waitable, and sets Signo to
+	// SIGCHLD when one is.
+	return err != nil || info.Signo != 0
 }
 
 func zombie(pid int) bool {

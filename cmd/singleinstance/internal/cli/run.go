@@ -121,13 +121,16 @@ func (a *app) run(ctx context.Context, name string, argv []string, wait time.Dur
 		ctx = context.Background()
 	}
 	defer survivePipeErrors()()
+	go warmStart()
 	fw := newForwarder(a.stdin)
 	defer fw.stop()
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	fw.onSignalBeforeLock(func(sig os.Signal) { cancel(signalledError{sig}) })
 
-	opts := a.options()
+	// The files describe the command once it has started, not this
+	// process first.
+	opts := append(a.options(), singleinstance.WithCommandHolder())
 	if replace {
 		if err := a.replaceHolder(ctx, name); err != nil {
 			return err
@@ -189,6 +192,17 @@ func (a *app) run(ctx context.Context, name string, argv []string, wait time.Dur
 		return withCode(exitLockLost, nil)
 	}
 	return withCode(code, nil)
+}
+
+// warmStart makes, ahead of time, the check that os/exec makes once per
+// process before its first start (on Linux, whether pidfds work, which
+// starts and waits for a throwaway child), so that it runs while the lock
+// is taken or waited for, not between taking the lock and starting the
+// command.
+func warmStart() {
+	if p, err := os.FindProcess(os.Getpid()); err == nil {
+		p.Release()
+	}
 }
 
 // startError is the exit for a command that did not start.
