@@ -19,7 +19,6 @@ import (
 type forwarder struct {
 	ch      chan os.Signal
 	fromTTY bool
-	done    chan struct{}
 
 	mu         sync.Mutex
 	proc       *os.Process
@@ -27,20 +26,21 @@ type forwarder struct {
 	holding    bool
 	queued     []os.Signal
 	beforeLock func(os.Signal)
+	stopped    bool // signals that still arrive are dropped
 }
 
 func newForwarder(stdin io.Reader) *forwarder {
-	f := &forwarder{ch: make(chan os.Signal, 8), fromTTY: isTerminal(stdin), done: make(chan struct{})}
+	f := &forwarder{ch: make(chan os.Signal, 8), fromTTY: isTerminal(stdin)}
 	signal.Notify(f.ch, forwardedSignals...)
 	go f.loop()
 	return f
 }
 
 func (f *forwarder) loop() {
-	defer close(f.done)
 	for sig := range f.ch {
 		f.mu.Lock()
 		switch {
+		case f.stopped:
 		case f.tree != nil:
 			if !skipForward(sig, f.fromTTY) {
 				f.tree(sig)
@@ -96,8 +96,13 @@ func (f *forwarder) toTree(send func(os.Signal)) {
 	f.mu.Unlock()
 }
 
+// stop ends forwarding. It does not wait for the loop to drain the
+// channel: a signal still in it is dropped there, and run, which calls
+// stop last, exits without a wait for the loop to be scheduled.
 func (f *forwarder) stop() {
 	signal.Stop(f.ch)
+	f.mu.Lock()
+	f.stopped = true
+	f.mu.Unlock()
 	close(f.ch)
-	<-f.done
 }
