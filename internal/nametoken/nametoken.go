@@ -17,7 +17,6 @@
 package nametoken
 
 import (
-	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"os"
@@ -31,7 +30,7 @@ var ErrTaken = errors.New("name token is held by another process")
 // lock directory, or "" for the user's default one). It is short enough for
 // any platform's socket address and reveals neither the scope nor the name.
 func Key(uid int, scope, name string) string {
-	sum := sha256.Sum256([]byte(scope + "\x00" + name))
+	sum := sum256([]byte(scope + "\x00" + name))
 	return "singleinstance/" + strconv.Itoa(uid) + "/" + hex.EncodeToString(sum[:16])
 }
 

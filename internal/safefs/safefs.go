@@ -5,12 +5,11 @@
 package safefs
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 )
@@ -88,11 +87,16 @@ func ReadBounded(path string, max int64) ([]byte, error) {
 // old contents or the new, never a mix. The data goes to a new file with a
 // random name created exclusively in the same directory, which is then
 // renamed over path; a symbolic link at path is replaced, not followed.
+//
+// The name only has to differ from the other writers' names: O_EXCL makes
+// the open fail if anything, a symbolic link included, is there already,
+// so a name someone planted ahead can make the write fail but never
+// redirect it. math/rand/v2's generator, seeded by the runtime from the
+// system's randomness, is enough for that, and unlike crypto/rand it does
+// not link the crypto packages into every program that uses this one.
 func WriteAtomic(path string, data []byte, perm fs.FileMode) error {
 	dir, base := filepath.Split(path)
-	var suffix [8]byte
-	rand.Read(suffix[:])
-	tmp := filepath.Join(dir, "."+base+".tmp-"+hex.EncodeToString(suffix[:]))
+	tmp := filepath.Join(dir, fmt.Sprintf(".%s.tmp-%016x", base, rand.Uint64()))
 	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL|openFlags, perm)
 	if err != nil {
 		return err

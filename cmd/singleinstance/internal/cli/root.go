@@ -81,17 +81,37 @@ const exitCodesHelp = `Exit codes:
 // code. connectEtcd dials etcd for --etcd; nil builds the command without
 // etcd support.
 func Main(args []string, stdin io.Reader, stdout, stderr io.Writer, connectEtcd etcdflags.Connector) int {
+	return mainWith(args, stdin, stdout, stderr, connectEtcd, true)
+}
+
+// mainWith is Main, with the fast path of "check" (fastcheck.go) taken
+// when fast is true and args allow it; false always builds the cobra
+// command tree, as tests do to compare the two.
+func mainWith(args []string, stdin io.Reader, stdout, stderr io.Writer, connectEtcd etcdflags.Connector, fast bool) int {
 	a := &app{stdin: stdin, stdout: stdout, stderr: stderr, connectEtcd: connectEtcd}
 	defer a.close()
+	if fast {
+		if name, ok := a.parseFastCheck(args, os.Getenv); ok {
+			return a.exitCode(a.check(name), args, fastCheckCommand)
+		}
+	}
 	root := a.rootCommand()
 	root.SetArgs(joinOptionalWait(args))
 	root.SetIn(stdin)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	cmd, err := root.ExecuteC()
+	return a.exitCode(err, args, func() *cobra.Command { return cmd })
+}
+
+// exitCode returns the exit code for err, the outcome of the command line
+// args, after printing err to stderr, and for a usage error the usage of
+// the command that ran, which command returns.
+func (a *app) exitCode(err error, args []string, command func() *cobra.Command) int {
 	if err == nil {
 		return exitOK
 	}
+	stderr := a.stderr
 	var ce *codeError
 	if errors.As(err, &ce) {
 		if ce.err != nil {
@@ -101,6 +121,7 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer, connectEtcd 
 	}
 	var ue *usageError
 	if errors.As(err, &ue) || isFlagError(err) {
+		cmd := command()
 		printError(stderr, err)
 		if hint := missingDashHint(cmd, joinOptionalWait(args), err); hint != "" {
 			fmt.Fprintln(stderr, hint)

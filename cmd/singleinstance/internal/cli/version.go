@@ -34,9 +34,17 @@ type versionInfo struct {
 	Etcd     bool   `json:"etcd"`
 }
 
-// pseudoRev matches the commit at the end of a pseudo-version such as
-// v0.1.1-0.20260102150405-0123456789ab.
-var pseudoRev = regexp.MustCompile(`[.-]\d{14}-([0-9a-f]{12})(\+incompatible)?$`)
+// pseudoCommit returns the commit at the end of a pseudo-version such as
+// v0.1.1-0.20260102150405-0123456789ab, or "" for another version. The
+// expression is compiled here rather than when the program starts, which
+// every command, "check" above all, would pay for.
+func pseudoCommit(version string) string {
+	m := regexp.MustCompile(`[.-]\d{14}-([0-9a-f]{12})(\+incompatible)?$`).FindStringSubmatch(version)
+	if m == nil {
+		return ""
+	}
+	return m[1]
+}
 
 // buildInfo gathers the version: the stamped values first; else the
 // module version that "go install MODULE@VERSION" records (and the commit
@@ -54,8 +62,8 @@ func buildInfo(etcd bool) versionInfo {
 	bi, ok := debug.ReadBuildInfo()
 	if v.Version == "" && ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
 		v.Version = bi.Main.Version
-		if m := pseudoRev.FindStringSubmatch(v.Version); m != nil && v.Commit == "" {
-			v.Commit = m[1]
+		if v.Commit == "" {
+			v.Commit = pseudoCommit(v.Version)
 		}
 	}
 	if v.Version == "" {

@@ -75,11 +75,7 @@ func TestPseudoVersionCommit(t *testing.T) {
 		"v0.2.0-rc.1.0.20260102150405-abcdefabcdef": "abcdefabcdef",
 		"v0.1.0": "",
 	} {
-		got := ""
-		if m := pseudoRev.FindStringSubmatch(v); m != nil {
-			got = m[1]
-		}
-		if got != want {
+		if got := pseudoCommit(v); got != want {
 			t.Errorf("%s: commit %q, want %q", v, got, want)
 		}
 	}
