@@ -191,3 +191,52 @@ func TestDescendantsOfSelfKeepExitedChildren(t *testing.T) {
 		t.Fatalf("Descendants after Wait = %v, %v; want %d gone", d, err, pid)
 	}
 }
+
+// TestOnlyOurKindOfLockCounts: a flock(2) lock on the lock file, or a
+// POSIX record lock, does not conflict with the open file description
+// lock that holders take, so it proves nothing: neither HoldsLock nor
+// InodeLocked may count it (a process that takes one and is named in a
+// forged .info file must never be signalled as the holder).
+func TestOnlyOurKindOfLockCounts(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "x.lock")
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := fi.Sys().(*syscall.Stat_t)
+	dev, ino := uint64(st.Dev), st.Ino
+	self, err := proc.Self()
+	if err != nil {
+		t.Fatal(err)
+	}
+	check := func(what string, want bool) {
+		t.Helper()
+		if got, err := proc.HoldsLock(self, dev, ino); err != nil || got != want {
+			t.Errorf("%s: HoldsLock = %v, %v; want %v", what, got, err, want)
+		}
+		if got, err := proc.InodeLocked(dev, ino); err != nil || got != want {
+			t.Errorf("%s: InodeLocked = %v, %v; want %v", what, got, err, want)
+		}
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
+		t.Fatal(err)
+	}
+	check("flock(2) write lock", false)
+	syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
+	posix := syscall.Flock_t{Type: syscall.F_WRLCK}
+	if err := syscall.FcntlFlock(f.Fd(), syscall.F_SETLK, &posix); err != nil {
+		t.Fatal(err)
+	}
+	check("POSIX record write lock", false)
+	posix.Type = syscall.F_UNLCK
+	syscall.FcntlFlock(f.Fd(), syscall.F_SETLK, &posix)
+	if err := filelock.TryLock(f); err != nil {
+		t.Fatal(err)
+	}
+	check("open file description write lock", true)
+}

@@ -14,8 +14,11 @@ import (
 )
 
 // holdsLock walks /proc/PID/fd. A descriptor on the lock file whose fdinfo
-// lists a WRITE lock proves the process holds it: the kernel lists there only
-// the locks owned by that descriptor's open file description.
+// lists an open file description write lock (the kind this package takes
+// on Linux) proves the process holds it: the kernel lists there only the
+// locks owned by that descriptor's open file description. A flock(2) or
+// POSIX record lock on the same file is another kind, which does not
+// conflict with ours: whoever holds one holds nothing of the name.
 func holdsLock(id Identity, dev, ino uint64) (bool, error) {
 	if err := sameStart(id); err != nil {
 		return false, err
@@ -58,14 +61,28 @@ func holdsLock(id Identity, dev, ino uint64) (bool, error) {
 
 func fdinfoHasWriteLock(info []byte) bool {
 	for line := range bytes.Lines(info) {
-		if bytes.HasPrefix(line, []byte("lock:")) && bytes.Contains(line, []byte(" WRITE ")) {
+		if bytes.HasPrefix(line, []byte("lock:")) && isOFDWriteLock(line) {
 			return true
 		}
 	}
 	return false
 }
 
-// inodeLocked scans /proc/locks for an entry on MAJ:MIN:INODE.
+// isOFDWriteLock reports whether a lock line of /proc/locks or of an
+// fdinfo file ("1: OFDLCK ADVISORY WRITE PID MAJ:MIN:INODE 0 EOF") is an
+// open file description write lock.
+func isOFDWriteLock(line []byte) bool {
+	f := bytes.Fields(line)
+	for i := 0; i+2 < len(f); i++ {
+		if bytes.Equal(f[i], []byte("OFDLCK")) {
+			return bytes.Equal(f[i+2], []byte("WRITE"))
+		}
+	}
+	return false
+}
+
+// inodeLocked scans /proc/locks for an open file description write lock
+// on MAJ:MIN:INODE.
 func inodeLocked(dev, ino uint64) (bool, error) {
 	f, err := os.Open("/proc/locks")
 	if err != nil {
@@ -80,7 +97,7 @@ func inodeLocked(dev, ino uint64) (bool, error) {
 		if bytes.Contains(line, []byte("->")) {
 			continue
 		}
-		if bytes.Contains(line, want) {
+		if bytes.Contains(line, want) && isOFDWriteLock(line) {
 			return true, nil
 		}
 	}
