@@ -574,29 +574,25 @@ func BenchmarkCLIRecovery(b *testing.B) {
 			return w.measure(b, kill(h))
 		}
 	}
-	compare(b, recovery(exe), withBase([]contender{{"flock", func() cost {
-		h := holder(exec.Command(flock, "-o", file, "sleep", "60"), func(int) bool {
-			if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
-				return true
-			}
-			syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
-			return false
-		})
-		defer syscall.Kill(-h.Process.Pid, syscall.SIGKILL)
-		defer h.Wait()
-		w := startWaiter(b, exec.Command(flock, "-w", "60", file, echo, "x"), blockedInFlock)
-		return w.measure(b, kill(h))
-	}}, {"goflock", func() cost {
-		h := holder(exec.Command(flock, "-o", file, "sleep", "60"), func(int) bool {
-			if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
-				return true
-			}
-			syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
-			return false
-		})
-		defer syscall.Kill(-h.Process.Pid, syscall.SIGKILL)
-		defer h.Wait()
-		w := startWaiter(b, exec.Command(goflock, file, echo, "x"), blockedInFlock)
-		return w.measure(b, kill(h))
-	}}}, recovery)...)
+	// flockRecovery measures a waiting waiter (flock -w, or the Go floor)
+	// taking over from a SIGKILLed "flock -o FILE sleep 60".
+	flockRecovery := func(waiter ...string) func() cost {
+		return func() cost {
+			h := holder(exec.Command(flock, "-o", file, "sleep", "60"), func(int) bool {
+				if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+					return true
+				}
+				syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
+				return false
+			})
+			defer syscall.Kill(-h.Process.Pid, syscall.SIGKILL)
+			defer h.Wait()
+			w := startWaiter(b, exec.Command(waiter[0], append(waiter[1:], file, echo, "x")...), blockedInFlock)
+			return w.measure(b, kill(h))
+		}
+	}
+	compare(b, recovery(exe), withBase([]contender{
+		{"flock", flockRecovery(flock, "-w", "60")},
+		{"goflock", flockRecovery(goflock)},
+	}, recovery)...)
 }
