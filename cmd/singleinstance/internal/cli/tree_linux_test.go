@@ -208,8 +208,10 @@ func TestTreeChildOutlivesCommand(t *testing.T) {
 		t.Fatal("run exited while a process of its tree holds the lock")
 	}
 	killName(t, lockDir, false)
-	if alive(child) {
-		t.Fatalf("child %d still runs after kill", child)
+	// The name is free once the child's descriptors are closed, a moment
+	// before its exit completes.
+	if err := waitGone(child, treeDeadline); err != nil {
+		t.Fatalf("child %d after kill: %v", child, err)
 	}
 	if code := run.exitCode(); code != 7 {
 		t.Fatalf("run exited %d, want the command's 7", code)
@@ -229,8 +231,10 @@ func TestTreeKillStopsCommandAndChildren(t *testing.T) {
 	child, command := readPID(t, childFile), readPID(t, cmdFile)
 	assertHeld(t, lockDir, child, command)
 	killName(t, lockDir, false)
-	if alive(child) || alive(command) {
-		t.Fatalf("after kill: child %d alive %v, command %d alive %v", child, alive(child), command, alive(command))
+	for _, pid := range []int{child, command} {
+		if err := waitGone(pid, treeDeadline); err != nil {
+			t.Fatalf("pid %d after kill: %v", pid, err)
+		}
 	}
 	if code := run.exitCode(); code != 128+int(syscall.SIGTERM) {
 		t.Fatalf("run exited %d, want %d", code, 128+int(syscall.SIGTERM))
@@ -264,8 +268,10 @@ func TestTreeLockFilesDeletedThenWrapperKilled(t *testing.T) {
 	}
 	assertHeld(t, lockDir, child)
 	killName(t, lockDir, false)
-	if alive(child) {
-		t.Fatalf("child %d still runs after kill", child)
+	// The name is free once the child's descriptors are closed, a moment
+	// before its exit completes.
+	if err := waitGone(child, treeDeadline); err != nil {
+		t.Fatalf("child %d after kill: %v", child, err)
 	}
 	assertFree(t, lockDir)
 }
@@ -445,8 +451,10 @@ func TestTreeChildKeepingOnlyTheLockSurvivesDeletion(t *testing.T) {
 	}
 	assertHeld(t, lockDir, child)
 	killName(t, lockDir, false)
-	if alive(child) {
-		t.Fatalf("child %d still runs after kill", child)
+	// The name is free once the child's descriptors are closed, a moment
+	// before its exit completes.
+	if err := waitGone(child, treeDeadline); err != nil {
+		t.Fatalf("child %d after kill: %v", child, err)
 	}
 	if code := run.exitCode(); code != 0 {
 		t.Fatalf("run exited %d, want the command's 0", code)
