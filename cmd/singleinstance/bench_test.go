@@ -455,17 +455,22 @@ func saysWaiting(b *testing.B, cmd *exec.Cmd) func(*exec.Cmd) error {
 	}
 }
 
-// blockedInFlock is ready for "flock -w": the process sleeps in flock(2).
+// blockedInFlock is ready for "flock -w" (and the Go floor): a thread of
+// the process sleeps in flock(2). In a Go program that need not be the
+// main thread, so every thread is looked at.
 func blockedInFlock(cmd *exec.Cmd) error {
-	path := fmt.Sprintf("/proc/%d/syscall", cmd.Process.Pid)
 	want := strconv.Itoa(syscall.SYS_FLOCK) + " "
+	tasks := fmt.Sprintf("/proc/%d/task", cmd.Process.Pid)
 	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Microsecond) {
-		b, err := os.ReadFile(path)
+		ids, err := os.ReadDir(tasks)
 		if err != nil {
 			return err
 		}
-		if strings.HasPrefix(string(b), want) {
-			return nil
+		for _, id := range ids {
+			b, err := os.ReadFile(tasks + "/" + id.Name() + "/syscall")
+			if err == nil && strings.HasPrefix(string(b), want) {
+				return nil
+			}
 		}
 	}
 	return errors.New("not blocked in flock(2) after 30s")
