@@ -38,6 +38,11 @@ const (
 	// roleSquat binds the name token key SI_KEY, prints "ready PID" and
 	// waits for stdin to close: another user who squats a name.
 	roleSquat = "squat"
+	// roleLinger takes the lock, runs "true" under it with StartCommand,
+	// prints "lingering PID" once it has exited, and keeps holding the
+	// lock until its stdin closes or a signal kills it: a wrapper whose
+	// command is gone.
+	roleLinger = "linger"
 	// rolePending takes the lock with WithCommandHolder and never starts a
 	// command: an undescribed holder. It prints "ready PID" and holds the
 	// lock until its stdin closes or a signal kills it.
@@ -73,6 +78,22 @@ func runChild(role string) int {
 			return 3
 		}
 		fmt.Println("released")
+		return 0
+	case roleLinger:
+		inst, err := singleinstance.New(name, singleinstance.WithLockDir(dir))
+		if err != nil {
+			fmt.Printf("error %v\n", err)
+			return 1
+		}
+		cmd := exec.Command("true")
+		if err := inst.StartCommand(cmd); err != nil {
+			fmt.Printf("error %v\n", err)
+			return 3
+		}
+		cmd.Wait()
+		fmt.Printf("lingering %d\n", os.Getpid())
+		io.Copy(io.Discard, os.Stdin)
+		inst.Release()
 		return 0
 	case rolePending:
 		inst, err := singleinstance.New(name, singleinstance.WithLockDir(dir), singleinstance.WithCommandHolder())

@@ -69,3 +69,21 @@ func TestCommandHolderUndescribed(t *testing.T) {
 		t.Fatalf("CheckRunning after the stop = %v, %v; want false", running, err)
 	}
 }
+
+// TestKillStopsWrapperWhoseCommandEnded: a wrapper whose command has
+// exited, and whose tree is gone, but which still holds the lock, is the
+// holder: KillRunning must stop it rather than find no process to signal.
+func TestKillStopsWrapperWhoseCommandEnded(t *testing.T) {
+	t.Parallel()
+	dir, opt := lockDir(t)
+	wrapper := startChild(t, roleLinger, dir, testName)
+	wrapper.Expect("lingering")
+	stopped, err := singleinstance.KillRunning(testName, false, opt)
+	if err != nil || !stopped {
+		t.Fatalf("KillRunning of a wrapper whose command ended = %v, %v; want true, nil", stopped, err)
+	}
+	<-wrapper.Exited()
+	if running, err := singleinstance.CheckRunning(testName, opt); err != nil || running {
+		t.Fatalf("CheckRunning after the stop = %v, %v; want false", running, err)
+	}
+}

@@ -24,28 +24,48 @@ import (
 // the holder could not be proven; and an error matching ErrStopTimeout if
 // the lock was still held when the wait ended.
 func (s *Store) Stop(ctx context.Context, name string, force bool, wait time.Duration) (bool, error) {
-	r, h, err := s.settleHolder(ctx, name)
-	if r == nil || !r.state.Running {
-		return false, err
-	}
-	// Without a proven .info file, the kernel's list of holding processes
-	// is enough if the .info file is gone (a cleaner deleted it) or names
-	// a process that has exited (the command, whose tree still runs). A
-	// damaged one, or one that names a live process that holds nothing,
-	// was tampered with, and then nothing is signalled.
-	if err != nil && (len(r.state.Holding) == 0 || r.holderErr != nil || describesLiveProcess(r.state.Holder)) {
-		return false, err
+	deadline := time.Now().Add(settleTime)
+	var (
+		r  *probeResult
+		h  *Record
+		st *stopper
+	)
+	for {
+		var err error
+		r, h, err = s.settleHolder(ctx, name)
+		if r == nil || !r.state.Running {
+			return false, err
+		}
+		// Without a proven .info file, the kernel's list of holding
+		// processes is enough if the .info file is gone (a cleaner deleted
+		// it) or names a process that has exited (the command, whose tree
+		// still runs). A damaged one, or one that names a live process that
+		// holds nothing, was tampered with, and then nothing is signalled.
+		if err != nil && (len(r.state.Holding) == 0 || r.holderErr != nil || describesLiveProcess(r.state.Holder)) {
+			return false, err
+		}
+		st = &stopper{name: name, force: force, log: s.log, signalled: map[int]uint64{}, lastLook: time.Now()}
+		err = st.signalTree(r, h)
+		if err == nil {
+			break
+		}
+		if again, perr := s.probe(name, false); perr == nil && !again.state.Running {
+			return false, nil // it released the lock meanwhile
+		}
+		// A holder that is exiting has closed its descriptors a moment
+		// before the kernel frees its lock, and a name handed to the next
+		// holder is undescribed for a moment: then no process shows, and a
+		// second look soon finds the lock free or its new holder.
+		if !errors.Is(err, errNoneVisible) || time.Now().After(deadline) {
+			return false, err
+		}
+		if err := sleepCtx(ctx, 5*time.Millisecond); err != nil {
+			return false, err
+		}
 	}
 	sig := "SIGTERM"
 	if force {
 		sig = "SIGKILL"
-	}
-	st := &stopper{name: name, force: force, log: s.log, signalled: map[int]uint64{}, lastLook: time.Now()}
-	if err := st.signalTree(r, h); err != nil {
-		if again, perr := s.probe(name, false); perr == nil && !again.state.Running {
-			return false, nil // it released the lock meanwhile
-		}
-		return false, err
 	}
 	if wait == 0 {
 		// Not waiting: success only if the name is free already.

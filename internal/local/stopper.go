@@ -12,6 +12,10 @@ import (
 	"github.com/singleinstance/singleinstance/internal/proc"
 )
 
+// errNoneVisible: the lock is held, but no process that holds it can be
+// seen.
+var errNoneVisible = errors.New("no holding process can be seen from here")
+
 // A stopper signals the processes of a holder's tree, each at most once.
 type stopper struct {
 	name      string
@@ -57,9 +61,13 @@ func (s *stopper) signalTree(r *probeResult, h *Record) error {
 		}
 		targets = append(targets, id)
 	}
+	if len(targets) == 0 && hasOwner && s.ownerHolds(r) {
+		// The command and its tree are gone, and the wrapper still holds
+		// the lock on its own: it is the holder now.
+		targets = append(targets, owner)
+	}
 	if len(targets) == 0 {
-		return fmt.Errorf("singleinstance: %q is running, but %w: no holding process can be seen from here",
-			s.name, ErrHolderUnproven)
+		return fmt.Errorf("singleinstance: %q is running, but %w: %w", s.name, ErrHolderUnproven, errNoneVisible)
 	}
 	var errs []error
 	for _, id := range targets {
@@ -71,6 +79,24 @@ func (s *stopper) signalTree(r *probeResult, h *Record) error {
 		return errors.Join(errs...)
 	}
 	return nil
+}
+
+// ownerHolds reports whether the wrapper recorded as owner is among the
+// processes the kernel showed holding the name, and still holds it as a
+// process of the tree must.
+func (s *stopper) ownerHolds(r *probeResult) bool {
+	for _, hp := range r.state.Holding {
+		if hp.PID != s.owner.PID {
+			continue
+		}
+		id, err := proc.Lookup(hp.PID)
+		if err != nil || id != s.owner {
+			return false
+		}
+		ok, err := proc.Holds(hp.PID, s.treeLock(r))
+		return err == nil && ok
+	}
+	return false
 }
 
 // treeLock is what a process must hold to count as part of the tree
