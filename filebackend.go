@@ -47,18 +47,19 @@ func (c *config) lockBackend() (Backend, error) {
 	return fileBackend{s: s, forCommand: c.forCommand}, nil
 }
 
-func (b fileBackend) TryAcquire(ctx context.Context, name string, _ *Holder) (Lease, error) {
-	return b.acquire(ctx, name, false)
+func (b fileBackend) TryAcquire(ctx context.Context, name string, self *Holder) (Lease, error) {
+	return b.acquire(ctx, name, false, self)
 }
 
-func (b fileBackend) Acquire(ctx context.Context, name string, _ *Holder) (Lease, error) {
-	return b.acquire(ctx, name, true)
+func (b fileBackend) Acquire(ctx context.Context, name string, self *Holder) (Lease, error) {
+	return b.acquire(ctx, name, true, self)
 }
 
-// acquire takes name; the holder describes itself (local.DescribeSelf),
-// unless the lock is for a command that StartCommand describes.
-func (b fileBackend) acquire(ctx context.Context, name string, wait bool) (Lease, error) {
-	l, err := b.s.Acquire(ctx, name, local.AcquireOptions{Wait: wait, ForCommand: b.forCommand})
+// acquire takes name; the holder describes itself (local.DescribeSelf)
+// once it holds the lock, unless the lock is for a command that
+// StartCommand describes, which self stands in for until then.
+func (b fileBackend) acquire(ctx context.Context, name string, wait bool, self *Holder) (Lease, error) {
+	l, err := b.s.Acquire(ctx, name, local.AcquireOptions{Wait: wait, ForCommand: b.forCommand, Self: (*local.Record)(self)})
 	var c *local.Conflict
 	if errors.As(err, &c) {
 		return nil, &AlreadyRunningError{Name: name, LockPath: c.LockPath, Holder: (*Holder)(c.Holder),

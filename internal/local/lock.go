@@ -61,6 +61,10 @@ type AcquireOptions struct {
 	// lock and starting the command. Without a token (another platform,
 	// or another user squats it) the holder describes itself at once.
 	ForCommand bool
+	// Self, if set, describes this process as the caller found it before
+	// the wait, instead of a fresh look once the lock is taken. Only
+	// ForCommand uses it: Describe replaces it when the command starts.
+	Self *Record
 }
 
 // Acquire takes name. A name held by another process is a *Conflict.
@@ -98,10 +102,12 @@ func (l *Lock) acquire(ctx context.Context, o AcquireOptions) (retry bool, err e
 		return false, err
 	}
 	l.f = f
-	self, err := DescribeSelf()
-	if err != nil {
-		l.abandon()
-		return false, err
+	self := o.Self
+	if self == nil || !o.ForCommand {
+		if self, err = DescribeSelf(); err != nil {
+			l.abandon()
+			return false, err
+		}
 	}
 	// Only the name token keeps an undescribed holder in sight of a
 	// newcomer that locks a replacement lock file (see orphanedHolder and
@@ -221,8 +227,17 @@ func (l *Lock) Release() error {
 }
 
 func (l *Lock) release() error {
+	err := l.giveUp()
+	// The watcher stops at its next look, which sees the lock released;
+	// waiting for it only now keeps that wait out of the handoff to the
+	// next holder.
 	l.stopWatch()
 	<-l.watchDone
+	return err
+}
+
+// giveUp is release's work on the files and the lock, done under l.mu.
+func (l *Lock) giveUp() error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.released = true
