@@ -89,19 +89,21 @@ func faultForeignChild(t *testing.T) {
 }
 
 // faultCopyTestBinary copies the test binary where an unprivileged user can
-// run it: go test builds it in a directory only root can enter.
+// run it: go test builds it in a directory only root can enter. cp writes
+// the copy, not this process: a descriptor open for writing here would be
+// inherited by a child that another test forks meanwhile, and while any
+// process has one, executing the copy fails with ETXTBSY.
 func faultCopyTestBinary(t *testing.T, dir string) string {
 	t.Helper()
 	src, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
 	}
-	data, err := os.ReadFile(src)
-	if err != nil {
-		t.Fatal(err)
-	}
 	dst := filepath.Join(dir, "faults.test")
-	if err := os.WriteFile(dst, data, 0o755); err != nil {
+	if out, err := exec.Command("cp", src, dst).CombinedOutput(); err != nil {
+		t.Fatalf("cp %s %s: %v\n%s", src, dst, err, out)
+	}
+	if err := os.Chmod(dst, 0o755); err != nil {
 		t.Fatal(err)
 	}
 	return dst

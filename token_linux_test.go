@@ -33,14 +33,7 @@ func TestTokenSquattedByAnotherUser(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { os.RemoveAll(bin) })
-	exe := bin + "/test.bin"
-	data, err := os.ReadFile(os.Args[0])
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(exe, data, 0o755); err != nil {
-		t.Fatal(err)
-	}
+	exe := faultCopyTestBinary(t, bin)
 	if err := os.Chmod(bin, 0o755); err != nil {
 		t.Fatal(err)
 	}
