@@ -19,9 +19,9 @@ import (
 // Child roles. The parent passes the lock directory and name in the
 // environment; a child reports on stdout, one line per event.
 const (
-	// roleHold takes the lock with Run, prints "ready PID", and holds it
-	// until its stdin closes or it gets SIGTERM/SIGINT; then prints
-	// "released" and exits 0.
+	// roleHold takes the lock with Run (waiting for it with SI_WAIT=1),
+	// prints "ready PID", and holds it until its stdin closes or it gets
+	// SIGTERM/SIGINT; then prints "released" and exits 0.
 	roleHold = "hold"
 	// roleJournal takes and releases the lock SI_ROUNDS times, appending
 	// "+PID" and "-PID" lines to the journal SI_JOURNAL inside each
@@ -56,6 +56,10 @@ func runChild(role string) int {
 	dir, name := os.Getenv("SI_DIR"), os.Getenv("SI_NAME")
 	switch role {
 	case roleHold:
+		opts := []singleinstance.Option{singleinstance.WithLockDir(dir)}
+		if os.Getenv("SI_WAIT") == "1" {
+			opts = append(opts, singleinstance.WithTimeout(-1))
+		}
 		err := singleinstance.Run(name, func(ctx context.Context) error {
 			fmt.Printf("ready %d\n", os.Getpid())
 			stdinClosed := make(chan struct{})
@@ -69,7 +73,7 @@ func runChild(role string) int {
 			case <-stdinClosed:
 			}
 			return nil
-		}, singleinstance.WithLockDir(dir))
+		}, opts...)
 		if err != nil {
 			fmt.Printf("error %v\n", err)
 			if errors.Is(err, singleinstance.ErrAlreadyRunning) {

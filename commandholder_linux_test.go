@@ -1,13 +1,19 @@
 package singleinstance_test
 
 import (
+	"context"
 	"errors"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
+	"strings"
+	"sync"
 	"testing"
 
 	"github.com/singleinstance/singleinstance"
+	"github.com/singleinstance/singleinstance/internal/proc"
 )
 
 // TestCommandHolderUndescribed: a holder that took the lock for a command
@@ -87,3 +93,93 @@ func TestKillStopsWrapperWhoseCommandEnded(t *testing.T) {
 		t.Fatalf("CheckRunning after the stop = %v, %v; want false", running, err)
 	}
 }
+
+// TestKillNeverHitsTheNextHolder: kill waits for a holder whose .info file
+// does not prove it (here it names a live process that holds nothing).
+// Meanwhile the holder lets go and a queued waiter takes the name. Kill
+// must not take the new holder for the one it began with: it stops
+// nothing, and the new holder runs on.
+func TestKillNeverHitsTheNextHolder(t *testing.T) {
+	t.Parallel()
+	dir, opt := lockDir(t)
+	first := startChild(t, roleHold, dir, testName)
+	first.Expect("ready")
+	next := startChild(t, roleHold, dir, testName, "SI_WAIT=1")
+	bystander := startChild(t, roleIdle, dir, testName)
+	bystander.Expect("ready")
+
+	// Point the holder's .info at the bystander, with its true identity,
+	// so that it names a live process that holds nothing.
+	id, err := proc.Lookup(bystander.Pid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	info := filepath.Join(dir, testName+".info")
+	data, err := os.ReadFile(info)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var lines []string
+	for _, line := range strings.Split(string(data), "\n") {
+		switch {
+		case strings.HasPrefix(line, "pid="):
+			line = "pid=" + strconv.Itoa(id.PID)
+		case strings.HasPrefix(line, "start_id="):
+			line = "start_id=" + strconv.FormatUint(id.StartID, 10)
+		}
+		lines = append(lines, line)
+	}
+	if err := os.WriteFile(info, []byte(strings.Join(lines, "\n")), 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	waiting := make(chan struct{})
+	logger := slog.New(&onMessage{text: "waiting for the holder to describe itself", seen: waiting})
+	type result struct {
+		stopped bool
+		err     error
+	}
+	done := make(chan result, 1)
+	go func() {
+		stopped, err := singleinstance.KillRunning(testName, false, opt, singleinstance.WithLogger(logger))
+		done <- result{stopped, err}
+	}()
+	select {
+	case <-waiting:
+	case res := <-done:
+		t.Fatalf("KillRunning returned %v, %v without waiting for the holder", res.stopped, res.err)
+	}
+	first.Stdin.Close()
+	next.Expect("ready")
+	res := <-done
+	if res.err != nil || res.stopped {
+		t.Errorf("KillRunning after the name passed on = %v, %v; want false, nil", res.stopped, res.err)
+	}
+	st, err := singleinstance.Status(testName, opt, singleinstance.WithLiveStats(false))
+	if err != nil || !st.Running || st.Holder == nil || st.Holder.PID != next.Pid {
+		t.Fatalf("after the kill: Status = %+v, %v; want held by the next holder, pid %d", st, err, next.Pid)
+	}
+	select {
+	case line := <-next.Lines():
+		t.Fatalf("the next holder said %q: kill reached it", line)
+	default:
+	}
+}
+
+// onMessage is a slog handler that closes seen the first time a record's
+// message contains text.
+type onMessage struct {
+	text string
+	seen chan struct{}
+	once sync.Once
+}
+
+func (h *onMessage) Enabled(context.Context, slog.Level) bool { return true }
+func (h *onMessage) Handle(_ context.Context, r slog.Record) error {
+	if strings.Contains(r.Message, h.text) {
+		h.once.Do(func() { close(h.seen) })
+	}
+	return nil
+}
+func (h *onMessage) WithAttrs([]slog.Attr) slog.Handler { return h }
+func (h *onMessage) WithGroup(string) slog.Handler      { return h }

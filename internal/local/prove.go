@@ -24,14 +24,38 @@ func describesLiveProcess(h *Record) bool {
 // itself before it gives up with ErrHolderUnproven.
 const settleTime = 2 * time.Second
 
+// errPassedOn: the acquisition a stop began with has ended, and the name
+// has a new holder.
+var errPassedOn = errors.New("the holder let go and the name passed on")
+
 // settleHolder probes name until its holder is proven, nothing holds it
-// (nil holder, nil error), or settleTime has passed.
-func (s *Store) settleHolder(ctx context.Context, name string) (*probeResult, *Record, error) {
+// (nil holder, nil error), or settleTime has passed. The first look of a
+// stop (pin) records in first which acquisition it found; every later look
+// must show that one, or settleHolder returns errPassedOn: a holder that
+// let go while the stop waited for it to describe itself has passed the
+// name on, and the stop must not take the next holder for it. A look that
+// cannot tell whose the lock is tries again.
+func (s *Store) settleHolder(ctx context.Context, name string, first *acquisition, pin bool) (*probeResult, *Record, error) {
 	deadline := time.Now().Add(settleTime)
+	waiting := false
 	for {
 		r, err := s.probe(name, true)
 		if err != nil || !r.state.Running {
 			return r, nil, err
+		}
+		switch now := r.acquisition(); {
+		case pin:
+			*first, pin = now, false
+		case first.differs(now):
+			return r, nil, errPassedOn
+		case first.known() && !first.matches(now):
+			if time.Now().After(deadline) {
+				return r, nil, fmt.Errorf("singleinstance: %q is running, but %w: its holder cannot be told from the next", name, ErrHolderUnproven)
+			}
+			if err := sleepCtx(ctx, 5*time.Millisecond); err != nil {
+				return r, nil, err
+			}
+			continue
 		}
 		h, err := verifyHolder(r)
 		// A damaged .info file will not heal; a missing or outdated one
@@ -40,6 +64,10 @@ func (s *Store) settleHolder(ctx context.Context, name string) (*probeResult, *R
 		if err == nil || !errors.Is(err, ErrHolderUnproven) || errors.Is(err, ErrHolderNotVisible) || r.holderErr != nil ||
 			len(r.state.Holding) > 0 && !describesLiveProcess(r.state.Holder) || time.Now().After(deadline) {
 			return r, h, err
+		}
+		if !waiting {
+			waiting = true
+			s.log.Debug("singleinstance: waiting for the holder to describe itself", "name", name, "why", err)
 		}
 		if err := sleepCtx(ctx, 5*time.Millisecond); err != nil {
 			return r, nil, err

@@ -26,13 +26,20 @@ import (
 func (s *Store) Stop(ctx context.Context, name string, force bool, wait time.Duration) (bool, error) {
 	deadline := time.Now().Add(settleTime)
 	var (
-		r  *probeResult
-		h  *Record
-		st *stopper
+		r     *probeResult
+		h     *Record
+		st    *stopper
+		first acquisition // the one being stopped
 	)
-	for {
+	for look := 0; ; look++ {
 		var err error
-		r, h, err = s.settleHolder(ctx, name)
+		r, h, err = s.settleHolder(ctx, name, &first, look == 0)
+		if errors.Is(err, errPassedOn) {
+			// The holder let go while this stop looked, and the name has a
+			// new holder, which this stop must never hit.
+			s.log.Debug("singleinstance: the holder let go and the name passed on; nothing stopped", "name", name)
+			return false, nil
+		}
 		if r == nil || !r.state.Running {
 			return false, err
 		}
@@ -56,9 +63,10 @@ func (s *Store) Stop(ctx context.Context, name string, force bool, wait time.Dur
 		// before the kernel frees its lock, and a name handed to the next
 		// holder is undescribed for a moment: then no process shows, and a
 		// second look soon finds the lock free or its new holder.
-		if !errors.Is(err, errNoneVisible) || time.Now().After(deadline) {
+		if !errors.Is(err, errNoneVisible) || !first.known() || time.Now().After(deadline) {
 			return false, err
 		}
+		s.log.Debug("singleinstance: the lock is held, but no holding process shows; looking again", "name", name)
 		if err := sleepCtx(ctx, 5*time.Millisecond); err != nil {
 			return false, err
 		}
@@ -85,6 +93,35 @@ func (s *Store) Stop(ctx context.Context, name string, force bool, wait time.Dur
 			name, st.pids(), sig, ErrStopTimeout, err)
 	}
 	return true, nil
+}
+
+// An acquisition is what tells one acquisition of a name from the next,
+// as a look at the lock found it: the fencing token of a "held" record,
+// and the inode of the name token's socket; zero where unknown.
+type acquisition struct{ token, sock uint64 }
+
+func (r *probeResult) acquisition() acquisition {
+	a := acquisition{sock: r.sockIno}
+	if r.record.held {
+		a.token = r.record.token
+	}
+	return a
+}
+
+// known reports whether a names its acquisition at all.
+func (a acquisition) known() bool { return a.token != 0 || a.sock != 0 }
+
+// differs reports whether b, a later look, shows another acquisition than
+// a: something known of both differs.
+func (a acquisition) differs(b acquisition) bool {
+	return a.token != 0 && b.token != 0 && a.token != b.token ||
+		a.sock != 0 && b.sock != 0 && a.sock != b.sock
+}
+
+// matches reports whether b shows the acquisition a showed: it does not
+// differ, and something known of both is equal.
+func (a acquisition) matches(b acquisition) bool {
+	return !a.differs(b) && (a.token != 0 && a.token == b.token || a.sock != 0 && a.sock == b.sock)
 }
 
 // token0 is the fencing token of the acquisition being stopped.
