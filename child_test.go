@@ -39,9 +39,9 @@ const (
 	// waits for stdin to close: another user who squats a name.
 	roleSquat = "squat"
 	// roleLinger takes the lock, runs "true" under it with StartCommand,
-	// prints "lingering PID" once it has exited, and keeps holding the
-	// lock until its stdin closes or a signal kills it: a wrapper whose
-	// command is gone.
+	// prints "lingering PID" once it has exited (with SI_NOREAP=1 leaving
+	// it a zombie), and keeps holding the lock until its stdin closes or a
+	// signal kills it: a wrapper whose command is gone.
 	roleLinger = "linger"
 	// rolePending takes the lock with WithCommandHolder and never starts a
 	// command: an undescribed holder. It prints "ready PID" and holds the
@@ -94,7 +94,11 @@ func runChild(role string) int {
 			fmt.Printf("error %v\n", err)
 			return 3
 		}
-		cmd.Wait()
+		if os.Getenv("SI_NOREAP") == "1" {
+			awaitExitLeavingZombie(cmd.Process.Pid)
+		} else {
+			cmd.Wait()
+		}
 		fmt.Printf("lingering %d\n", os.Getpid())
 		io.Copy(io.Discard, os.Stdin)
 		inst.Release()

@@ -10,7 +10,9 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/singleinstance/singleinstance"
 	"github.com/singleinstance/singleinstance/internal/proc"
@@ -183,3 +185,22 @@ func (h *onMessage) Handle(_ context.Context, r slog.Record) error {
 }
 func (h *onMessage) WithAttrs([]slog.Attr) slog.Handler { return h }
 func (h *onMessage) WithGroup(string) slog.Handler      { return h }
+
+// TestKillStopsStoppedWrapperOfZombie: the wrapper has been stopped
+// (SIGSTOP) before it reaped its exited command. The zombie holds and runs
+// nothing; the wrapper holds the lock and must be stopped, and SIGTERM
+// reaches a stopped process only with the SIGCONT that kill sends after it.
+func TestKillStopsStoppedWrapperOfZombie(t *testing.T) {
+	t.Parallel()
+	dir, opt := lockDir(t)
+	wrapper := startChild(t, roleLinger, dir, testName, "SI_NOREAP=1")
+	wrapper.Expect("lingering")
+	if err := syscall.Kill(wrapper.Pid, syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	stopped, err := singleinstance.KillRunning(testName, false, opt, singleinstance.WithStopTimeout(time.Minute))
+	if err != nil || !stopped {
+		t.Fatalf("KillRunning of a stopped wrapper whose command is a zombie = %v, %v; want true, nil", stopped, err)
+	}
+	<-wrapper.Exited()
+}

@@ -82,7 +82,9 @@ func Alive(id Identity) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	return cur.StartID == id.StartID, nil
+	// A zombie has exited: it holds nothing and runs nothing, and only
+	// waits for its parent to collect its status.
+	return cur.StartID == id.StartID && !zombie(id.PID), nil
 }
 
 func checkVisible(id Identity) error {
@@ -96,8 +98,9 @@ func checkVisible(id Identity) error {
 	return nil
 }
 
-// Signal asks the process id names to terminate (SIGTERM), or kills it
-// (SIGKILL) if force is set, after proving that the process
+// Signal asks the process id names to terminate (SIGTERM, then SIGCONT, so
+// that a stopped process acts on it), or kills it (SIGKILL) if force is
+// set, after proving that the process
 // now running with that PID is the same one. It never signals a process it
 // has not matched: it returns ErrNotFound, ErrNotSameProcess or
 // ErrNotVisible instead. On Linux the proof and the signal go through one

@@ -33,3 +33,8 @@ func lookup(pid int) (Identity, error) {
 func startTime(id Identity) (time.Time, error) { return time.UnixMilli(int64(id.StartID)), nil }
 
 func signal(id Identity, force bool) error { return signalByPID(id, unixSignal(force)) }
+
+// zombie reports whether pid has exited and waits to be reaped; this
+// platform is not asked, and a process that has exited counts as alive
+// until it is reaped.
+func zombie(int) bool { return false }

@@ -162,7 +162,25 @@ func signal(id Identity, force bool) error {
 		}
 		return os.NewSyscallError("pidfd_send_signal", err)
 	}
+	if !force {
+		unix.PidfdSendSignal(pidfd, unix.SIGCONT, nil, 0)
+	}
 	return nil
+}
+
+// zombie reports whether pid has exited and waits to be reaped: the state
+// field of /proc/PID/stat, after the command name in parentheses, is Z.
+func zombie(pid int) bool {
+	dir, err := procDir(pid)
+	if err != nil {
+		return false
+	}
+	b, err := os.ReadFile(dir + "/stat")
+	if err != nil {
+		return false
+	}
+	i := bytes.LastIndexByte(b, ')')
+	return i >= 0 && i+2 < len(b) && b[i+2] == 'Z'
 }
 
 func sameStart(id Identity) error {

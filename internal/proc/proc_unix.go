@@ -25,6 +25,10 @@ func signalByPID(id Identity, sig syscall.Signal) error {
 		}
 		return os.NewSyscallError("kill", err)
 	}
+	if sig == syscall.SIGTERM {
+		// A stopped process acts on SIGTERM only once continued.
+		syscall.Kill(id.PID, syscall.SIGCONT)
+	}
 	return nil
 }
 
