@@ -31,13 +31,18 @@ const (
 	// roleIdle prints "ready PID" and waits for stdin to close: an
 	// unrelated process.
 	roleIdle = "idle"
-	// roleWrap takes the lock and runs a roleIdle child under it with
-	// StartCommand, printing "wrapping PID"; it releases when the child
-	// ends.
+	// roleWrap takes the lock and runs a roleIdle child (or the role
+	// SI_COMMAND_ROLE names) under it with StartCommand, printing
+	// "wrapping PID"; it releases when the child ends.
 	roleWrap = "wrap"
 	// roleSquat binds the name token key SI_KEY, prints "ready PID" and
 	// waits for stdin to close: another user who squats a name.
 	roleSquat = "squat"
+	// roleThreadExit is a command that outlives its wrapper (it drops the
+	// parent-death signal) and whose main thread exits while another
+	// thread keeps the descriptors it inherited (Linux): it prints "ready
+	// PID" just before its main thread exits, and runs until killed.
+	roleThreadExit = "threadexit"
 	// roleLinger takes the lock, runs "true" under it with StartCommand,
 	// prints "lingering PID" once it has exited (with SI_NOREAP=1 leaving
 	// it a zombie), and keeps holding the lock until its stdin closes or a
@@ -83,6 +88,8 @@ func runChild(role string) int {
 		}
 		fmt.Println("released")
 		return 0
+	case roleThreadExit:
+		return runThreadExit()
 	case roleLinger:
 		inst, err := singleinstance.New(name, singleinstance.WithLockDir(dir))
 		if err != nil {
@@ -156,7 +163,11 @@ func runChild(role string) int {
 			return 1
 		}
 		cmd := exec.Command(os.Args[0], "-test.run=^$")
-		cmd.Env = append(os.Environ(), childRoleEnv+"="+roleIdle)
+		role := roleIdle
+		if r := os.Getenv("SI_COMMAND_ROLE"); r != "" {
+			role = r
+		}
+		cmd.Env = append(os.Environ(), childRoleEnv+"="+role)
 		cmd.Stdout = os.Stdout
 		// The command does not read a pipe from the wrapper: it must
 		// outlive a killed wrapper, until a test stops it.

@@ -204,3 +204,53 @@ func TestKillStopsStoppedWrapperOfZombie(t *testing.T) {
 	}
 	<-wrapper.Exited()
 }
+
+// TestKillSeesTreeMemberWhoseMainThreadExited: a process of the tree whose
+// main thread has exited while another thread keeps the descriptors still
+// holds the name, though /proc/PID/fd lists nothing for it. After its
+// wrapper is SIGKILLed, it is the only holder: Status must list it, it is
+// not a zombie, and KillRunning must stop it.
+func TestKillSeesTreeMemberWhoseMainThreadExited(t *testing.T) {
+	t.Parallel()
+	dir, opt := lockDir(t)
+	wrapper := startChild(t, roleWrap, dir, testName, "SI_COMMAND_ROLE="+roleThreadExit)
+	wrapper.Expect("wrapping")
+	line := wrapper.Expect("ready")
+	pid, err := strconv.Atoi(strings.TrimPrefix(line, "ready "))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { syscall.Kill(pid, syscall.SIGKILL) })
+	// Its main thread shows as a zombie once it has exited; no event
+	// announces that.
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(time.Millisecond) {
+		stat, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+		if err == nil {
+			if i := strings.LastIndexByte(string(stat), ')'); i >= 0 && i+2 < len(stat) && stat[i+2] == 'Z' {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the main thread of %d did not exit: %q, %v", pid, stat, err)
+		}
+	}
+	if err := syscall.Kill(wrapper.Pid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	<-wrapper.Exited()
+
+	st, err := singleinstance.Status(testName, opt, singleinstance.WithLiveStats(false))
+	if err != nil || !st.Running {
+		t.Fatalf("Status = %+v, %v; want running", st, err)
+	}
+	if !slices.ContainsFunc(st.Holding, func(h singleinstance.HoldingProcess) bool { return h.PID == pid }) {
+		t.Fatalf("Status.Holding = %v, want it to list %d", st.Holding, pid)
+	}
+	stopped, err := singleinstance.KillRunning(testName, false, opt)
+	if err != nil || !stopped {
+		t.Fatalf("KillRunning = %v, %v; want true, nil", stopped, err)
+	}
+	if running, err := singleinstance.CheckRunning(testName, opt); err != nil || running {
+		t.Fatalf("CheckRunning after the stop = %v, %v; want false", running, err)
+	}
+}

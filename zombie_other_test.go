@@ -12,3 +12,6 @@ func awaitExitLeavingZombie(pid int) {
 		p.Wait()
 	}
 }
+
+// runThreadExit is roleThreadExit, which only Linux runs.
+func runThreadExit() int { return 3 }

@@ -60,19 +60,11 @@ func isSubreaper() bool {
 // fdinfo lists a write lock, so a process that merely has the file open
 // (one waiting for the lock, or reading it) is no holder.
 func holds(pid int, l NameLock) (bool, error) {
-	dir := "/proc/" + strconv.Itoa(pid) + "/fd"
-	d, err := os.Open(dir)
-	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return false, ErrNotFound
-		}
-		return false, err
-	}
-	names, err := d.Readdirnames(-1)
-	d.Close()
+	base, names, err := openFiles("/proc/" + strconv.Itoa(pid))
 	if err != nil {
 		return false, err
 	}
+	dir := base + "/fd"
 	sock := ""
 	if l.Sock != 0 {
 		sock = "socket:[" + strconv.FormatUint(l.Sock, 10) + "]"
@@ -90,7 +82,7 @@ func holds(pid int, l NameLock) (bool, error) {
 		if !strings.HasPrefix(link, "/") || filepath.Base(strings.TrimSuffix(link, " (deleted)")) != l.Base {
 			continue
 		}
-		info, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/fdinfo/" + n)
+		info, err := os.ReadFile(base + "/fdinfo/" + n)
 		if err != nil || !fdinfoHasWriteLock(info) {
 			continue
 		}
@@ -205,4 +197,37 @@ func hasChildren() bool {
 		}
 		return err != unix.ECHILD
 	}
+}
+
+// openFiles lists the descriptors of the process whose /proc directory is
+// pd, and returns the directory whose fd and fdinfo hold them: pd itself,
+// or, when the main thread has exited while other threads run on (which
+// leaves pd/fd empty), a running thread's pd/task/TID. It returns
+// ErrNotFound if the process is gone.
+func openFiles(pd string) (string, []string, error) {
+	names, err := readNames(pd + "/fd")
+	if errors.Is(err, fs.ErrNotExist) {
+		return "", nil, ErrNotFound
+	}
+	if err == nil && len(names) > 0 {
+		return pd, names, nil
+	}
+	if tasks, terr := os.ReadDir(pd + "/task"); terr == nil {
+		for _, t := range tasks {
+			base := pd + "/task/" + t.Name()
+			if n, err := readNames(base + "/fd"); err == nil && len(n) > 0 {
+				return base, n, nil
+			}
+		}
+	}
+	return pd, names, err
+}
+
+func readNames(dir string) ([]string, error) {
+	d, err := os.Open(dir)
+	if err != nil {
+		return nil, err
+	}
+	defer d.Close()
+	return d.Readdirnames(-1)
 }

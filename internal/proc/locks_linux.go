@@ -5,9 +5,7 @@ package proc
 import (
 	"bufio"
 	"bytes"
-	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 
 	"golang.org/x/sys/unix"
@@ -27,23 +25,20 @@ func holdsLock(id Identity, dev, ino uint64) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	dir := pd + "/fd"
-	entries, err := os.ReadDir(dir)
+	base, names, err := openFiles(pd)
 	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return false, ErrNotFound
-		}
 		return false, err
 	}
-	for _, e := range entries {
+	dir := base + "/fd"
+	for _, name := range names {
 		var st unix.Stat_t
-		if unix.Stat(dir+"/"+e.Name(), &st) != nil {
+		if unix.Stat(dir+"/"+name, &st) != nil {
 			continue // closed meanwhile
 		}
 		if uint64(st.Dev) != dev || st.Ino != ino {
 			continue
 		}
-		info, err := os.ReadFile(pd + "/fdinfo/" + e.Name())
+		info, err := os.ReadFile(base + "/fdinfo/" + name)
 		if err != nil {
 			continue
 		}

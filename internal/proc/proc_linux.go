@@ -169,7 +169,9 @@ func signal(id Identity, force bool) error {
 }
 
 // zombie reports whether pid has exited and waits to be reaped: the state
-// field of /proc/PID/stat, after the command name in parentheses, is Z.
+// field of /proc/PID/stat, after the command name in parentheses, is Z, and
+// no other thread of it runs (a main thread that has exited while others
+// run shows Z too, but its process runs on).
 func zombie(pid int) bool {
 	dir, err := procDir(pid)
 	if err != nil {
@@ -180,7 +182,19 @@ func zombie(pid int) bool {
 		return false
 	}
 	i := bytes.LastIndexByte(b, ')')
-	return i >= 0 && i+2 < len(b) && b[i+2] == 'Z'
+	if i < 0 || i+2 >= len(b) || b[i+2] != 'Z' {
+		return false
+	}
+	tasks, err := os.ReadDir(dir + "/task")
+	if err != nil {
+		return true
+	}
+	for _, t := range tasks {
+		if t.Name() != strconv.Itoa(pid) {
+			return false
+		}
+	}
+	return true
 }
 
 func sameStart(id Identity) error {
