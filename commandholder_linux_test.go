@@ -1,21 +1,13 @@
 package singleinstance_test
 
 import (
-	"context"
 	"errors"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
-	"strings"
-	"sync"
-	"syscall"
 	"testing"
-	"time"
 
 	"github.com/singleinstance/singleinstance"
-	"github.com/singleinstance/singleinstance/internal/proc"
 )
 
 // TestCommandHolderUndescribed: a holder that took the lock for a command
@@ -73,183 +65,6 @@ func TestCommandHolderUndescribed(t *testing.T) {
 		t.Fatalf("KillRunning of an undescribed holder = %v, %v; want true, nil", stopped, err)
 	}
 	<-holder.Exited()
-	if running, err := singleinstance.CheckRunning(testName, opt); err != nil || running {
-		t.Fatalf("CheckRunning after the stop = %v, %v; want false", running, err)
-	}
-}
-
-// TestKillStopsWrapperWhoseCommandEnded: a wrapper whose command has
-// exited, and whose tree is gone, but which still holds the lock, is the
-// holder: KillRunning must stop it rather than find no process to signal.
-func TestKillStopsWrapperWhoseCommandEnded(t *testing.T) {
-	t.Parallel()
-	dir, opt := lockDir(t)
-	wrapper := startChild(t, roleLinger, dir, testName)
-	wrapper.Expect("lingering")
-	stopped, err := singleinstance.KillRunning(testName, false, opt)
-	if err != nil || !stopped {
-		t.Fatalf("KillRunning of a wrapper whose command ended = %v, %v; want true, nil", stopped, err)
-	}
-	<-wrapper.Exited()
-	if running, err := singleinstance.CheckRunning(testName, opt); err != nil || running {
-		t.Fatalf("CheckRunning after the stop = %v, %v; want false", running, err)
-	}
-}
-
-// TestKillNeverHitsTheNextHolder: kill waits for a holder whose .info file
-// does not prove it (here it names a live process that holds nothing).
-// Meanwhile the holder lets go and a queued waiter takes the name. Kill
-// must not take the new holder for the one it began with: it stops
-// nothing, and the new holder runs on.
-func TestKillNeverHitsTheNextHolder(t *testing.T) {
-	t.Parallel()
-	dir, opt := lockDir(t)
-	first := startChild(t, roleHold, dir, testName)
-	first.Expect("ready")
-	next := startChild(t, roleHold, dir, testName, "SI_WAIT=1")
-	bystander := startChild(t, roleIdle, dir, testName)
-	bystander.Expect("ready")
-
-	// Point the holder's .info at the bystander, with its true identity,
-	// so that it names a live process that holds nothing.
-	id, err := proc.Lookup(bystander.Pid)
-	if err != nil {
-		t.Fatal(err)
-	}
-	info := filepath.Join(dir, testName+".info")
-	data, err := os.ReadFile(info)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var lines []string
-	for _, line := range strings.Split(string(data), "\n") {
-		switch {
-		case strings.HasPrefix(line, "pid="):
-			line = "pid=" + strconv.Itoa(id.PID)
-		case strings.HasPrefix(line, "start_id="):
-			line = "start_id=" + strconv.FormatUint(id.StartID, 10)
-		}
-		lines = append(lines, line)
-	}
-	if err := os.WriteFile(info, []byte(strings.Join(lines, "\n")), 0o600); err != nil {
-		t.Fatal(err)
-	}
-
-	waiting := make(chan struct{})
-	logger := slog.New(&onMessage{text: "waiting for the holder to describe itself", seen: waiting})
-	type result struct {
-		stopped bool
-		err     error
-	}
-	done := make(chan result, 1)
-	go func() {
-		stopped, err := singleinstance.KillRunning(testName, false, opt, singleinstance.WithLogger(logger))
-		done <- result{stopped, err}
-	}()
-	select {
-	case <-waiting:
-	case res := <-done:
-		t.Fatalf("KillRunning returned %v, %v without waiting for the holder", res.stopped, res.err)
-	}
-	first.Stdin.Close()
-	next.Expect("ready")
-	res := <-done
-	if res.err != nil || res.stopped {
-		t.Errorf("KillRunning after the name passed on = %v, %v; want false, nil", res.stopped, res.err)
-	}
-	st, err := singleinstance.Status(testName, opt, singleinstance.WithLiveStats(false))
-	if err != nil || !st.Running || st.Holder == nil || st.Holder.PID != next.Pid {
-		t.Fatalf("after the kill: Status = %+v, %v; want held by the next holder, pid %d", st, err, next.Pid)
-	}
-	select {
-	case line := <-next.Lines():
-		t.Fatalf("the next holder said %q: kill reached it", line)
-	default:
-	}
-}
-
-// onMessage is a slog handler that closes seen the first time a record's
-// message contains text.
-type onMessage struct {
-	text string
-	seen chan struct{}
-	once sync.Once
-}
-
-func (h *onMessage) Enabled(context.Context, slog.Level) bool { return true }
-func (h *onMessage) Handle(_ context.Context, r slog.Record) error {
-	if strings.Contains(r.Message, h.text) {
-		h.once.Do(func() { close(h.seen) })
-	}
-	return nil
-}
-func (h *onMessage) WithAttrs([]slog.Attr) slog.Handler { return h }
-func (h *onMessage) WithGroup(string) slog.Handler      { return h }
-
-// TestKillStopsStoppedWrapperOfZombie: the wrapper has been stopped
-// (SIGSTOP) before it reaped its exited command. The zombie holds and runs
-// nothing; the wrapper holds the lock and must be stopped, and SIGTERM
-// reaches a stopped process only with the SIGCONT that kill sends after it.
-func TestKillStopsStoppedWrapperOfZombie(t *testing.T) {
-	t.Parallel()
-	dir, opt := lockDir(t)
-	wrapper := startChild(t, roleLinger, dir, testName, "SI_NOREAP=1")
-	wrapper.Expect("lingering")
-	if err := syscall.Kill(wrapper.Pid, syscall.SIGSTOP); err != nil {
-		t.Fatal(err)
-	}
-	stopped, err := singleinstance.KillRunning(testName, false, opt, singleinstance.WithStopTimeout(time.Minute))
-	if err != nil || !stopped {
-		t.Fatalf("KillRunning of a stopped wrapper whose command is a zombie = %v, %v; want true, nil", stopped, err)
-	}
-	<-wrapper.Exited()
-}
-
-// TestKillSeesTreeMemberWhoseMainThreadExited: a process of the tree whose
-// main thread has exited while another thread keeps the descriptors still
-// holds the name, though /proc/PID/fd lists nothing for it. After its
-// wrapper is SIGKILLed, it is the only holder: Status must list it, it is
-// not a zombie, and KillRunning must stop it.
-func TestKillSeesTreeMemberWhoseMainThreadExited(t *testing.T) {
-	t.Parallel()
-	dir, opt := lockDir(t)
-	wrapper := startChild(t, roleWrap, dir, testName, "SI_COMMAND_ROLE="+roleThreadExit)
-	wrapper.Expect("wrapping")
-	line := wrapper.Expect("ready")
-	pid, err := strconv.Atoi(strings.TrimPrefix(line, "ready "))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { syscall.Kill(pid, syscall.SIGKILL) })
-	// Its main thread shows as a zombie once it has exited; no event
-	// announces that.
-	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(time.Millisecond) {
-		stat, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-		if err == nil {
-			if i := strings.LastIndexByte(string(stat), ')'); i >= 0 && i+2 < len(stat) && stat[i+2] == 'Z' {
-				break
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the main thread of %d did not exit: %q, %v", pid, stat, err)
-		}
-	}
-	if err := syscall.Kill(wrapper.Pid, syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
-	<-wrapper.Exited()
-
-	st, err := singleinstance.Status(testName, opt, singleinstance.WithLiveStats(false))
-	if err != nil || !st.Running {
-		t.Fatalf("Status = %+v, %v; want running", st, err)
-	}
-	if !slices.ContainsFunc(st.Holding, func(h singleinstance.HoldingProcess) bool { return h.PID == pid }) {
-		t.Fatalf("Status.Holding = %v, want it to list %d", st.Holding, pid)
-	}
-	stopped, err := singleinstance.KillRunning(testName, false, opt)
-	if err != nil || !stopped {
-		t.Fatalf("KillRunning = %v, %v; want true, nil", stopped, err)
-	}
 	if running, err := singleinstance.CheckRunning(testName, opt); err != nil || running {
 		t.Fatalf("CheckRunning after the stop = %v, %v; want false", running, err)
 	}
