@@ -61,9 +61,10 @@ type AcquireOptions struct {
 	// lock and starting the command. Without a token (another platform,
 	// or another user squats it) the holder describes itself at once.
 	ForCommand bool
-	// Self, if set, describes this process as the caller found it before
-	// the wait, instead of a fresh look once the lock is taken. Only
-	// ForCommand uses it: Describe replaces it when the command starts.
+	// Self, if set, describes this process as the caller found it just
+	// before Acquire, which uses it instead of a fresh look unless it
+	// waited (then only ForCommand does: Describe replaces it when the
+	// command starts).
 	Self *Record
 }
 
@@ -102,8 +103,10 @@ func (l *Lock) acquire(ctx context.Context, o AcquireOptions) (retry bool, err e
 		return false, err
 	}
 	l.f = f
+	// Self, made just before, is fresh unless this acquisition waited:
+	// the arguments and working directory may have changed meanwhile.
 	self := o.Self
-	if self == nil || !o.ForCommand {
+	if self == nil || o.Wait && !o.ForCommand {
 		if self, err = DescribeSelf(); err != nil {
 			l.abandon()
 			return false, err
