@@ -3,6 +3,7 @@
 package proc
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -209,8 +210,11 @@ func openFiles(pd string) (string, []string, error) {
 	if errors.Is(err, fs.ErrNotExist) {
 		return "", nil, ErrNotFound
 	}
-	if err == nil && len(names) > 0 {
-		return pd, names, nil
+	if err == nil && len(names) > 0 || !leaderExited(pd) {
+		// Kernel threads, and processes that closed every descriptor,
+		// list nothing either; only an exited main thread sends the look
+		// on to the other threads.
+		return pd, names, err
 	}
 	if tasks, terr := os.ReadDir(pd + "/task"); terr == nil {
 		for _, t := range tasks {
@@ -230,4 +234,16 @@ func readNames(dir string) ([]string, error) {
 	}
 	defer d.Close()
 	return d.Readdirnames(-1)
+}
+
+// leaderExited reports whether the main thread of the process whose /proc
+// directory is pd has exited: its state, after the command name in
+// parentheses, is Z.
+func leaderExited(pd string) bool {
+	b, err := os.ReadFile(pd + "/stat")
+	if err != nil {
+		return false
+	}
+	i := bytes.LastIndexByte(b, ')')
+	return i >= 0 && i+2 < len(b) && b[i+2] == 'Z'
 }
