@@ -5,7 +5,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -149,8 +148,8 @@ func TestKillStopsStoppedWrapperOfZombie(t *testing.T) {
 // TestKillSeesTreeMemberWhoseMainThreadExited: a process of the tree whose
 // main thread has exited while another thread keeps the descriptors still
 // holds the name, though /proc/PID/fd lists nothing for it. After its
-// wrapper is SIGKILLed, it is the only holder: Status must list it, it is
-// not a zombie, and KillRunning must stop it.
+// wrapper is SIGKILLed, it is the only holder: Status must prove it (it is
+// not a zombie, and it holds the lock), and KillRunning must stop it.
 func TestKillSeesTreeMemberWhoseMainThreadExited(t *testing.T) {
 	t.Parallel()
 	dir, opt := lockDir(t)
@@ -184,8 +183,8 @@ func TestKillSeesTreeMemberWhoseMainThreadExited(t *testing.T) {
 	if err != nil || !st.Running {
 		t.Fatalf("Status = %+v, %v; want running", st, err)
 	}
-	if !slices.ContainsFunc(st.Holding, func(h singleinstance.HoldingProcess) bool { return h.PID == pid }) {
-		t.Fatalf("Status.Holding = %v, want it to list %d", st.Holding, pid)
+	if st.Holder == nil || st.Holder.PID != pid || !st.Verified {
+		t.Fatalf("Status: holder %+v, verified %v; want %d proven", st.Holder, st.Verified, pid)
 	}
 	stopped, err := singleinstance.KillRunning(testName, false, opt)
 	if err != nil || !stopped {

@@ -29,7 +29,11 @@ func holders(l NameLock) ([]int, error) {
 		if err != nil || pid <= 0 {
 			continue
 		}
-		if ok, _ := holds(pid, l); ok {
+		// The scan of every process skips the look through threads of
+		// one whose main thread has exited: it would cost a read for each
+		// kernel thread too, which lists no descriptors either. The
+		// holder's own checks (HoldsLock, Holds) make that look.
+		if ok, _ := holdsVia(pid, l, false); ok {
 			pids = append(pids, pid)
 		}
 	}
@@ -60,8 +64,12 @@ func isSubreaper() bool {
 // its link ("socket:[123]"); a lock file descriptor counts only if its
 // fdinfo lists a write lock, so a process that merely has the file open
 // (one waiting for the lock, or reading it) is no holder.
-func holds(pid int, l NameLock) (bool, error) {
-	base, names, err := openFiles("/proc/" + strconv.Itoa(pid))
+func holds(pid int, l NameLock) (bool, error) { return holdsVia(pid, l, true) }
+
+// holdsVia is holds; threads says whether to look through the other
+// threads of a process whose main thread has exited (see openFiles).
+func holdsVia(pid int, l NameLock, threads bool) (bool, error) {
+	base, names, err := openFiles("/proc/"+strconv.Itoa(pid), threads)
 	if err != nil {
 		return false, err
 	}
@@ -202,15 +210,15 @@ func hasChildren() bool {
 
 // openFiles lists the descriptors of the process whose /proc directory is
 // pd, and returns the directory whose fd and fdinfo hold them: pd itself,
-// or, when the main thread has exited while other threads run on (which
-// leaves pd/fd empty), a running thread's pd/task/TID. It returns
-// ErrNotFound if the process is gone.
-func openFiles(pd string) (string, []string, error) {
+// or, with threads set, when the main thread has exited while other
+// threads run on (which leaves pd/fd empty), a running thread's
+// pd/task/TID. It returns ErrNotFound if the process is gone.
+func openFiles(pd string, threads bool) (string, []string, error) {
 	names, err := readNames(pd + "/fd")
 	if errors.Is(err, fs.ErrNotExist) {
 		return "", nil, ErrNotFound
 	}
-	if err == nil && len(names) > 0 || !leaderExited(pd) {
+	if err == nil && len(names) > 0 || !threads || !leaderExited(pd) {
 		// Kernel threads, and processes that closed every descriptor,
 		// list nothing either; only an exited main thread sends the look
 		// on to the other threads.

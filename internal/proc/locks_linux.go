@@ -25,7 +25,7 @@ func holdsLock(id Identity, dev, ino uint64) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	base, names, err := openFiles(pd)
+	base, names, err := openFiles(pd, true)
 	if err != nil {
 		return false, err
 	}
