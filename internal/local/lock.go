@@ -38,13 +38,13 @@ type Lock struct {
 	// inherited: after a restore, its tree still holds that one.
 	inheritedDev, inheritedIno uint64
 	holder                     Record // what the .info file says
-	// described: the .info and .pid files have been written for this
-	// acquisition. An acquisition for a command leaves them to Describe.
-	described bool
-	infoFile  fs.FileInfo
-	pidFile   fs.FileInfo
-	lostErr   error
-	released  bool
+	// infoFile and pidFile are the files written for this acquisition;
+	// nil until then (an acquisition for a command leaves them to
+	// Describe).
+	infoFile fs.FileInfo
+	pidFile  fs.FileInfo
+	lostErr  error
+	released bool
 }
 
 // AcquireOptions say how Acquire waits and whom the files describe.
@@ -130,7 +130,7 @@ func (l *Lock) acquire(ctx context.Context, o AcquireOptions) (retry bool, err e
 		return false, nil
 	}
 	l.abandon()
-	l.holder, l.infoFile, l.pidFile, l.described = Record{}, nil, nil, false
+	l.holder, l.infoFile, l.pidFile = Record{}, nil, nil
 	return true, err
 }
 
@@ -186,9 +186,13 @@ func (l *Lock) writeInfoFiles() error {
 	if l.pidFile, err = os.Lstat(l.paths.pid); err != nil {
 		return classify("write "+l.paths.pid, err)
 	}
-	l.described = true
 	return nil
 }
+
+// described reports whether this acquisition has written its .info file
+// (and so means to keep the .info and .pid files in place). The caller
+// holds l.mu or owns l exclusively.
+func (l *Lock) described() bool { return l.infoFile != nil }
 
 // abandon gives the lock up after a failed acquisition.
 func (l *Lock) abandon() {
@@ -248,7 +252,7 @@ func (l *Lock) giveUp() error {
 	// While a started command's tree still shares the lock, the files
 	// describe a running holder: they stay, and so does the "held" record.
 	sole := !l.shared || l.soleHolder()
-	if sole && l.lostErr == nil && l.s.cleanup && l.described {
+	if sole && l.lostErr == nil && l.s.cleanup {
 		errs = append(errs,
 			safefs.RemoveIfSame(l.paths.info, l.infoFile),
 			safefs.RemoveIfSame(l.paths.pid, l.pidFile))

@@ -90,7 +90,7 @@ func (l *Lock) check() (replaced, lost bool) {
 			"lock", l.paths.lock, "pid", l.holder.PID)
 		replaced = true
 	}
-	if l.described && (!stillSame(l.paths.info, l.infoFile) || !stillSame(l.paths.pid, l.pidFile)) {
+	if l.described() && (!stillSame(l.paths.info, l.infoFile) || !stillSame(l.paths.pid, l.pidFile)) {
 		if err := l.writeInfoFiles(); err != nil {
 			l.s.log.Warn("singleinstance: cannot rewrite info files", "err", err)
 		}
@@ -140,7 +140,7 @@ func (l *Lock) restore() error {
 	l.f = nf
 	l.holder.LockDevice, l.holder.LockInode = safefs.FileID(fi)
 	// Not described yet (ForCommand), Describe names the new file.
-	if l.described {
+	if l.described() {
 		if err := l.writeInfoFiles(); err != nil {
 			// The new file is locked and the old one is let go below
 			// either way: protection is restored, only the description is

@@ -174,15 +174,7 @@ func signal(id Identity, force bool) error {
 // run shows Z too, but its process runs on).
 func zombie(pid int) bool {
 	dir, err := procDir(pid)
-	if err != nil {
-		return false
-	}
-	b, err := os.ReadFile(dir + "/stat")
-	if err != nil {
-		return false
-	}
-	i := bytes.LastIndexByte(b, ')')
-	if i < 0 || i+2 >= len(b) || b[i+2] != 'Z' {
+	if err != nil || !leaderExited(dir) {
 		return false
 	}
 	tasks, err := os.ReadDir(dir + "/task")

@@ -120,8 +120,12 @@ func WriteAtomic(path string, data []byte, perm fs.FileMode) error {
 // RemoveIfSame removes path only if it still names the file described by
 // fi, so that a file written by someone else in the meantime survives. The
 // check and the removal are not atomic; callers use it only for files that
-// nobody else writes while they hold their lock.
+// nobody else writes while they hold their lock. A nil fi (nothing was
+// written) removes nothing.
 func RemoveIfSame(path string, fi fs.FileInfo) error {
+	if fi == nil {
+		return nil // nothing was written
+	}
 	cur, err := os.Lstat(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
