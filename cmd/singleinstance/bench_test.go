@@ -509,19 +509,21 @@ func BenchmarkCLIHandoff(b *testing.B) {
 			return w.measure(b, func() { inst.Release() })
 		}
 	}
-	compare(b, handoff(exe), withBase([]contender{{"flock", func() cost {
-		if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
-			b.Fatal(err)
+	// flockHandoff measures a waiter (flock -w, or the Go floor) taking
+	// over from this process's flock(2).
+	flockHandoff := func(waiter ...string) func() cost {
+		return func() cost {
+			if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
+				b.Fatal(err)
+			}
+			w := startWaiter(b, exec.Command(waiter[0], append(waiter[1:], file, echo, "x")...), blockedInFlock)
+			return w.measure(b, func() { syscall.Flock(int(f.Fd()), syscall.LOCK_UN) })
 		}
-		w := startWaiter(b, exec.Command(flock, "-w", "60", file, echo, "x"), blockedInFlock)
-		return w.measure(b, func() { syscall.Flock(int(f.Fd()), syscall.LOCK_UN) })
-	}}, {"goflock", func() cost {
-		if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
-			b.Fatal(err)
-		}
-		w := startWaiter(b, exec.Command(goflock, file, echo, "x"), blockedInFlock)
-		return w.measure(b, func() { syscall.Flock(int(f.Fd()), syscall.LOCK_UN) })
-	}}}, handoff)...)
+	}
+	compare(b, handoff(exe), withBase([]contender{
+		{"flock", flockHandoff(flock, "-w", "60")},
+		{"goflock", flockHandoff(goflock)},
+	}, handoff)...)
 }
 
 // BenchmarkCLIRecovery measures the takeover after a holder is SIGKILLed:
