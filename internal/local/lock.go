@@ -88,7 +88,7 @@ func (s *Store) Acquire(ctx context.Context, name string, o AcquireOptions) (*Lo
 	watchCtx, cancel := context.WithCancel(context.Background())
 	l.stopWatch = cancel
 	l.watchDone = make(chan struct{})
-	go l.watch(watchCtx)
+	go l.watch(watchCtx, l.token != nil)
 	return l, nil
 }
 

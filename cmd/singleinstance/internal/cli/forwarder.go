@@ -3,12 +3,11 @@ package cli
 import (
 	"io"
 	"os"
-	"os/signal"
 	"sync"
 )
 
-// forwarder catches the forwarded signals from its creation on and decides
-// what each one does, in three phases:
+// forwarder decides what each forwarded signal does, once catchSignals has
+// them caught, in three phases:
 //
 //   - while run waits for the lock, a signal calls the beforeLock function
 //     (which ends the wait);
@@ -18,6 +17,7 @@ import (
 //   - once the command runs, queued and new signals are sent to it.
 type forwarder struct {
 	ch      chan os.Signal
+	done    chan struct{} // closed by stop
 	fromTTY bool
 
 	mu         sync.Mutex
@@ -30,14 +30,19 @@ type forwarder struct {
 }
 
 func newForwarder(stdin io.Reader) *forwarder {
-	f := &forwarder{ch: make(chan os.Signal, 8), fromTTY: isTerminal(stdin)}
-	signal.Notify(f.ch, forwardedSignals...)
+	f := &forwarder{ch: make(chan os.Signal, 8), done: make(chan struct{}), fromTTY: isTerminal(stdin)}
 	go f.loop()
 	return f
 }
 
 func (f *forwarder) loop() {
-	for sig := range f.ch {
+	for {
+		var sig os.Signal
+		select {
+		case sig = <-f.ch:
+		case <-f.done:
+			return
+		}
 		f.mu.Lock()
 		switch {
 		case f.stopped:
@@ -96,13 +101,13 @@ func (f *forwarder) toTree(send func(os.Signal)) {
 	f.mu.Unlock()
 }
 
-// stop ends forwarding. It does not wait for the loop to drain the
-// channel: a signal still in it is dropped there, and run, which calls
-// stop last, exits without a wait for the loop to be scheduled.
+// stop ends forwarding: the signals stay caught (see catchSignals), and
+// any that still arrive are dropped. It does not wait for the loop to
+// end: run, which calls stop last, exits without a wait for the loop to be
+// scheduled.
 func (f *forwarder) stop() {
-	signal.Stop(f.ch)
 	f.mu.Lock()
 	f.stopped = true
 	f.mu.Unlock()
-	close(f.ch)
+	close(f.done)
 }

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"os"
-	"os/signal"
 	"strconv"
 	"strings"
 	"syscall"
@@ -19,12 +18,9 @@ func becomeSubreaper() error {
 	return os.NewSyscallError("prctl", unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0))
 }
 
-// notifyChildExit returns a channel that receives SIGCHLD, and a stop func.
-func notifyChildExit() (<-chan os.Signal, func()) {
-	ch := make(chan os.Signal, 1)
-	signal.Notify(ch, syscall.SIGCHLD)
-	return ch, func() { signal.Stop(ch) }
-}
+// childExitSignals announce an exited child: the command, or an orphan
+// to reap (see catchSignals).
+var childExitSignals = []os.Signal{syscall.SIGCHLD}
 
 // reapOrphans reaps the exited children of this process other than keep
 // (the command, which os/exec waits for): orphans that came back to run

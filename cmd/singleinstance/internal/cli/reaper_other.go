@@ -12,7 +12,8 @@ import (
 // behind go to init, and run does not wait for them.
 func becomeSubreaper() error { return errors.ErrUnsupported }
 
-func notifyChildExit() (<-chan os.Signal, func()) { return nil, func() {} }
+// childExitSignals is empty: nothing to reap.
+var childExitSignals []os.Signal
 
 func reapOrphans(keep int) {}
 

@@ -36,18 +36,24 @@ type app struct {
 
 // logger logs warnings (and with -v, debug messages) to stderr, as
 // sentences (see say).
-func (a *app) logger() *slog.Logger {
+func (a *app) logger() *slog.Logger { return a.loggerTo(a.stderr) }
+
+// loggerTo is logger, writing to w.
+func (a *app) loggerTo(w io.Writer) *slog.Logger {
 	level := slog.LevelWarn
 	if a.verbose {
 		level = slog.LevelDebug
 	}
-	return slog.New(newSentenceHandler(a.stderr, level))
+	return slog.New(newSentenceHandler(w, level))
 }
 
 // options turns the global flags into library options. Commands call
 // connect first, so that the options reach etcd when it holds the locks.
-func (a *app) options() []singleinstance.Option {
-	return append([]singleinstance.Option{singleinstance.WithLogger(a.logger())}, a.lockOptions()...)
+func (a *app) options() []singleinstance.Option { return a.optionsLoggingTo(a.stderr) }
+
+// optionsLoggingTo is options, with the library's log written to w.
+func (a *app) optionsLoggingTo(w io.Writer) []singleinstance.Option {
+	return append([]singleinstance.Option{singleinstance.WithLogger(a.loggerTo(w))}, a.lockOptions()...)
 }
 
 // chatty reports whether progress messages go to stderr: when it is a

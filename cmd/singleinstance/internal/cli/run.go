@@ -120,23 +120,26 @@ func (a *app) run(ctx context.Context, name string, argv []string, wait time.Dur
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	defer survivePipeErrors()()
+	sigs := catchSignals(a.stdin)
+	defer sigs.stop()
 	go warmStart()
-	fw := newForwarder(a.stdin)
-	defer fw.stop()
+	fw := sigs.fw
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	fw.onSignalBeforeLock(func(sig os.Signal) { cancel(signalledError{sig}) })
 
 	// The files describe the command once it has started, not this
-	// process first.
-	opts := append(a.options(), singleinstance.WithCommandHolder())
+	// process first. The lock is taken while the signals are being caught;
+	// what the library logs meanwhile waits for them.
+	opts := append(a.optionsLoggingTo(afterCaught{a.stderr, sigs}), singleinstance.WithCommandHolder())
 	if replace {
+		sigs.awaitCaught()
 		if err := a.replaceHolder(ctx, name); err != nil {
 			return err
 		}
 	}
 	inst, err := singleinstance.NewContext(ctx, name, opts...)
+	sigs.awaitCaught()
 	if errors.Is(err, singleinstance.ErrAlreadyRunning) && wait != 0 && ctx.Err() == nil {
 		if a.chatty() {
 			var conflict *singleinstance.AlreadyRunningError
@@ -184,11 +187,11 @@ func (a *app) run(ctx context.Context, name string, argv []string, wait time.Dur
 		printError(a.stderr, fmt.Errorf("%s runs, but its description could not be stored: %w", argv[0], err))
 	}
 	fw.started(c.Process)
-	if a.supervise(name, inst, c) {
+	if a.supervise(name, inst, c, sigs.childExit) {
 		return withCode(exitLockLost, nil)
 	}
 	code := exitCodeOf(c.ProcessState)
-	if a.awaitTree(name, inst, fw) {
+	if a.awaitTree(name, inst, fw, sigs.childExit) {
 		return withCode(exitLockLost, nil)
 	}
 	return withCode(code, nil)
@@ -223,11 +226,12 @@ func startError(command string, err error) error {
 // (SIGTERM, then SIGKILL after a grace period), and a stop request from
 // another host (kill over etcd) sends c SIGTERM, after which c exits as it
 // likes.
-func (a *app) supervise(name string, inst *singleinstance.Instance, c *exec.Cmd) (lost bool) {
+// SIGCHLD arrives on childExit: orphans of the command are reaped as they
+// exit.
+func (a *app) supervise(name string, inst *singleinstance.Instance, c *exec.Cmd, childExit <-chan os.Signal) (lost bool) {
 	exited := make(chan struct{})
 	result := make(chan bool, 1)
 	go func() { result <- a.watchLock(name, inst, c.Process, exited) }()
-	childExit, stopChildExit := notifyChildExit()
 	reaped := make(chan struct{})
 	go func() {
 		defer close(reaped)
@@ -243,7 +247,6 @@ func (a *app) supervise(name string, inst *singleinstance.Instance, c *exec.Cmd)
 	c.Wait()
 	close(exited)
 	<-reaped
-	stopChildExit()
 	return <-result
 }
 

@@ -21,4 +21,5 @@ func signalNumber(sig os.Signal) int { return 2 }
 
 func exitCodeOf(ps *os.ProcessState) int { return ps.ExitCode() }
 
-func survivePipeErrors() func() { return func() {} }
+// Without Unix signals there is no SIGPIPE to survive.
+var pipeSignals []os.Signal

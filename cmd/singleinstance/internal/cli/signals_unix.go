@@ -5,7 +5,6 @@ package cli
 import (
 	"io"
 	"os"
-	"os/signal"
 	"syscall"
 
 	"golang.org/x/term"
@@ -46,12 +45,8 @@ func exitCodeOf(ps *os.ProcessState) int {
 	return ps.ExitCode()
 }
 
-// survivePipeErrors keeps a write to a closed stdout or stderr (run's
-// output piped into "head", say) from killing run with SIGPIPE: the write
-// fails with EPIPE instead. The signal is caught, not ignored, so the
+// pipeSignals are caught so that a write to a closed stdout or stderr
+// (run's output piped into "head", say) fails with EPIPE instead of
+// killing run with SIGPIPE. The signal is caught, not ignored, so the
 // command run starts gets the default action back.
-func survivePipeErrors() func() {
-	ch := make(chan os.Signal, 1)
-	signal.Notify(ch, syscall.SIGPIPE)
-	return func() { signal.Stop(ch) }
-}
+var pipeSignals = []os.Signal{syscall.SIGPIPE}

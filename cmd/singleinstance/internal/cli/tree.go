@@ -19,8 +19,8 @@ const treePoll = 250 * time.Millisecond
 // still share the lock keep the name held, and run waits for them: it
 // exits only once no process of the guarded tree holds the lock. Signals
 // that run would forward go to them now. It reports whether the lock was
-// lost meanwhile (they are then stopped).
-func (a *app) awaitTree(name string, inst *singleinstance.Instance, fw *forwarder) (lost bool) {
+// lost meanwhile (they are then stopped). SIGCHLD arrives on childExit.
+func (a *app) awaitTree(name string, inst *singleinstance.Instance, fw *forwarder, childExit <-chan os.Signal) (lost bool) {
 	pids, err := inst.Tree()
 	if err != nil || len(pids) == 0 {
 		return false
@@ -29,8 +29,6 @@ func (a *app) awaitTree(name string, inst *singleinstance.Instance, fw *forwarde
 		"waiting for them to exit (\"singleinstance kill %s\" stops them; a process lets go by closing descriptors 3 and 4)",
 		len(pids), name, joinPIDs(pids), name)
 	fw.toTree(func(sig os.Signal) { inst.SignalTree(sig) })
-	childExit, stop := notifyChildExit()
-	defer stop()
 	for {
 		reapOrphans(0)
 		select {
