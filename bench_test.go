@@ -119,10 +119,10 @@ func newReleaseFloor(b *testing.B, dir string) func() time.Duration {
 		if err := filelock.TryLock(f); err != nil {
 			b.Fatal(err)
 		}
-		if err := safefs.WriteAtomic(info, description, 0o600); err != nil {
+		if _, err := safefs.WriteAtomic(info, description, 0o600); err != nil {
 			b.Fatal(err)
 		}
-		if err := safefs.WriteAtomic(pid, []byte("12345\n"), 0o644); err != nil {
+		if _, err := safefs.WriteAtomic(pid, []byte("12345\n"), 0o644); err != nil {
 			b.Fatal(err)
 		}
 		os.Remove(info)

@@ -20,6 +20,8 @@ type Lock struct {
 	s     *Store
 	name  string
 	paths paths
+	// pidPerm is the .pid file's mode (see lockDirPidPerm).
+	pidPerm fs.FileMode
 	// tokenKey names the name token (see token.go); token is the bound
 	// token, nil where the platform has none or another user squats it.
 	tokenKey string
@@ -70,11 +72,12 @@ type AcquireOptions struct {
 
 // Acquire takes name. A name held by another process is a *Conflict.
 func (s *Store) Acquire(ctx context.Context, name string, o AcquireOptions) (*Lock, error) {
-	if err := prepareLockDir(s.dir, s.private); err != nil {
+	pidPerm, err := lockDirPidPerm(s.dir, s.private)
+	if err != nil {
 		return nil, err
 	}
 	warnNetworkFS(s.log, s.dir)
-	l := &Lock{s: s, name: name, paths: pathsFor(s.dir, name), lost: make(chan struct{}),
+	l := &Lock{s: s, name: name, paths: pathsFor(s.dir, name), pidPerm: pidPerm, lost: make(chan struct{}),
 		tokenKey: tokenKey(s.dir, s.private, name)}
 	for attempt := 1; ; attempt++ {
 		retry, err := l.acquire(ctx, o)
@@ -172,20 +175,16 @@ func (l *Lock) recordAcquisition(self *Record, describe bool) error {
 // writeInfoFiles (re)writes .info and .pid from l.holder. The caller holds
 // l.mu or owns l exclusively.
 func (l *Lock) writeInfoFiles() error {
-	if err := safefs.WriteAtomic(l.paths.info, encodeInfo(l.name, &l.holder), 0o600); err != nil {
+	fi, err := safefs.WriteAtomic(l.paths.info, encodeInfo(l.name, &l.holder), 0o600)
+	if err != nil {
 		return classify("write "+l.paths.info, err)
 	}
-	var err error
-	if l.infoFile, err = os.Lstat(l.paths.info); err != nil {
-		return classify("write "+l.paths.info, err)
-	}
+	l.infoFile = fi
 	pid := []byte(strconv.Itoa(l.holder.PID) + "\n")
-	if err := safefs.WriteAtomic(l.paths.pid, pid, l.paths.perm()); err != nil {
+	if fi, err = safefs.WriteAtomic(l.paths.pid, pid, l.pidPerm); err != nil {
 		return classify("write "+l.paths.pid, err)
 	}
-	if l.pidFile, err = os.Lstat(l.paths.pid); err != nil {
-		return classify("write "+l.paths.pid, err)
-	}
+	l.pidFile = fi
 	return nil
 }
 

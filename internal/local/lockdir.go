@@ -75,27 +75,6 @@ func lockDirError(dir string, err error) error {
 // no other user ever needs it: lock files of another user are refused.
 const lockFilePerm fs.FileMode = 0o600
 
-// perm is the mode of the .pid file: readable by the owner only (0600),
-// unless the directory lets other users in (a shared lock directory, asked
-// for with WithLockDir or SINGLEINSTANCE_LOCK_DIR): then also readable by
-// the group and by others as far as the directory lets them in. The
-// private default directory is always mode 0700, so its files are 0600.
-// The .info file, which holds the command line, is always 0600.
-func (p paths) perm() fs.FileMode {
-	perm := fs.FileMode(0o600)
-	fi, err := os.Stat(p.dir)
-	if err != nil {
-		return perm
-	}
-	if fi.Mode()&0o010 != 0 {
-		perm |= 0o040
-	}
-	if fi.Mode()&0o001 != 0 {
-		perm |= 0o004
-	}
-	return perm
-}
-
 // resolveDir resolves the lock directory from the option and the
 // environment, and whether it is the private default.
 func resolveDir(dir string) (_ string, private bool, err error) {
@@ -117,21 +96,42 @@ func resolveDir(dir string) (_ string, private bool, err error) {
 
 // prepareLockDir creates the lock directory if needed and checks it.
 func prepareLockDir(dir string, private bool) error {
+	_, err := lockDirPidPerm(dir, private)
+	return err
+}
+
+// lockDirPidPerm is prepareLockDir, returning the mode of the .pid files
+// the directory gets: readable by the owner only (0600), unless the
+// directory lets other users in (a shared lock directory, asked for with
+// WithLockDir or SINGLEINSTANCE_LOCK_DIR): then also readable by the group
+// and by others as far as the directory lets them in. The private default
+// directory is always mode 0700, so its files are 0600. The .info file,
+// which holds the command line, is always 0600.
+func lockDirPidPerm(dir string, private bool) (fs.FileMode, error) {
+	perm := fs.FileMode(0o600)
 	var err error
 	if private {
 		err = safefs.EnsurePrivateDir(dir)
 	} else {
-		err = safefs.EnsureDir(dir)
+		var fi fs.FileInfo
+		if fi, err = safefs.EnsureDir(dir); err == nil {
+			if fi.Mode()&0o010 != 0 {
+				perm |= 0o040
+			}
+			if fi.Mode()&0o001 != 0 {
+				perm |= 0o004
+			}
+		}
 	}
 	if err != nil {
 		if errors.Is(err, fs.ErrExist) {
 			// Something that is not a directory, such as a dangling
 			// symbolic link, is in the way.
-			return fmt.Errorf("singleinstance: lock directory %s: %w: %w", dir, ErrLockDirUnusable, err)
+			return 0, fmt.Errorf("singleinstance: lock directory %s: %w: %w", dir, ErrLockDirUnusable, err)
 		}
-		return lockDirError(dir, err)
+		return 0, lockDirError(dir, err)
 	}
-	return nil
+	return perm, nil
 }
 
 // paths are the files of one lock name.

@@ -32,17 +32,25 @@ func tokenKey(dir string, private bool, name string) string {
 // another spelling of one), else the directory with every symbolic link
 // resolved, so that /var/lock/x and /run/lock/x, one a link to the other,
 // are one scope.
+//
+// A directory is a default candidate if it is the same directory (one
+// look at each, rather than one per component of each path), or, while
+// it does not exist, if it is spelled the same.
 func tokenScope(dir string, private bool) string {
 	if private {
 		return ""
 	}
-	real := resolved(dir)
+	fi, err := os.Stat(dir)
 	for _, d := range defaultLockDirs() {
-		if real == resolved(d) {
+		if err != nil {
+			if filepath.Clean(dir) == filepath.Clean(d) {
+				return ""
+			}
+		} else if dfi, derr := os.Stat(d); derr == nil && os.SameFile(fi, dfi) {
 			return ""
 		}
 	}
-	return real
+	return resolved(dir)
 }
 
 // resolved is dir with every symbolic link resolved, or dir as it is if

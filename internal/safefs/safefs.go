@@ -12,6 +12,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"syscall"
 )
 
 // ErrNotRegular means a path that should be a regular file is a directory,
@@ -94,27 +95,31 @@ func ReadBounded(path string, max int64) ([]byte, error) {
 // redirect it. math/rand/v2's generator, seeded by the runtime from the
 // system's randomness, is enough for that, and unlike crypto/rand it does
 // not link the crypto packages into every program that uses this one.
-func WriteAtomic(path string, data []byte, perm fs.FileMode) error {
+//
+// It returns the written file's information, taken from its descriptor:
+// the file written, whatever path names by the time the caller looks.
+func WriteAtomic(path string, data []byte, perm fs.FileMode) (fs.FileInfo, error) {
 	dir, base := filepath.Split(path)
 	tmp := filepath.Join(dir, fmt.Sprintf(".%s.tmp-%016x", base, rand.Uint64()))
 	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL|openFlags, perm)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	_, werr := f.Write(data)
+	fi, serr := f.Stat()
 	cerr := f.Close()
-	if err := errors.Join(werr, cerr); err != nil {
+	if err := errors.Join(werr, serr, cerr); err != nil {
 		os.Remove(tmp)
-		return err
+		return nil, err
 	}
-	if err := os.Rename(tmp, path); err != nil {
+	if err := rename(tmp, path); err != nil {
 		os.Remove(tmp)
 		if fi, lerr := os.Lstat(path); lerr == nil && fi.IsDir() {
-			return &fs.PathError{Op: "write", Path: path, Err: fmt.Errorf("%w: directory: %w", ErrNotRegular, err)}
+			return nil, &fs.PathError{Op: "write", Path: path, Err: fmt.Errorf("%w: directory: %w", ErrNotRegular, err)}
 		}
-		return err
+		return nil, err
 	}
-	return nil
+	return fi, nil
 }
 
 // RemoveIfSame removes path only if it still names the file described by
@@ -166,6 +171,10 @@ func FileID(fi fs.FileInfo) (dev, ino uint64) { return fileID(fi) }
 // write is refused with ErrForeignOwner or ErrInsecureDir; a directory of the
 // caller's own with looser permissions is tightened to 0700.
 func EnsurePrivateDir(path string) error {
+	// Usually it exists: one look, and no mkdir that fails.
+	if err := checkPrivateDir(path, true); !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
 	if err := os.Mkdir(path, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
 		return err
 	}
@@ -178,20 +187,23 @@ func EnsurePrivateDir(path string) error {
 func CheckPrivateDir(path string) error { return checkPrivateDir(path, false) }
 
 // EnsureDir makes sure path is a directory, creating it and its parents with
-// mode 0700 if missing. Symbolic links to directories are accepted: the path
-// was chosen by the user.
-func EnsureDir(path string) error {
-	if err := os.MkdirAll(path, 0o700); err != nil {
-		return err
-	}
+// mode 0700 if missing, and returns what it is. Symbolic links to
+// directories are accepted: the path was chosen by the user.
+func EnsureDir(path string) (fs.FileInfo, error) {
 	fi, err := os.Stat(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		if err := os.MkdirAll(path, 0o700); err != nil {
+			return nil, err
+		}
+		fi, err = os.Stat(path)
+	}
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if !fi.IsDir() {
-		return &fs.PathError{Op: "mkdir", Path: path, Err: errors.New("not a directory")}
+		return nil, &fs.PathError{Op: "mkdir", Path: path, Err: syscall.ENOTDIR}
 	}
-	return nil
+	return fi, nil
 }
 
 // Touch sets the modification and access times of the file open as f to

@@ -30,3 +30,5 @@ func linkCount(fi fs.FileInfo) uint64 { return 1 }
 func fileID(fi fs.FileInfo) (dev, ino uint64) { return 0, 0 }
 
 func touch(f *os.File) error { return errors.ErrUnsupported }
+
+func rename(oldpath, newpath string) error { return os.Rename(oldpath, newpath) }

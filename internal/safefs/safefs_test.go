@@ -133,17 +133,22 @@ func tempFiles(t *testing.T, dir string) []string {
 func TestWriteAtomic(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "app.info")
-	if err := safefs.WriteAtomic(path, []byte("first"), 0o600); err != nil {
+	if _, err := safefs.WriteAtomic(path, []byte("first"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	if got := readFile(t, path); got != "first" {
 		t.Errorf("new file holds %q", got)
 	}
-	if err := safefs.WriteAtomic(path, []byte("second"), 0o600); err != nil {
+	written, err := safefs.WriteAtomic(path, []byte("second"), 0o600)
+	if err != nil {
 		t.Fatal(err)
 	}
 	if got := readFile(t, path); got != "second" {
 		t.Errorf("replaced file holds %q", got)
+	}
+	// The information returned is the written file's.
+	if fi, err := os.Lstat(path); err != nil || !os.SameFile(fi, written) || written.Size() != int64(len("second")) {
+		t.Errorf("WriteAtomic returned %v (size %d), not the file now at the path (%v)", written, written.Size(), err)
 	}
 	if tmp := tempFiles(t, dir); len(tmp) != 0 {
 		t.Errorf("temporary files left behind: %q", tmp)
@@ -153,7 +158,7 @@ func TestWriteAtomic(t *testing.T) {
 	if err := os.Mkdir(sub, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	if err := safefs.WriteAtomic(sub, []byte("x"), 0o600); err == nil {
+	if _, err := safefs.WriteAtomic(sub, []byte("x"), 0o600); err == nil {
 		t.Error("WriteAtomic over a directory succeeded")
 	}
 	if fi, err := os.Lstat(sub); err != nil || !fi.IsDir() {
@@ -254,15 +259,15 @@ func TestPrivateDir(t *testing.T) {
 
 func TestEnsureDir(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "a", "b")
-	if err := safefs.EnsureDir(dir); err != nil {
+	if _, err := safefs.EnsureDir(dir); err != nil {
 		t.Fatal(err)
 	}
-	if err := safefs.EnsureDir(dir); err != nil {
+	if _, err := safefs.EnsureDir(dir); err != nil {
 		t.Errorf("existing directory: %v", err)
 	}
 	file := filepath.Join(dir, "file")
 	writeFile(t, file, "")
-	if err := safefs.EnsureDir(file); err == nil {
+	if _, err := safefs.EnsureDir(file); err == nil {
 		t.Error("EnsureDir accepted a regular file")
 	}
 }

@@ -92,3 +92,18 @@ func fileID(fi fs.FileInfo) (dev, ino uint64) {
 	}
 	return 0, 0
 }
+
+// rename is os.Rename without its look at newpath first (to refuse a
+// directory there, which rename(2) refuses by itself on Unix).
+func rename(oldpath, newpath string) error {
+	for {
+		err := syscall.Rename(oldpath, newpath)
+		if err == syscall.EINTR {
+			continue
+		}
+		if err != nil {
+			return &os.LinkError{Op: "rename", Old: oldpath, New: newpath, Err: err}
+		}
+		return nil
+	}
+}

@@ -123,7 +123,7 @@ func TestWriteAtomicReplacesNotFollows(t *testing.T) {
 	if err := os.Symlink(v, path); err != nil {
 		t.Fatal(err)
 	}
-	if err := safefs.WriteAtomic(path, []byte("record"), 0o600); err != nil {
+	if _, err := safefs.WriteAtomic(path, []byte("record"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	assertVictim(t, v)
@@ -143,7 +143,7 @@ func TestWriteAtomicReplacesNotFollows(t *testing.T) {
 // all of it; a new reader sees all of the new one.
 func TestWriteAtomicIsAtomic(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "app.info")
-	if err := safefs.WriteAtomic(path, []byte("old contents"), 0o600); err != nil {
+	if _, err := safefs.WriteAtomic(path, []byte("old contents"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	old, err := os.Open(path)
@@ -151,7 +151,7 @@ func TestWriteAtomicIsAtomic(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer old.Close()
-	if err := safefs.WriteAtomic(path, []byte("new"), 0o600); err != nil {
+	if _, err := safefs.WriteAtomic(path, []byte("new"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	b := make([]byte, 64)

@@ -65,3 +65,5 @@ func networkFS(path string) (string, bool, error) {
 	}
 	return "", false, nil
 }
+
+func rename(oldpath, newpath string) error { return os.Rename(oldpath, newpath) }
