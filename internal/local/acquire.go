@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/singleinstance/singleinstance/internal/filelock"
+	"github.com/singleinstance/singleinstance/internal/proc"
 	"github.com/singleinstance/singleinstance/internal/safefs"
 	"github.com/singleinstance/singleinstance/termtext"
 )
@@ -67,16 +68,20 @@ func (l *Lock) takeLock(ctx context.Context, wait bool) (*os.File, error) {
 			}
 			if orphan = orphanedHolder(l.paths, f, l.s.log); orphan == nil {
 				tok, pids, err := claimToken(l.tokenKey, filepath.Base(l.paths.lock), l.s.log)
-				if err == nil {
-					l.token = tok
-					return f, nil
-				}
-				if !errors.Is(err, ErrAlreadyRunning) {
+				switch {
+				case err == nil:
+					if orphan = l.holderOfDeleted(f); orphan == nil {
+						l.token = tok
+						return f, nil
+					}
+					tok.Close()
+				case !errors.Is(err, ErrAlreadyRunning):
 					filelock.Unlock(f)
 					f.Close()
 					return nil, err
+				default:
+					orphan = tokenHolder(l.paths, pids)
 				}
-				orphan = tokenHolder(l.paths, pids)
 			}
 			filelock.Unlock(f)
 		case !errors.Is(err, filelock.ErrLocked):
@@ -115,6 +120,21 @@ func (l *Lock) takeLock(ctx context.Context, wait bool) (*os.File, error) {
 			w = nil
 		}
 	}
+}
+
+// holderOfDeleted returns, if f (locked, at the lock path) was never held,
+// a process that holds a deleted lock file of the name (see
+// deletedLockHolder).
+func (l *Lock) holderOfDeleted(f *os.File) *Record {
+	if readRecord(f).token != 0 {
+		return nil
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		return nil
+	}
+	dev, ino := safefs.FileID(fi)
+	return deletedLockHolder(l.paths, proc.FileID{Dev: dev, Ino: ino})
 }
 
 func (l *Lock) announceWait(orphan *Record) {

@@ -166,6 +166,17 @@ func (s *Store) probe(name string, readInfo bool) (*probeResult, error) {
 			r.record = record{token: h.Token, held: true}
 		}
 	}
+	if !r.state.Running && (f == nil || r.record.token == 0) {
+		// No lock file, or one never held: the holder's tree may keep only
+		// the lock on a deleted one (see deletedLockHolder). As when only
+		// the token shows it, the kernel's list of holders describes it,
+		// not the .info file.
+		if deletedLockHolder(p, proc.FileID{Dev: r.lockDev, Ino: r.lockIno}) != nil {
+			r.state.Running, r.state.Orphaned = true, true
+			r.lockDev, r.lockIno = 0, 0
+			r.record = record{}
+		}
+	}
 	if !r.state.Running && f != nil {
 		// A holder restoring a deleted lock file locks the new file, then
 		// names it in the .info, then lets the old one go. Looking at the

@@ -17,3 +17,12 @@ func HoldsLock(id Identity, dev, ino uint64) (bool, error) {
 // it reads /proc/locks; elsewhere it returns an error wrapping
 // errors.ErrUnsupported.
 func InodeLocked(dev, ino uint64) (bool, error) { return inodeLocked(dev, ino) }
+
+// A FileID is a file's device and inode number.
+type FileID struct{ Dev, Ino uint64 }
+
+// LockedFiles returns the files on which some process holds an open file
+// description write lock (the kind this package's callers take on Linux),
+// named or not. On Linux it reads /proc/locks; elsewhere it returns an
+// error wrapping errors.ErrUnsupported.
+func LockedFiles() ([]FileID, error) { return lockedFiles() }

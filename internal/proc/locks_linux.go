@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"fmt"
 	"os"
+	"strconv"
 
 	"golang.org/x/sys/unix"
 )
@@ -97,4 +98,41 @@ func inodeLocked(dev, ino uint64) (bool, error) {
 		}
 	}
 	return false, sc.Err()
+}
+
+// lockedFiles reads /proc/locks for every open file description write
+// lock held (not waited for).
+func lockedFiles() ([]FileID, error) {
+	data, err := os.ReadFile("/proc/locks")
+	if err != nil {
+		return nil, err
+	}
+	var ids []FileID
+	for line := range bytes.Lines(data) {
+		if bytes.Contains(line, []byte("->")) || !isOFDWriteLock(line) {
+			continue
+		}
+		if id, ok := parseLockedFile(line); ok {
+			ids = append(ids, id)
+		}
+	}
+	return ids, nil
+}
+
+// parseLockedFile reads the MAJ:MIN:INODE field of a /proc/locks line,
+// the one after the PID (-1 for an open file description lock).
+func parseLockedFile(line []byte) (FileID, bool) {
+	for _, f := range bytes.Fields(line) {
+		parts := bytes.Split(f, []byte(":"))
+		if len(parts) != 3 {
+			continue
+		}
+		maj, err1 := strconv.ParseUint(string(parts[0]), 16, 32)
+		minor, err2 := strconv.ParseUint(string(parts[1]), 16, 32)
+		ino, err3 := strconv.ParseUint(string(parts[2]), 10, 64)
+		if err1 == nil && err2 == nil && err3 == nil {
+			return FileID{Dev: unix.Mkdev(uint32(maj), uint32(minor)), Ino: ino}, true
+		}
+	}
+	return FileID{}, false
 }

@@ -462,6 +462,38 @@ func TestTreeChildKeepingOnlyTheLockSurvivesDeletion(t *testing.T) {
 	assertFree(t, lockDir)
 }
 
+// TestTreeChildKeepingOnlyTheLockOutlivesWrapperAndFiles: a child that
+// closed the name token's descriptor (4) but kept the lock's (3) outlives
+// the command; then run is killed with SIGKILL (the child, not run's own
+// child, lives on) and every file of the name is deleted. Nothing but the
+// kernel's lock on the deleted file shows the child: check must still say
+// running, a second copy must not start (also after a refused one left a
+// new lock file behind), and kill must stop the child.
+func TestTreeChildKeepingOnlyTheLockOutlivesWrapperAndFiles(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	lockDir, childFile := filepath.Join(dir, "locks"), filepath.Join(dir, "child")
+	run := startCLI(t, lockDir, "run", "app", "--", "sh", "-c",
+		"exec 4>&-; sleep 300 </dev/null >/dev/null 2>&1 & echo $! > "+childFile+"; exit 0")
+	child := readPID(t, childFile)
+	run.expect("still hold 'app'")
+	run.cmd.Process.Signal(syscall.SIGKILL)
+	if code := run.exitCode(); code != -1 {
+		t.Fatalf("run exited %d, want killed", code)
+	}
+	removeAll(t, lockDir)
+	if !alive(child) {
+		t.Fatalf("child %d died with run; the test needs it alive", child)
+	}
+	assertHeld(t, lockDir, child) // the refused second copy leaves a new lock file
+	assertHeld(t, lockDir, child)
+	killName(t, lockDir, false)
+	if err := waitGone(child, treeDeadline); err != nil {
+		t.Fatalf("child %d after kill: %v", child, err)
+	}
+	assertFree(t, lockDir)
+}
+
 // TestTreeDeletionWithWaitersThroughAnotherPath: the lock directory is
 // reached through a symbolic link by the waiters and directly by the
 // holder, whose command has exited leaving a child. Deleting the lock file

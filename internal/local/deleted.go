@@ -1,0 +1,70 @@
+package local
+
+import (
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/singleinstance/singleinstance/internal/proc"
+	"github.com/singleinstance/singleinstance/internal/safefs"
+)
+
+// A process of a holder's tree may keep the lock (descriptor 3) and close
+// the name token (descriptor 4). While its wrapper lives, or while its lock
+// file stays in place, it is seen: the wrapper holds the token, and the
+// lock file is locked. Once the wrapper has died (even SIGKILL spares that
+// process: only the command dies with run) and the lock file has been
+// deleted, neither shows it any more, and neither may the .info file: only
+// the kernel still lists its lock, on a file without a name.
+//
+// deletedLockHolder finds such a process, for a newcomer that is about to
+// take the name on a lock file that was never held (its record has no
+// token: the file was just created, so any earlier one was deleted or
+// replaced), and for a look that finds the name free on such a file or on
+// none. It first asks /proc/locks whether any write lock is held on a file
+// other than cur (the file at the lock path; zero if none) and the lock
+// files of other names in the directory: usually none is, and that answer
+// costs one read. Only then does it look through the processes for one
+// holding a write lock on a deleted file that had this lock path. It
+// returns that process's description, or nil. Only Linux can tell.
+func deletedLockHolder(p paths, cur proc.FileID) *Record {
+	locked, err := proc.LockedFiles()
+	if err != nil {
+		return nil
+	}
+	locked = slices.DeleteFunc(locked, func(id proc.FileID) bool { return id == cur })
+	if len(locked) == 0 {
+		return nil
+	}
+	if named := lockFilesIn(p.dir); len(named) > 0 {
+		locked = slices.DeleteFunc(locked, func(id proc.FileID) bool { return slices.Contains(named, id) })
+		if len(locked) == 0 {
+			return nil
+		}
+	}
+	pids, err := proc.Holders(proc.NameLock{Base: filepath.Base(p.lock), Deleted: realPath(p.lock)})
+	if err != nil || len(pids) == 0 {
+		return nil
+	}
+	return tokenHolder(p, pids)
+}
+
+// lockFilesIn returns the identities of the lock files in dir.
+func lockFilesIn(dir string) []proc.FileID {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil
+	}
+	var ids []proc.FileID
+	for _, e := range entries {
+		if !strings.HasSuffix(e.Name(), ".lock") {
+			continue
+		}
+		if fi, err := os.Lstat(filepath.Join(dir, e.Name())); err == nil {
+			dev, ino := safefs.FileID(fi)
+			ids = append(ids, proc.FileID{Dev: dev, Ino: ino})
+		}
+	}
+	return ids
+}
