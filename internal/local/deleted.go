@@ -21,19 +21,26 @@ import (
 // deletedLockHolder finds such a process, for a newcomer that is about to
 // take the name on a lock file that was never held (its record has no
 // token: the file was just created, so any earlier one was deleted or
-// replaced), and for a look that finds the name free on such a file or on
-// none. It first asks /proc/locks whether any write lock is held on a file
-// other than cur (the file at the lock path; zero if none) and the lock
+// replaced), and for a look that finds the name free on such a file. It
+// first asks /proc/locks whether any write lock is held on a file of the
+// lock file's file system other than cur (the lock file) and the lock
 // files of other names in the directory: usually none is, and that answer
-// costs one read. Only then does it look through the processes for one
-// holding a write lock on a deleted file that had this lock path. It
-// returns that process's description, or nil. Only Linux can tell.
+// costs one read. Only then does it look through the processes (a read or
+// two for each of them) for one holding a write lock on a deleted file that
+// had this lock path. It returns that process's description, or nil. Only
+// Linux can tell.
+//
+// A name whose lock file is missing is not looked for this way: that is
+// also every name never used, which check must answer for without a look
+// through every process whenever some other lock is held. A newcomer
+// creates the file, finds the holder, and leaves the file behind unheld,
+// so check and status find it from then on.
 func deletedLockHolder(p paths, cur proc.FileID) *Record {
 	locked, err := proc.LockedFiles()
 	if err != nil {
 		return nil
 	}
-	locked = slices.DeleteFunc(locked, func(id proc.FileID) bool { return id == cur })
+	locked = slices.DeleteFunc(locked, func(id proc.FileID) bool { return id == cur || id.Dev != cur.Dev })
 	if len(locked) == 0 {
 		return nil
 	}

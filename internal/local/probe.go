@@ -166,11 +166,11 @@ func (s *Store) probe(name string, readInfo bool) (*probeResult, error) {
 			r.record = record{token: h.Token, held: true}
 		}
 	}
-	if !r.state.Running && (f == nil || r.record.token == 0) {
-		// No lock file, or one never held: the holder's tree may keep only
-		// the lock on a deleted one (see deletedLockHolder). As when only
-		// the token shows it, the kernel's list of holders describes it,
-		// not the .info file.
+	if !r.state.Running && f != nil && r.record.token == 0 {
+		// A lock file never held: the holder's tree may keep only the lock
+		// on a deleted one (see deletedLockHolder). As when only the token
+		// shows it, the kernel's list of holders describes it, not the
+		// .info file.
 		if deletedLockHolder(p, proc.FileID{Dev: r.lockDev, Ino: r.lockIno}) != nil {
 			r.state.Running, r.state.Orphaned = true, true
 			r.lockDev, r.lockIno = 0, 0

@@ -164,6 +164,13 @@ func assertHeld(t *testing.T, lockDir string, holders ...int) {
 			t.Fatalf("Status.Holding = %v, want it to contain %d", st.Holding, pid)
 		}
 	}
+	assertRefused(t, lockDir)
+}
+
+// assertRefused checks that a second run of the name neither starts its
+// command nor succeeds.
+func assertRefused(t *testing.T, lockDir string) {
+	t.Helper()
 	marker := filepath.Join(t.TempDir(), "second-ran")
 	second := startCLI(t, lockDir, "run", "app", "--", "sh", "-c", "echo ran > "+marker)
 	if code := second.exitCode(); code != exitNo {
@@ -466,9 +473,9 @@ func TestTreeChildKeepingOnlyTheLockSurvivesDeletion(t *testing.T) {
 // closed the name token's descriptor (4) but kept the lock's (3) outlives
 // the command; then run is killed with SIGKILL (the child, not run's own
 // child, lives on) and every file of the name is deleted. Nothing but the
-// kernel's lock on the deleted file shows the child: check must still say
-// running, a second copy must not start (also after a refused one left a
-// new lock file behind), and kill must stop the child.
+// kernel's lock on the deleted file shows the child: a second copy must
+// not start; once one has tried, leaving a new lock file behind, check
+// must say running and no copy start either; and kill must stop the child.
 func TestTreeChildKeepingOnlyTheLockOutlivesWrapperAndFiles(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
@@ -485,7 +492,7 @@ func TestTreeChildKeepingOnlyTheLockOutlivesWrapperAndFiles(t *testing.T) {
 	if !alive(child) {
 		t.Fatalf("child %d died with run; the test needs it alive", child)
 	}
-	assertHeld(t, lockDir, child) // the refused second copy leaves a new lock file
+	assertRefused(t, lockDir)
 	assertHeld(t, lockDir, child)
 	killName(t, lockDir, false)
 	if err := waitGone(child, treeDeadline); err != nil {
