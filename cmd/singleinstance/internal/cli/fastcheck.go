@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"fmt"
 	"runtime"
 	"strings"
 
@@ -35,44 +36,61 @@ func (a *app) parseFastCheck(args []string, getenv func(string) string) (name st
 	if runtime.GOOS == "windows" || getenv(etcdflags.EndpointsEnv) != "" {
 		return "", false
 	}
-	var words []string
-	var lockDir string
-	var json, verbose bool
+	var g plainArgs
+	if !g.parse(args) || len(g.words) != 2 || g.words[0] != "check" {
+		return "", false
+	}
+	a.lockDir, a.json, a.verbose = g.lockDir, g.json, g.verbose
+	return g.words[1], true
+}
+
+// plainArgs is a command line of words and plain global flags only: --json,
+// -v, --verbose, --lock-dir DIR and --lock-dir=DIR, each any number of
+// times (the last --lock-dir wins, as with cobra).
+type plainArgs struct {
+	words         []string
+	lockDir       string
+	json, verbose bool
+}
+
+// parse reads args into g. It reports false at anything else: another
+// flag (--help and "--" included), or a DIR word starting with "-".
+func (g *plainArgs) parse(args []string) bool {
 	for i := 0; i < len(args); i++ {
 		switch arg := args[i]; {
 		case arg == "--json":
-			json = true
+			g.json = true
 		case arg == "-v" || arg == "--verbose":
-			verbose = true
+			g.verbose = true
 		case arg == "--lock-dir":
 			if i+1 == len(args) || strings.HasPrefix(args[i+1], "-") {
-				return "", false
+				return false
 			}
 			i++
-			lockDir = args[i]
+			g.lockDir = args[i]
 		case strings.HasPrefix(arg, "--lock-dir="):
-			lockDir = strings.TrimPrefix(arg, "--lock-dir=")
+			g.lockDir = strings.TrimPrefix(arg, "--lock-dir=")
 		case strings.HasPrefix(arg, "-"):
-			return "", false
+			return false
 		default:
-			words = append(words, arg)
+			g.words = append(g.words, arg)
 		}
 	}
-	if len(words) != 2 || words[0] != "check" {
-		return "", false
-	}
-	a.lockDir, a.json, a.verbose = lockDir, json, verbose
-	return words[1], true
+	return true
 }
 
 // fastCheckCommand returns cobra's check command, as the cobra path has
-// it when it runs, for the usage lines of a usage error. The fast path
-// needs it only then, so it builds the command tree only then, for an app
-// of its own: registering the flags would reset a's.
-func fastCheckCommand() *cobra.Command {
-	cmd, _, err := new(app).rootCommand().Find([]string{"check"})
-	if err != nil {
-		panic(err) // the tree always has check
+// it when it runs, for the usage lines of a usage error (see fastCommand).
+func fastCheckCommand() *cobra.Command { return fastCommand("check") }
+
+// fastCommand returns cobra's command name, as the cobra path has it when
+// it runs, for the usage lines of a usage error. The fast paths need it
+// only then, so they build the command tree only then, for an app of
+// their own: registering the flags would reset a's.
+func fastCommand(name string) *cobra.Command {
+	cmd, _, err := new(app).rootCommand().Find([]string{name})
+	if err != nil || cmd.Name() != name {
+		panic(fmt.Sprintf("no %s command: %v", name, err)) // the tree always has it
 	}
 	cmd.InitDefaultHelpFlag() // merges the global flags, as running it does
 	return cmd

@@ -32,7 +32,14 @@ const scriptDeadline = 30 * time.Second
 // pollInterval is how often waitfile and waitstate look again.
 const pollInterval = 5 * time.Millisecond
 
+// slowEnv makes the test binary, run as the CLI, skip Main's fast paths
+// (see fastrun_test.go).
+const slowEnv = "SINGLEINSTANCE_CMD_TEST_NO_FAST_PATH"
+
 func cliMain() {
+	if os.Getenv(slowEnv) != "" {
+		os.Exit(mainWith(os.Args[1:], os.Stdin, os.Stdout, os.Stderr, etcdcli.Connect, false))
+	}
 	os.Exit(Main(os.Args[1:], os.Stdin, os.Stdout, os.Stderr, etcdcli.Connect))
 }
 

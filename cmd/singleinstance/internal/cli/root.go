@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -99,6 +100,9 @@ func mainWith(args []string, stdin io.Reader, stdout, stderr io.Writer, connectE
 	if fast {
 		if name, ok := a.parseFastCheck(args, os.Getenv); ok {
 			return a.exitCode(a.check(name), args, fastCheckCommand)
+		}
+		if name, argv, ok := a.parseFastRun(args, os.Getenv); ok {
+			return a.exitCode(a.run(context.Background(), name, argv, 0, exitNo, false), args, fastRunCommand)
 		}
 	}
 	root := a.rootCommand()
