@@ -21,20 +21,15 @@ import (
 // deletedLockHolder finds such a process, for a newcomer that is about to
 // take the name on a lock file that was never held (its record has no
 // token: the file was just created, so any earlier one was deleted or
-// replaced), and for a look that finds the name free on such a file. It
-// first asks /proc/locks whether any write lock is held on a file of the
-// lock file's file system other than cur (the lock file) and the lock
-// files of other names in the directory: usually none is, and that answer
-// costs one read. Only then does it look through the processes (a read or
-// two for each of them) for one holding a write lock on a deleted file that
-// had this lock path. It returns that process's description, or nil. Only
-// Linux can tell.
-//
-// A name whose lock file is missing is not looked for this way: that is
-// also every name never used, which check must answer for without a look
-// through every process whenever some other lock is held. A newcomer
-// creates the file, finds the holder, and leaves the file behind unheld,
-// so check and status find it from then on.
+// replaced), and for a look that finds the name free on such a file or on
+// none. It first asks /proc/locks whether any write lock is held on a file
+// of the lock directory's file system other than cur (the lock file; only
+// its device if there is none) and the lock files of other names in the
+// directory: usually none is, and that answer costs one read. Only then
+// does it look through the processes (a read or two for each of them, and
+// their threads if their main thread has exited) for one holding a write
+// lock on a deleted file of the name in the lock directory. It returns
+// that process's description, or nil. Only Linux can tell.
 func deletedLockHolder(p paths, cur proc.FileID) *Record {
 	locked, err := proc.LockedFiles()
 	if err != nil {
@@ -50,11 +45,27 @@ func deletedLockHolder(p paths, cur proc.FileID) *Record {
 			return nil
 		}
 	}
-	pids, err := proc.Holders(proc.NameLock{Base: filepath.Base(p.lock), Deleted: realPath(p.lock)})
+	pids, err := proc.HoldersThorough(withDeleted(proc.NameLock{Base: filepath.Base(p.lock)}, p))
 	if err != nil || len(pids) == 0 {
 		return nil
 	}
 	return tokenHolder(p, pids)
+}
+
+// deviceOf returns the device of the file system that holds dir, or, if
+// dir does not exist, the nearest directory above it that does.
+func deviceOf(dir string) uint64 {
+	for {
+		if fi, err := os.Stat(dir); err == nil {
+			dev, _ := safefs.FileID(fi)
+			return dev
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return 0
+		}
+		dir = parent
+	}
 }
 
 // lockFilesIn returns the identities of the lock files in dir.

@@ -72,8 +72,7 @@ type probeResult struct {
 
 // nameLock identifies what the holders of the name hold.
 func (r *probeResult) nameLock() proc.NameLock {
-	return proc.NameLock{Base: filepath.Base(r.paths.lock), Dev: r.lockDev, Ino: r.lockIno, Sock: r.sockIno,
-		Deleted: realPath(r.paths.lock)}
+	return withDeleted(proc.NameLock{Base: filepath.Base(r.paths.lock), Dev: r.lockDev, Ino: r.lockIno, Sock: r.sockIno}, r.paths)
 }
 
 // findHolding fills in State.Holding: the processes that hold the lock
@@ -84,7 +83,13 @@ func (r *probeResult) findHolding() {
 			r.sockIno = ino
 		}
 	}
-	pids, err := proc.Holders(r.nameLock())
+	holders := proc.Holders
+	if r.state.Orphaned {
+		// Its lock file deleted or replaced: a holder that the kernel alone
+		// still shows must not be missed.
+		holders = proc.HoldersThorough
+	}
+	pids, err := holders(r.nameLock())
 	if err != nil {
 		return
 	}
@@ -166,12 +171,16 @@ func (s *Store) probe(name string, readInfo bool) (*probeResult, error) {
 			r.record = record{token: h.Token, held: true}
 		}
 	}
-	if !r.state.Running && f != nil && r.record.token == 0 {
-		// A lock file never held: the holder's tree may keep only the lock
-		// on a deleted one (see deletedLockHolder). As when only the token
-		// shows it, the kernel's list of holders describes it, not the
-		// .info file.
-		if deletedLockHolder(p, proc.FileID{Dev: r.lockDev, Ino: r.lockIno}) != nil {
+	if !r.state.Running && (f == nil || r.record.token == 0) {
+		// No lock file, or one never held: the holder's tree may keep only
+		// the lock on a deleted one (see deletedLockHolder). As when only
+		// the token shows it, the kernel's list of holders describes it,
+		// not the .info file.
+		cur := proc.FileID{Dev: r.lockDev, Ino: r.lockIno}
+		if f == nil {
+			cur.Dev = deviceOf(p.dir)
+		}
+		if deletedLockHolder(p, cur) != nil {
 			r.state.Running, r.state.Orphaned = true, true
 			r.lockDev, r.lockIno = 0, 0
 			r.record = record{}

@@ -77,7 +77,7 @@ func (s *Store) Stop(ctx context.Context, name string, force bool, wait time.Dur
 	}
 	if wait == 0 {
 		// Not waiting: success only if the name is free already.
-		if done, err := released(r.paths.lock, token0(r, h)); err == nil && done {
+		if done, err := released(r.paths.lock, token0(r, h)); err == nil && done && !st.holding() {
 			return true, nil
 		}
 		return false, fmt.Errorf("singleinstance: %q (pid %s) was sent %s and not waited for; it still holds the lock: %w",
@@ -88,7 +88,11 @@ func (s *Store) Stop(ctx context.Context, name string, force bool, wait time.Dur
 		ctx, cancel = context.WithTimeout(ctx, wait)
 		defer cancel()
 	}
-	if err := waitReleased(ctx, r.paths.lock, r.tokenKey, token0(r, h), st.again); err != nil {
+	err := waitReleased(ctx, r.paths.lock, r.tokenKey, token0(r, h), st.again)
+	if err == nil {
+		err = st.awaitLetGo(ctx)
+	}
+	if err != nil {
 		return false, fmt.Errorf("singleinstance: %q (pid %s) was sent %s but still holds the lock: %w: %w",
 			name, st.pids(), sig, ErrStopTimeout, err)
 	}

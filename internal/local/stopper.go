@@ -1,6 +1,7 @@
 package local
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -154,6 +155,34 @@ func (s *stopper) again() {
 			s.signal(id)
 		}
 	}
+}
+
+// holding reports whether a process this stop signalled still holds the
+// name: a tree holding only a lock file that was deleted shows nowhere
+// else, neither in the lock file at the path nor through the name token.
+func (s *stopper) holding() bool {
+	for pid, start := range s.signalled {
+		id, err := proc.Lookup(pid)
+		if err != nil || id.StartID != start {
+			continue // gone
+		}
+		if ok, err := proc.Holds(pid, s.lock); err == nil && ok {
+			return true
+		}
+	}
+	return false
+}
+
+// awaitLetGo waits until no process this stop signalled holds the name
+// (see holding). A process's exit, or its closing a descriptor, sends no
+// event here: it looks again every few milliseconds.
+func (s *stopper) awaitLetGo(ctx context.Context) error {
+	for s.holding() {
+		if err := sleepCtx(ctx, 10*time.Millisecond); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // pids lists the signalled PIDs for messages.

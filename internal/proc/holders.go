@@ -14,11 +14,16 @@ type NameLock struct {
 	// one at the path: the one a holder's tree inherited, when the
 	// holder has locked a new one since. Its Ino is 0 if none.
 	Inherited struct{ Dev, Ino uint64 }
-	// Deleted is the lock file's path with every symbolic link resolved:
-	// a write lock on a deleted file that was at that path counts too (a
-	// tree whose lock file was deleted, and that kept only the lock). It
-	// is empty if no such lock counts.
-	Deleted string
+	// Deleted is the lock file's path with every symbolic link resolved,
+	// and DeletedDir its directory: a write lock on a deleted file (one
+	// the kernel shows without any link left) of the name that was in that
+	// directory counts too (a tree whose lock file was deleted, and that
+	// kept only the lock). The directory is the same if it is DeletedDir,
+	// reached by whatever path; or, for a process in this mount namespace,
+	// if the file's path was Deleted (the directory may have been deleted
+	// and made again). Deleted is empty if no such lock counts.
+	Deleted    string
+	DeletedDir FileID
 }
 
 // Holders returns the PIDs of the processes visible from here that hold
@@ -31,7 +36,13 @@ type NameLock struct {
 // so every PID returned was a holder at the time of its look. Processes of
 // other users are invisible unless the caller may inspect them. Only Linux
 // can tell; elsewhere it returns an error wrapping errors.ErrUnsupported.
-func Holders(l NameLock) ([]int, error) { return holders(l) }
+func Holders(l NameLock) ([]int, error) { return holdersVia(l, false) }
+
+// HoldersThorough is Holders that also looks through the threads of every
+// process whose main thread has exited: one of its other threads may hold
+// the name. That costs a read for each kernel thread too, so it is for
+// looks that must not miss a holder, not for every Status.
+func HoldersThorough(l NameLock) ([]int, error) { return holdersVia(l, true) }
 
 // HoldersBelow is Holders restricted to the descendants of pid: enough,
 // and much cheaper, when pid is a child subreaper, to which every process

@@ -12,13 +12,14 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
 
-func holders(l NameLock) ([]int, error) {
+func holdersVia(l NameLock, threads bool) ([]int, error) {
 	entries, err := os.ReadDir("/proc")
 	if err != nil {
 		return nil, err
@@ -29,11 +30,12 @@ func holders(l NameLock) ([]int, error) {
 		if err != nil || pid <= 0 {
 			continue
 		}
-		// The scan of every process skips the look through threads of
-		// one whose main thread has exited: it would cost a read for each
-		// kernel thread too, which lists no descriptors either. The
-		// holder's own checks (HoldsLock, Holds) make that look.
-		if ok, _ := holdsVia(pid, l, false); ok {
+		// Unless threads is set, the scan of every process skips the look
+		// through threads of one whose main thread has exited: it would
+		// cost a read for each kernel thread too, which lists no
+		// descriptors either. The holder's own checks (HoldsLock, Holds)
+		// make that look.
+		if ok, _ := holdsVia(pid, l, threads); ok {
 			pids = append(pids, pid)
 		}
 	}
@@ -95,7 +97,8 @@ func holdsVia(pid int, l NameLock, threads bool) (bool, error) {
 		if err != nil || !fdinfoHasWriteLock(info) {
 			continue
 		}
-		if l.Deleted != "" && link == l.Deleted+" (deleted)" {
+		if path, ok := strings.CutSuffix(link, " (deleted)"); ok && l.Deleted != "" &&
+			deletedLockFile(base, dir+"/"+n, path, l) {
 			return true, nil
 		}
 		var st unix.Stat_t
@@ -110,6 +113,35 @@ func holdsVia(pid int, l NameLock, threads bool) (bool, error) {
 	}
 	return hasSock && lockedEarlier, nil
 }
+
+// deletedLockFile reports whether the descriptor at fd, of the process
+// (or thread) at /proc path base, whose link reads path + " (deleted)", is
+// a deleted lock file of l's name (see NameLock.Deleted). The link's text
+// alone proves nothing: a file may be named so, and another mount
+// namespace has other directories under the same paths. So the file must
+// have no link left, and its directory must be l's: the same directory
+// when looked up from the process's own root, or, for a process in this
+// mount namespace, the same path.
+func deletedLockFile(base, fd, path string, l NameLock) bool {
+	var st unix.Stat_t
+	if unix.Stat(fd, &st) != nil || st.Mode&unix.S_IFMT != unix.S_IFREG || st.Nlink != 0 {
+		return false
+	}
+	var dir unix.Stat_t
+	if l.DeletedDir.Ino != 0 && unix.Stat(base+"/root"+filepath.Dir(path), &dir) == nil &&
+		uint64(dir.Dev) == l.DeletedDir.Dev && dir.Ino == l.DeletedDir.Ino {
+		return true
+	}
+	if path != l.Deleted {
+		return false
+	}
+	ns, err := os.Readlink(base + "/ns/mnt")
+	self, serr := selfMountNS()
+	return err == nil && serr == nil && ns == self
+}
+
+// selfMountNS is this process's mount namespace, as /proc names it.
+var selfMountNS = sync.OnceValues(func() (string, error) { return os.Readlink("/proc/self/ns/mnt") })
 
 // descendants walks /proc/PID/task/TID/children from pid down. For this
 // process it first asks the kernel whether it has any child at all: a

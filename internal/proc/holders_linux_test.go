@@ -240,3 +240,92 @@ func TestOnlyOurKindOfLockCounts(t *testing.T) {
 	}
 	check("open file description write lock", true)
 }
+
+// lockedSleeper creates path, takes a write lock on it, starts a sleeper
+// that inherits the locked descriptor, and closes this process's copy: the
+// sleeper alone holds the lock.
+func lockedSleeper(t *testing.T, path string) *exec.Cmd {
+	t.Helper()
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := filelock.TryLock(f); err != nil {
+		t.Fatal(err)
+	}
+	return startSleeper(t, f)
+}
+
+func dirID(t *testing.T, dir string) proc.FileID {
+	t.Helper()
+	var st unix.Stat_t
+	if err := unix.Stat(dir, &st); err != nil {
+		t.Fatal(err)
+	}
+	return proc.FileID{Dev: uint64(st.Dev), Ino: st.Ino}
+}
+
+// TestDeletedLockFileMustBeDeleted: a process holding a write lock on a
+// live file literally named "app.lock (deleted)" in the lock directory
+// reads, in /proc, like one holding a deleted lock file of the name. It
+// holds nothing of the name; a process holding the real deleted file
+// does.
+func TestDeletedLockFileMustBeDeleted(t *testing.T) {
+	dir := t.TempDir()
+	lookalike := lockedSleeper(t, filepath.Join(dir, "app.lock (deleted)"))
+	path := filepath.Join(dir, "app.lock")
+	deleted := lockedSleeper(t, path)
+	if err := os.Remove(path); err != nil {
+		t.Fatal(err)
+	}
+	l := proc.NameLock{Base: "app.lock", Deleted: path, DeletedDir: dirID(t, dir)}
+	for _, holders := range []func(proc.NameLock) ([]int, error){proc.Holders, proc.HoldersThorough} {
+		pids, err := holders(l)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if slices.Contains(pids, lookalike.Process.Pid) {
+			t.Errorf("Holders = %v counts pid %d, which locks a live file named %q", pids, lookalike.Process.Pid, "app.lock (deleted)")
+		}
+		if !slices.Contains(pids, deleted.Process.Pid) {
+			t.Errorf("Holders = %v misses pid %d, which holds the deleted lock file", pids, deleted.Process.Pid)
+		}
+	}
+	if ok, err := proc.Holds(lookalike.Process.Pid, l); err != nil || ok {
+		t.Errorf("Holds(look-alike) = %v, %v; want false", ok, err)
+	}
+}
+
+// TestDeletedLockFileByDirectory: a deleted lock file counts by its
+// directory, not by the text of its path. Opened through a bind mount of
+// the lock directory it counts; a deleted file of the same name in
+// another directory, whose path names the lock directory in no mount
+// namespace, does not. Mounting needs root.
+func TestDeletedLockFileByDirectory(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("bind mounts need root")
+	}
+	dir, mnt, other := t.TempDir(), t.TempDir(), t.TempDir()
+	if err := unix.Mount(dir, mnt, "", unix.MS_BIND, ""); err != nil {
+		t.Skipf("cannot bind-mount here: %v", err)
+	}
+	defer unix.Unmount(mnt, unix.MNT_DETACH)
+	viaMount := lockedSleeper(t, filepath.Join(mnt, "app.lock"))
+	elsewhere := lockedSleeper(t, filepath.Join(other, "app.lock"))
+	for _, p := range []string{filepath.Join(mnt, "app.lock"), filepath.Join(other, "app.lock")} {
+		if err := os.Remove(p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pids, err := proc.Holders(proc.NameLock{Base: "app.lock", Deleted: filepath.Join(dir, "app.lock"), DeletedDir: dirID(t, dir)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Contains(pids, viaMount.Process.Pid) {
+		t.Errorf("Holders = %v misses pid %d, which holds the deleted lock file through a bind mount", pids, viaMount.Process.Pid)
+	}
+	if slices.Contains(pids, elsewhere.Process.Pid) {
+		t.Errorf("Holders = %v counts pid %d, whose deleted file was in another directory", pids, elsewhere.Process.Pid)
+	}
+}

@@ -7,7 +7,7 @@ import (
 	"os"
 )
 
-func holders(l NameLock) ([]int, error)                     { return nil, errors.ErrUnsupported }
+func holdersVia(l NameLock, threads bool) ([]int, error)    { return nil, errors.ErrUnsupported }
 func holds(pid int, l NameLock) (bool, error)               { return false, errors.ErrUnsupported }
 func signalHolder(pid int, sig os.Signal, l NameLock) error { return errors.ErrUnsupported }
 func descendants(pid int) ([]int, error)                    { return nil, errors.ErrUnsupported }

@@ -16,8 +16,8 @@ import (
 )
 
 // varying matches what differs between two reports of the same holder
-// made a moment apart: its uptime, CPU and memory figures.
-var varying = regexp.MustCompile(`(up [0-9hms.]+|cpu=[0-9.]+%|memory=[0-9.]+ [kMG]?B|"uptime_seconds": [0-9.e+-]+|"cpu_percent": [0-9.e+-]+|"rss_bytes": [0-9]+)`)
+// made a moment apart: its uptime, CPU, memory and scheduler state.
+var varying = regexp.MustCompile(`(up [0-9hms.]+|cpu=[0-9.]+%|memory=[0-9.]+ [kMG]?B|status=[a-z -]+|"uptime_seconds": [0-9.e+-]+|"cpu_percent": [0-9.e+-]+|"memory_rss": [0-9]+|"status": "[^"]*")`)
 
 // runCLI runs the CLI (this test binary) on args in its own process, with
 // Main's fast paths on or off, and returns what it printed and its exit

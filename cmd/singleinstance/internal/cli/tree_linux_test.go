@@ -3,6 +3,7 @@ package cli
 import (
 	"bufio"
 	"context"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -473,15 +474,17 @@ func TestTreeChildKeepingOnlyTheLockSurvivesDeletion(t *testing.T) {
 // closed the name token's descriptor (4) but kept the lock's (3) outlives
 // the command; then run is killed with SIGKILL (the child, not run's own
 // child, lives on) and every file of the name is deleted. Nothing but the
-// kernel's lock on the deleted file shows the child: a second copy must
-// not start; once one has tried, leaving a new lock file behind, check
-// must say running and no copy start either; and kill must stop the child.
+// kernel's lock on the deleted file shows the child: check must say
+// running and a second copy must not start, with no lock file and with the
+// one a refused copy leaves behind. The child ignores SIGTERM: kill must
+// not report it stopped while it holds the name, and kill --force must
+// stop it.
 func TestTreeChildKeepingOnlyTheLockOutlivesWrapperAndFiles(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	lockDir, childFile := filepath.Join(dir, "locks"), filepath.Join(dir, "child")
 	run := startCLI(t, lockDir, "run", "app", "--", "sh", "-c",
-		"exec 4>&-; sleep 300 </dev/null >/dev/null 2>&1 & echo $! > "+childFile+"; exit 0")
+		"exec 4>&-; (trap '' TERM; exec sleep 300) </dev/null >/dev/null 2>&1 & echo $! > "+childFile+"; exit 0")
 	child := readPID(t, childFile)
 	run.expect("still hold 'app'")
 	run.cmd.Process.Signal(syscall.SIGKILL)
@@ -492,9 +495,17 @@ func TestTreeChildKeepingOnlyTheLockOutlivesWrapperAndFiles(t *testing.T) {
 	if !alive(child) {
 		t.Fatalf("child %d died with run; the test needs it alive", child)
 	}
-	assertRefused(t, lockDir)
+	assertHeld(t, lockDir, child) // no lock file; the refused copy leaves one
 	assertHeld(t, lockDir, child)
-	killName(t, lockDir, false)
+	killed, err := singleinstance.KillRunning("app", false, singleinstance.WithLockDir(lockDir),
+		singleinstance.WithStopTimeout(quiet))
+	if killed || !errors.Is(err, singleinstance.ErrStopTimeout) {
+		t.Fatalf("KillRunning of a child that ignores SIGTERM = %v, %v; want false, ErrStopTimeout", killed, err)
+	}
+	if !alive(child) {
+		t.Fatal("the child died of the SIGTERM it ignores")
+	}
+	killName(t, lockDir, true)
 	if err := waitGone(child, treeDeadline); err != nil {
 		t.Fatalf("child %d after kill: %v", child, err)
 	}
