@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -21,6 +22,10 @@ import (
 // system), the waiter still retries this often.
 const fallbackWake = 200 * time.Millisecond
 
+// maxDeletedPause bounds the pause between two searches for the holder of
+// a deleted lock file by a waiter (see takeLock).
+const maxDeletedPause = 2 * time.Second
+
 // maxReplacedRetries bounds how often an attempt without waiting retries
 // because the lock file was replaced under it.
 const maxReplacedRetries = 100
@@ -37,10 +42,24 @@ func (l *Lock) takeLock(ctx context.Context, wait bool) (*os.File, error) {
 		}
 	}()
 	announced := false
+	// pause bounds each wait for a file event. A holder found only by the
+	// search for a deleted lock file (a look through every process) sends
+	// no event when it exits, and the search is not cheap: while it is the
+	// one found, the pause doubles up to maxDeletedPause.
+	pause := fallbackWake
 	for retries := 0; ; {
 		if f == nil {
 			var err error
-			if f, err = safefs.OpenLockFile(l.paths.lock, lockFilePerm); err != nil {
+			f, err = safefs.OpenLockFile(l.paths.lock, lockFilePerm)
+			if errors.Is(err, fs.ErrNotExist) && (retries < maxReplacedRetries || wait && ctx.Err() == nil) {
+				// The lock directory was deleted (a cleaner, rm -rf) since
+				// it was prepared, or while this waited: make it again.
+				retries++
+				if _, err = lockDirPidPerm(l.s.dir, l.s.private); err == nil {
+					continue
+				}
+			}
+			if err != nil {
 				return nil, classify("lock file "+l.paths.lock, err)
 			}
 		}
@@ -75,6 +94,7 @@ func (l *Lock) takeLock(ctx context.Context, wait bool) (*os.File, error) {
 						return f, nil
 					}
 					tok.Close()
+					pause = min(2*pause, maxDeletedPause)
 				case !errors.Is(err, ErrAlreadyRunning):
 					filelock.Unlock(f)
 					f.Close()
@@ -109,7 +129,7 @@ func (l *Lock) takeLock(ctx context.Context, wait bool) (*os.File, error) {
 			announced = true
 			l.announceWait(orphan)
 		}
-		if err := w.Wait(ctx, fallbackWake); err != nil {
+		if err := w.Wait(ctx, pause); err != nil {
 			f.Close()
 			return nil, l.conflict(orphan, time.Since(start), err)
 		}
