@@ -21,12 +21,7 @@ import (
 // dead wrapper that a newcomer would refuse on.
 func TestEarlySignalLeavesNothingBehind(t *testing.T) {
 	t.Parallel()
-	exe, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	lockDir := filepath.Join(t.TempDir(), "locks")
-	env := append(os.Environ(), cliEnv+"=1", "GORACE="+goRace(), "SINGLEINSTANCE_LOCK_DIR="+lockDir)
+	exe, env := cliIn(t, filepath.Join(t.TempDir(), "locks"))
 	signalled, forwarded := 0, 0
 	for round := range 40 {
 		delay := time.Duration(round*round) * 60 * time.Microsecond // 0 to about 90ms
@@ -42,6 +37,7 @@ func TestEarlySignalLeavesNothingBehind(t *testing.T) {
 		cmd.Process.Signal(syscall.SIGTERM)
 		done := make(chan error, 1)
 		go func() { done <- cmd.Wait() }()
+		var err error
 		select {
 		case err = <-done:
 		case <-time.After(30 * time.Second):
@@ -68,18 +64,35 @@ func TestEarlySignalLeavesNothingBehind(t *testing.T) {
 // the kernel delivers without waiting for anyone.
 func awaitFree(t *testing.T, exe string, env []string, name, what string) {
 	t.Helper()
+	awaitCheck(t, exe, env, name, exitNo, what)
+}
+
+// awaitCheck waits, for at most 10s, until "check name" exits with want.
+func awaitCheck(t *testing.T, exe string, env []string, name string, want int, what string) {
+	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		check := exec.Command(exe, "check", name)
 		check.Env = env
 		out, err := check.CombinedOutput()
-		if exitCode(err) == exitNo {
+		if exitCode(err) == want {
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("%s: %q still held 10s after run ended (check: %v)\n%s", what, name, err, out)
+			t.Fatalf("%s: check %q still says %v 10s on, want exit %d\n%s", what, name, err, want, out)
 		}
 	}
+}
+
+// cliIn returns the CLI (this test binary) and an environment that runs it
+// as the CLI with lockDir as its lock directory.
+func cliIn(t *testing.T, lockDir string) (exe string, env []string) {
+	t.Helper()
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return exe, append(os.Environ(), cliEnv+"=1", "GORACE="+goRace(), "SINGLEINSTANCE_LOCK_DIR="+lockDir)
 }
 
 // TestConflictToClosedStderr refuses a second copy whose stderr is a pipe
@@ -88,12 +101,7 @@ func awaitFree(t *testing.T, exe string, env []string, name, what string) {
 // the lock failed, while run may still be catching its signals.
 func TestConflictToClosedStderr(t *testing.T) {
 	t.Parallel()
-	exe, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	lockDir := filepath.Join(t.TempDir(), "locks")
-	env := append(os.Environ(), cliEnv+"=1", "GORACE="+goRace(), "SINGLEINSTANCE_LOCK_DIR="+lockDir)
+	exe, env := cliIn(t, filepath.Join(t.TempDir(), "locks"))
 	release := filepath.Join(t.TempDir(), "release")
 	holder := exec.Command(exe, "run", "held", "--", "sh", "-c",
 		`i=0; while [ ! -e "$0" ] && [ $i -lt 3000 ]; do i=$((i+1)); sleep 0.01; done`, release)
@@ -105,7 +113,7 @@ func TestConflictToClosedStderr(t *testing.T) {
 		os.WriteFile(release, nil, 0o666)
 		holder.Wait()
 	}()
-	awaitHeld(t, exe, env, "held")
+	awaitCheck(t, exe, env, "held", exitOK, "the holder")
 	for round := range 20 {
 		r, w, err := os.Pipe()
 		if err != nil {
@@ -119,23 +127,6 @@ func TestConflictToClosedStderr(t *testing.T) {
 		w.Close()
 		if code := exitCode(err); code != exitNo {
 			t.Fatalf("round %d: run refused with a closed stderr ended with %v, want exit %d", round, err, exitNo)
-		}
-	}
-}
-
-// awaitHeld waits until "check name" says running.
-func awaitHeld(t *testing.T, exe string, env []string, name string) {
-	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		check := exec.Command(exe, "check", name)
-		check.Env = env
-		out, err := check.CombinedOutput()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%q not held within 30s (check: %v)\n%s", name, err, out)
 		}
 	}
 }
