@@ -71,8 +71,9 @@ type Observed struct {
 	// forged, or written by a holder that has not finished starting.
 	Verified bool `json:"verified"`
 	// Orphaned reports that the holder holds a lock file that was deleted
-	// or replaced (it restores it on its next check), or, on Linux, that
-	// only the name token shows a running holder.
+	// or replaced (a holder that still runs restores it on its next check),
+	// or, on Linux, that only the name token, or the kernel's lock on a
+	// deleted lock file, shows a running holder.
 	Orphaned bool `json:"orphaned,omitempty"`
 	// Visible reports whether the holder's process can be seen from here
 	// (same boot and PID namespace, and still running).

@@ -241,7 +241,7 @@ func writeStatus(w io.Writer, st *singleinstance.State) {
 		fmt.Fprintf(w, "  holder=unknown (%s)\n", termtext.Text(why))
 	}
 	if st.Orphaned {
-		fmt.Fprintln(w, "  note=the holder's lock file was deleted or replaced; it restores it on its next check")
+		fmt.Fprintln(w, "  note=the holder's lock file was deleted or replaced; a holder that still runs restores it on its next check, processes left behind by one that ended hold the old file until they exit")
 	}
 	for _, p := range st.Holding {
 		fmt.Fprintf(w, "  holding=%s\n", p)
