@@ -24,7 +24,7 @@ const fallbackWake = 200 * time.Millisecond
 
 // maxDeletedPause bounds the pause between two searches for the holder of
 // a deleted lock file by a waiter (see takeLock).
-const maxDeletedPause = 2 * time.Second
+const maxDeletedPause = time.Second
 
 // maxReplacedRetries bounds how often an attempt without waiting retries
 // because the lock file was replaced under it.

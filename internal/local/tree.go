@@ -107,10 +107,6 @@ func (l *Lock) soleHolder() bool {
 // name at p (see proc.NameLock.Deleted) filled in.
 func withDeleted(nl proc.NameLock, p paths) proc.NameLock {
 	nl.Deleted = realPath(p.lock)
-	if fi, err := os.Stat(p.dir); err == nil {
-		dev, ino := safefs.FileID(fi)
-		nl.DeletedDir = proc.FileID{Dev: dev, Ino: ino}
-	}
 	return nl
 }
 

@@ -14,16 +14,15 @@ type NameLock struct {
 	// one at the path: the one a holder's tree inherited, when the
 	// holder has locked a new one since. Its Ino is 0 if none.
 	Inherited struct{ Dev, Ino uint64 }
-	// Deleted is the lock file's path with every symbolic link resolved,
-	// and DeletedDir its directory: a write lock on a deleted file (one
-	// the kernel shows without any link left) of the name that was in that
-	// directory counts too (a tree whose lock file was deleted, and that
-	// kept only the lock). The directory is the same if it is DeletedDir,
-	// reached by whatever path; or, for a process in this mount namespace,
-	// if the file's path was Deleted (the directory may have been deleted
-	// and made again). Deleted is empty if no such lock counts.
-	Deleted    string
-	DeletedDir FileID
+	// Deleted is the lock file's path with every symbolic link resolved:
+	// a write lock on a deleted file that was at that path counts too (a
+	// tree whose lock file was deleted, and that kept only the lock). The
+	// kernel must show the file without any link left, owned by the
+	// caller's user, and the process in this mount namespace with this
+	// root, where the path the kernel gives the file is the one it had
+	// (the directory may have been deleted and made again since). Deleted
+	// is empty if no such lock counts.
+	Deleted string
 }
 
 // Holders returns the PIDs of the processes visible from here that hold

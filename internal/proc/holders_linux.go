@@ -118,21 +118,20 @@ func holdsVia(pid int, l NameLock, threads bool) (bool, error) {
 // (or thread) at /proc path base, whose link reads path + " (deleted)", is
 // a deleted lock file of l's name (see NameLock.Deleted). The link's text
 // alone proves nothing: a file may be named so, and another mount
-// namespace has other directories under the same paths. So the file must
-// have no link left, and its directory must be l's: the same directory
-// when looked up from the process's own root, or, for a process in this
-// mount namespace, the same path.
+// namespace, or a chroot, has other directories under the same paths. So
+// the file must have no link left and be the caller's, and the process
+// must see the same tree of directories: this mount namespace, this root.
+// Looking the path up again now, through the process's root, would prove
+// nothing either: a process can change what its path names since (a
+// symbolic link in place of its directory, a mount over it in a namespace
+// of its own).
 func deletedLockFile(base, fd, path string, l NameLock) bool {
 	var st unix.Stat_t
-	if unix.Stat(fd, &st) != nil || st.Mode&unix.S_IFMT != unix.S_IFREG || st.Nlink != 0 {
+	if path != l.Deleted || unix.Stat(fd, &st) != nil || st.Mode&unix.S_IFMT != unix.S_IFREG || st.Nlink != 0 ||
+		int(st.Uid) != os.Geteuid() {
 		return false
 	}
-	var dir unix.Stat_t
-	if l.DeletedDir.Ino != 0 && unix.Stat(base+"/root"+filepath.Dir(path), &dir) == nil &&
-		uint64(dir.Dev) == l.DeletedDir.Dev && dir.Ino == l.DeletedDir.Ino {
-		return true
-	}
-	if path != l.Deleted {
+	if root, err := os.Readlink(base + "/root"); err != nil || root != "/" {
 		return false
 	}
 	ns, err := os.Readlink(base + "/ns/mnt")

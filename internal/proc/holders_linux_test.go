@@ -257,15 +257,6 @@ func lockedSleeper(t *testing.T, path string) *exec.Cmd {
 	return startSleeper(t, f)
 }
 
-func dirID(t *testing.T, dir string) proc.FileID {
-	t.Helper()
-	var st unix.Stat_t
-	if err := unix.Stat(dir, &st); err != nil {
-		t.Fatal(err)
-	}
-	return proc.FileID{Dev: uint64(st.Dev), Ino: st.Ino}
-}
-
 // TestDeletedLockFileMustBeDeleted: a process holding a write lock on a
 // live file literally named "app.lock (deleted)" in the lock directory
 // reads, in /proc, like one holding a deleted lock file of the name. It
@@ -279,7 +270,7 @@ func TestDeletedLockFileMustBeDeleted(t *testing.T) {
 	if err := os.Remove(path); err != nil {
 		t.Fatal(err)
 	}
-	l := proc.NameLock{Base: "app.lock", Deleted: path, DeletedDir: dirID(t, dir)}
+	l := proc.NameLock{Base: "app.lock", Deleted: path}
 	for _, holders := range []func(proc.NameLock) ([]int, error){proc.Holders, proc.HoldersThorough} {
 		pids, err := holders(l)
 		if err != nil {
@@ -297,35 +288,36 @@ func TestDeletedLockFileMustBeDeleted(t *testing.T) {
 	}
 }
 
-// TestDeletedLockFileByDirectory: a deleted lock file counts by its
-// directory, not by the text of its path. Opened through a bind mount of
-// the lock directory it counts; a deleted file of the same name in
-// another directory, whose path names the lock directory in no mount
-// namespace, does not. Mounting needs root.
-func TestDeletedLockFileByDirectory(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("bind mounts need root")
-	}
-	dir, mnt, other := t.TempDir(), t.TempDir(), t.TempDir()
-	if err := unix.Mount(dir, mnt, "", unix.MS_BIND, ""); err != nil {
-		t.Skipf("cannot bind-mount here: %v", err)
-	}
-	defer unix.Unmount(mnt, unix.MNT_DETACH)
-	viaMount := lockedSleeper(t, filepath.Join(mnt, "app.lock"))
-	elsewhere := lockedSleeper(t, filepath.Join(other, "app.lock"))
-	for _, p := range []string{filepath.Join(mnt, "app.lock"), filepath.Join(other, "app.lock")} {
-		if err := os.Remove(p); err != nil {
-			t.Fatal(err)
-		}
-	}
-	pids, err := proc.Holders(proc.NameLock{Base: "app.lock", Deleted: filepath.Join(dir, "app.lock"), DeletedDir: dirID(t, dir)})
-	if err != nil {
+// TestDeletedLockFileElsewhere: a deleted file of the name counts only if
+// it was in the lock directory. One deleted from another directory does
+// not, even once that directory's path names the lock directory (a
+// symbolic link put in its place), which any user can arrange for a
+// directory of theirs.
+func TestDeletedLockFileElsewhere(t *testing.T) {
+	lockDir, tmp := t.TempDir(), t.TempDir()
+	other := filepath.Join(tmp, "other")
+	if err := os.Mkdir(other, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	if !slices.Contains(pids, viaMount.Process.Pid) {
-		t.Errorf("Holders = %v misses pid %d, which holds the deleted lock file through a bind mount", pids, viaMount.Process.Pid)
+	elsewhere := lockedSleeper(t, filepath.Join(other, "app.lock"))
+	if err := os.Remove(filepath.Join(other, "app.lock")); err != nil {
+		t.Fatal(err)
 	}
-	if slices.Contains(pids, elsewhere.Process.Pid) {
-		t.Errorf("Holders = %v counts pid %d, whose deleted file was in another directory", pids, elsewhere.Process.Pid)
+	l := proc.NameLock{Base: "app.lock", Deleted: filepath.Join(lockDir, "app.lock")}
+	for _, step := range []func() error{
+		func() error { return nil },
+		func() error { return os.Remove(other) },
+		func() error { return os.Symlink(lockDir, other) },
+	} {
+		if err := step(); err != nil {
+			t.Fatal(err)
+		}
+		pids, err := proc.HoldersThorough(l)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if slices.Contains(pids, elsewhere.Process.Pid) {
+			t.Fatalf("Holders = %v counts pid %d, whose deleted file was in %s, not in the lock directory", pids, elsewhere.Process.Pid, other)
+		}
 	}
 }
