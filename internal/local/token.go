@@ -34,14 +34,21 @@ func tokenKey(dir string, private bool, name string) string {
 // are one scope.
 //
 // A directory is a default candidate if it is the same directory (one
-// look at each, rather than one per component of each path), or, while
-// it does not exist, if it is spelled the same.
+// look at each), or, while it does not exist, if it is spelled the same.
+// Neither can be unless the directory's own name is a candidate's (a
+// default directory is never a symbolic link): most directories are told
+// apart by their name alone.
 func tokenScope(dir string, private bool) string {
 	if private {
 		return ""
 	}
+	real := resolved(dir)
+	defaults := defaultLockDirs()
+	if !slices.ContainsFunc(defaults, func(d string) bool { return filepath.Base(d) == filepath.Base(real) }) {
+		return real
+	}
 	fi, err := os.Stat(dir)
-	for _, d := range defaultLockDirs() {
+	for _, d := range defaults {
 		if err != nil {
 			if filepath.Clean(dir) == filepath.Clean(d) {
 				return ""
@@ -50,7 +57,7 @@ func tokenScope(dir string, private bool) string {
 			return ""
 		}
 	}
-	return resolved(dir)
+	return real
 }
 
 // resolved is dir with every symbolic link resolved, or dir as it is if
