@@ -111,11 +111,37 @@ func withDeleted(nl proc.NameLock, p paths) proc.NameLock {
 }
 
 // realPath is path with every symbolic link in its directory resolved, as
-// the kernel names an open file; path itself if that fails.
+// the kernel names an open file; path itself if that fails. A directory
+// that is a symbolic link to one that no longer exists (deleted with
+// everything in it) resolves to where it points: that is where a deleted
+// lock file of the name was.
 func realPath(path string) string {
-	dir, err := filepath.EvalSymlinks(filepath.Dir(path))
-	if err != nil {
-		return path
+	if dir, ok := realDir(filepath.Dir(path), 8); ok {
+		return filepath.Join(dir, filepath.Base(path))
 	}
-	return filepath.Join(dir, filepath.Base(path))
+	return path
+}
+
+// realDir resolves dir as far as it exists, following at most links
+// symbolic links that point where nothing is: a missing directory is its
+// parent's real path joined with its name.
+func realDir(dir string, links int) (string, bool) {
+	if real, err := filepath.EvalSymlinks(dir); err == nil {
+		return real, true
+	}
+	if target, err := os.Readlink(dir); err == nil {
+		if links == 0 {
+			return "", false
+		}
+		if !filepath.IsAbs(target) {
+			target = filepath.Join(filepath.Dir(dir), target)
+		}
+		return realDir(target, links-1)
+	}
+	parent := filepath.Dir(dir)
+	if parent == dir {
+		return "", false
+	}
+	real, ok := realDir(parent, links)
+	return filepath.Join(real, filepath.Base(dir)), ok
 }
