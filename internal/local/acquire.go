@@ -142,11 +142,11 @@ func (l *Lock) takeLock(ctx context.Context, wait bool) (*os.File, error) {
 	}
 }
 
-// holderOfDeleted returns, if f (locked, at the lock path) was never held,
-// a process that holds a deleted lock file of the name (see
-// deletedLockHolder).
+// holderOfDeleted returns, if f (locked, at the lock path) was never held
+// or its holder did not let go of it (it died), a process that holds a
+// deleted lock file of the name (see deletedLockHolder).
 func (l *Lock) holderOfDeleted(f *os.File) *Record {
-	if readRecord(f).token != 0 {
+	if rec := readRecord(f); rec.token != 0 && !rec.held {
 		return nil
 	}
 	fi, err := f.Stat()

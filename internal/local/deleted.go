@@ -18,11 +18,15 @@ import (
 // deleted, neither shows it any more, and neither may the .info file: only
 // the kernel still lists its lock, on a file without a name.
 //
+// The wrapper may also have restored the lock file before it died: then
+// the file at the path is one that only the wrapper held, and its record
+// and .info file describe the wrapper's acquisition, as after any crash.
+//
 // deletedLockHolder finds such a process, for a newcomer that is about to
 // take the name on a lock file that was never held (its record has no
 // token: the file was just created, so any earlier one was deleted or
-// replaced), and for a look that finds the name free on such a file or on
-// none. It first asks /proc/locks whether any write lock is held on a file
+// replaced) or whose holder died holding it (its record still says held),
+// and for a look that finds the name free on such a file or on none. It first asks /proc/locks whether any write lock is held on a file
 // of the lock directory's file system other than cur (the lock file; only
 // its device if there is none) and the lock files of other names in the
 // directory: usually none is, and that answer costs one read. Only then

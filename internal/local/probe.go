@@ -171,11 +171,11 @@ func (s *Store) probe(name string, readInfo bool) (*probeResult, error) {
 			r.record = record{token: h.Token, held: true}
 		}
 	}
-	if !r.state.Running && (f == nil || r.record.token == 0) {
-		// No lock file, or one never held: the holder's tree may keep only
-		// the lock on a deleted one (see deletedLockHolder). As when only
-		// the token shows it, the kernel's list of holders describes it,
-		// not the .info file.
+	if !r.state.Running && (f == nil || r.record.token == 0 || r.record.held) {
+		// No lock file, one never held, or one whose holder died holding
+		// it: the holder's tree may keep only the lock on a deleted one
+		// (see deletedLockHolder). As when only the token shows it, the
+		// kernel's list of holders describes it, not the .info file.
 		cur := proc.FileID{Dev: r.lockDev, Ino: r.lockIno}
 		if f == nil {
 			cur.Dev = deviceOf(p.dir)

@@ -512,6 +512,40 @@ func TestTreeChildKeepingOnlyTheLockOutlivesWrapperAndFiles(t *testing.T) {
 	assertFree(t, lockDir)
 }
 
+// TestTreeChildKeepingOnlyTheLockAfterRestoreAndWrapperKilled: a child
+// that closed the name token's descriptor (4) but kept the lock's (3)
+// outlives the command; the lock file is deleted and run restores it (a
+// new file, locked by run alone); then run is killed with SIGKILL. The
+// restored file is free now, and its record and .info file name run's
+// acquisition, as after any crash: the child, holding the deleted file
+// alone, must still keep the name held, and kill must stop it.
+func TestTreeChildKeepingOnlyTheLockAfterRestoreAndWrapperKilled(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	lockDir, childFile := filepath.Join(dir, "locks"), filepath.Join(dir, "child")
+	run := startCLI(t, lockDir, "run", "app", "--", "sh", "-c",
+		"exec 4>&-; sleep 300 </dev/null >/dev/null 2>&1 & echo $! > "+childFile+"; exit 0")
+	child := readPID(t, childFile)
+	run.expect("still hold 'app'")
+	if err := os.Remove(filepath.Join(lockDir, "app.lock")); err != nil {
+		t.Fatal(err)
+	}
+	run.expect("protection restored")
+	run.cmd.Process.Signal(syscall.SIGKILL)
+	if code := run.exitCode(); code != -1 {
+		t.Fatalf("run exited %d, want killed", code)
+	}
+	if !alive(child) {
+		t.Fatalf("child %d died with run; the test needs it alive", child)
+	}
+	assertHeld(t, lockDir, child)
+	killName(t, lockDir, false)
+	if err := waitGone(child, treeDeadline); err != nil {
+		t.Fatalf("child %d after kill: %v", child, err)
+	}
+	assertFree(t, lockDir)
+}
+
 // TestTreeDeletionWithWaitersThroughAnotherPath: the lock directory is
 // reached through a symbolic link by the waiters and directly by the
 // holder, whose command has exited leaving a child. Deleting the lock file
