@@ -63,8 +63,23 @@ func (l *Lock) takeLock(ctx context.Context, wait bool) (*os.File, error) {
 				return nil, classify("lock file "+l.paths.lock, err)
 			}
 		}
+		// A lock file never held, or whose holder died holding it, may
+		// hide the holder of a deleted one (see deletedLockHolder). The
+		// search looks through every process, which takes a while: it runs
+		// before this process locks the file, so that nobody (kill) takes a
+		// newcomer for a holder meanwhile, and only if the file is free (a
+		// waiter on a live holder does not search).
 		var orphan *Record
-		err := filelock.TryLock(f)
+		var orphans []int // holders of a deleted lock file, whose exit ends a wait
+		if locked, lerr := filelock.IsLocked(f); lerr == nil && !locked && needsDeletedSearch(f) {
+			orphan, orphans = l.holderOfDeleted(f)
+		}
+		err := filelock.ErrLocked
+		if orphan == nil {
+			err = filelock.TryLock(f)
+		} else {
+			pause = min(2*pause, maxDeletedPause)
+		}
 		switch {
 		case err == nil:
 			same, err := safefs.SameFile(f, l.paths.lock)
@@ -85,25 +100,23 @@ func (l *Lock) takeLock(ctx context.Context, wait bool) (*os.File, error) {
 				}
 				continue
 			}
-			if orphan = orphanedHolder(l.paths, f, l.s.log); orphan == nil {
+			orphan = orphanedHolder(l.paths, f, l.s.log)
+			switch {
+			case orphan == nil:
 				tok, pids, err := claimToken(l.tokenKey, filepath.Base(l.paths.lock), l.s.log)
-				switch {
-				case err == nil:
-					if orphan = l.holderOfDeleted(f); orphan == nil {
-						l.token = tok
-						return f, nil
-					}
-					tok.Close()
-					pause = min(2*pause, maxDeletedPause)
-				case !errors.Is(err, ErrAlreadyRunning):
-					filelock.Unlock(f)
+				if err == nil {
+					l.token = tok
+					return f, nil
+				}
+				filelock.Unlock(f)
+				if !errors.Is(err, ErrAlreadyRunning) {
 					f.Close()
 					return nil, err
-				default:
-					orphan = tokenHolder(l.paths, pids)
 				}
+				orphan = tokenHolder(l.paths, pids)
+			default:
+				filelock.Unlock(f)
 			}
-			filelock.Unlock(f)
 		case !errors.Is(err, filelock.ErrLocked):
 			f.Close()
 			return nil, classify("lock "+l.paths.lock, err)
@@ -129,7 +142,7 @@ func (l *Lock) takeLock(ctx context.Context, wait bool) (*os.File, error) {
 			announced = true
 			l.announceWait(orphan)
 		}
-		if err := w.Wait(ctx, pause); err != nil {
+		if err := waitEvent(ctx, w, pause, orphans); err != nil {
 			f.Close()
 			return nil, l.conflict(orphan, time.Since(start), err)
 		}
@@ -142,16 +155,45 @@ func (l *Lock) takeLock(ctx context.Context, wait bool) (*os.File, error) {
 	}
 }
 
-// holderOfDeleted returns, if f (locked, at the lock path) was never held
-// or its holder did not let go of it (it died), a process that holds a
-// deleted lock file of the name (see deletedLockHolder).
-func (l *Lock) holderOfDeleted(f *os.File) *Record {
-	if rec := readRecord(f); rec.token != 0 && !rec.held {
-		return nil
+// waitEvent waits for a file event on w, at most max, until ctx is done;
+// and, if pids are given (the holders of a deleted lock file, whose exit
+// no file event announces), until one of them exits.
+func waitEvent(ctx context.Context, w *filelock.Watcher, max time.Duration, pids []int) error {
+	if len(pids) == 0 {
+		return w.Wait(ctx, max)
 	}
+	exited, stop := proc.WatchExit(pids)
+	defer stop()
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		select {
+		case <-exited:
+			cancel()
+		case <-wctx.Done():
+		}
+	}()
+	if err := w.Wait(wctx, max); err != nil && ctx.Err() != nil {
+		return err
+	}
+	return nil
+}
+
+// needsDeletedSearch reports whether f, free, was never held or its
+// holder did not let go of it (it died): then a process may hold a deleted
+// lock file of the name (see deletedLockHolder).
+func needsDeletedSearch(f *os.File) bool {
+	rec := readRecord(f)
+	return rec.token == 0 || rec.held
+}
+
+// holderOfDeleted returns a process that holds a deleted lock file of the
+// name, other than f, the file at the lock path, and the PIDs of all that
+// do (see deletedLockHolder).
+func (l *Lock) holderOfDeleted(f *os.File) (*Record, []int) {
 	fi, err := f.Stat()
 	if err != nil {
-		return nil
+		return nil, nil
 	}
 	dev, ino := safefs.FileID(fi)
 	return deletedLockHolder(l.paths, proc.FileID{Dev: dev, Ino: ino})

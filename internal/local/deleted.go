@@ -33,27 +33,27 @@ import (
 // does it look through the processes (a read or two for each of them, and
 // their threads if their main thread has exited) for one holding a write
 // lock on a deleted file of the name in the lock directory. It returns
-// that process's description, or nil. Only Linux can tell.
-func deletedLockHolder(p paths, cur proc.FileID) *Record {
+// the description of one and the PIDs of all, or nil. Only Linux can tell.
+func deletedLockHolder(p paths, cur proc.FileID) (*Record, []int) {
 	locked, err := proc.LockedFiles()
 	if err != nil {
-		return nil
+		return nil, nil
 	}
 	locked = slices.DeleteFunc(locked, func(id proc.FileID) bool { return id == cur || id.Dev != cur.Dev })
 	if len(locked) == 0 {
-		return nil
+		return nil, nil
 	}
 	if named := lockFilesIn(p.dir); len(named) > 0 {
 		locked = slices.DeleteFunc(locked, func(id proc.FileID) bool { return slices.Contains(named, id) })
 		if len(locked) == 0 {
-			return nil
+			return nil, nil
 		}
 	}
 	pids, err := proc.HoldersThorough(withDeleted(proc.NameLock{Base: filepath.Base(p.lock)}, p))
 	if err != nil || len(pids) == 0 {
-		return nil
+		return nil, nil
 	}
-	return tokenHolder(p, pids)
+	return tokenHolder(p, pids), pids
 }
 
 // deviceOf returns the device of the file system that holds dir, or, if

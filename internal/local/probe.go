@@ -180,7 +180,7 @@ func (s *Store) probe(name string, readInfo bool) (*probeResult, error) {
 		if f == nil {
 			cur.Dev = deviceOf(p.dir)
 		}
-		if deletedLockHolder(p, cur) != nil {
+		if h, _ := deletedLockHolder(p, cur); h != nil {
 			r.state.Running, r.state.Orphaned = true, true
 			r.lockDev, r.lockIno = 0, 0
 			r.record = record{}

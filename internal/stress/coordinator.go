@@ -66,6 +66,7 @@ type plan struct {
 	work        time.Duration
 	waiters     int      // waiters queued before the tampering
 	wrapperKill bool     // tree rounds: SIGKILL the wrapper after deleting every file
+	lockOnly    bool     // such a tree round's child keeps the lock's descriptor, not the name token's
 	childEnd    childEnd // tree rounds
 }
 
@@ -233,6 +234,8 @@ func (c *coordinator) plan() plan {
 		p.kind = treeRound
 		p.wrapperKill = uKill < c.cfg.wrapperKillRate
 		p.tampers = p.wrapperKill || uTamper < 0.5
+		// uTamper decides nothing else when the wrapper is killed.
+		p.lockOnly = p.wrapperKill && uTamper < 0.5
 	}
 	if n := min(c.cfg.waiters, c.cfg.procs-2); n > 0 && uWait < c.cfg.waiterRate &&
 		(p.kind == tamperRound || p.kind == treeRound) {
@@ -335,6 +338,9 @@ func (c *coordinator) round(n int) error {
 		race.tree = treeExits
 		if rs.plan.wrapperKill {
 			race.tree = treeStays
+			if rs.plan.lockOnly {
+				race.tree = treeStaysLockOnly
+			}
 		}
 	}
 	racers := slices.Clone(c.pool.live)
@@ -777,6 +783,9 @@ func (c *coordinator) killWrapper(rs *roundState) error {
 	rs.dying = append(rs.dying, w)
 	rs.replace++
 	c.res.WrapperKills++
+	if rs.plan.lockOnly {
+		c.res.LockOnlyChildren++
+	}
 	rs.note("wrapper %d SIGKILLed", w.pid)
 	if err := c.collect(rs); err != nil {
 		return err

@@ -132,9 +132,10 @@ const (
 type treeMode int
 
 const (
-	noTree    treeMode = iota // hold, as in every round but tree rounds
-	treeExits                 // start a command that starts a background child and exits
-	treeStays                 // the same, but the command stays until its wrapper dies
+	noTree            treeMode = iota // hold, as in every round but tree rounds
+	treeExits                         // start a command that starts a background child and exits
+	treeStays                         // the same, but the command stays until its wrapper dies
+	treeStaysLockOnly                 // the same, and the child keeps the lock's descriptor but closes the name token's
 	numTreeModes
 )
 

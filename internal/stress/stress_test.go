@@ -68,6 +68,10 @@ func TestStress(t *testing.T) {
 		if res.WrapperKills == 0 || res.CommandsDied != res.WrapperKills {
 			t.Errorf("%d wrappers SIGKILLed, %d commands died with them; want some, all", res.WrapperKills, res.CommandsDied)
 		}
+		if res.LockOnlyChildren == 0 || res.LockOnlyChildren == res.WrapperKills {
+			t.Errorf("%d of %d killed wrappers had a child that kept the lock only; want some, not all: seed %d should play both",
+				res.LockOnlyChildren, res.WrapperKills, cfg.seed)
+		}
 		for e, n := range res.ChildEnds {
 			if n == 0 {
 				t.Errorf("no child ended by %v: seed %d should play every end", childEnd(e), cfg.seed)
@@ -241,7 +245,8 @@ func TestProtocolRoundTrip(t *testing.T) {
 		}
 	}
 	commands := []command{{kind: cmdRace, round: 1, work: 1500 * time.Microsecond}, {kind: cmdRace, round: 2},
-		{kind: cmdRace, round: 3, work: time.Millisecond, tree: treeStays}, {kind: cmdWait, round: 3, timeout: 30 * time.Second},
+		{kind: cmdRace, round: 3, work: time.Millisecond, tree: treeStays},
+		{kind: cmdRace, round: 4, work: time.Millisecond, tree: treeStaysLockOnly}, {kind: cmdWait, round: 3, timeout: 30 * time.Second},
 		{kind: cmdRelease, round: 2}}
 	for _, c := range commands {
 		got, err := parseCommand(c.String())
@@ -249,7 +254,7 @@ func TestProtocolRoundTrip(t *testing.T) {
 			t.Errorf("parseCommand(%q) = %+v, %v; want %+v", c.String(), got, err, c)
 		}
 	}
-	for _, bad := range []string{"", "race", "race 1", "race x 1", "race 1 1500", "race 1 1500 3", "race 1 -1 0",
+	for _, bad := range []string{"", "race", "race 1", "race x 1", "race 1 1500", "race 1 1500 4", "race 1 -1 0",
 		"wait 1", "wait 1 0", "release 1 2", "go 1"} {
 		if _, err := parseCommand(bad); err == nil {
 			t.Errorf("parseCommand(%q) succeeded", bad)

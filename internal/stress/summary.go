@@ -39,6 +39,7 @@ type result struct {
 
 	TreeRounds       int // rounds whose winner ran a command that left a background child
 	WrapperKills     int // tree wrappers SIGKILLed after every file was deleted
+	LockOnlyChildren int // of those, the rounds whose child kept the lock's descriptor only
 	CommandsDied     int // their commands, proven dead (parent-death signal)
 	CommandsSurvived int // commands still running treeDeadline after the wrapper's kill: must be 0
 	ChildEnds        [numChildEnds]int
@@ -132,8 +133,8 @@ func (r *result) print(w io.Writer) {
 	for e := range numChildEnds {
 		ends = append(ends, fmt.Sprintf("%v %d", e, r.ChildEnds[e]))
 	}
-	line("tree rounds", "%d (wrapper SIGKILLed after delete-all %d, its command died with it %d, survived %d; child ended by %s, survived %d; workers outside the tree killed %d)",
-		r.TreeRounds, r.WrapperKills, r.CommandsDied, r.CommandsSurvived, strings.Join(ends, ", "), r.ChildrenSurvived, r.InnocentKilled)
+	line("tree rounds", "%d (wrapper SIGKILLed after delete-all %d, with a child that kept the lock only %d, its command died with it %d, survived %d; child ended by %s, survived %d; workers outside the tree killed %d)",
+		r.TreeRounds, r.WrapperKills, r.LockOnlyChildren, r.CommandsDied, r.CommandsSurvived, strings.Join(ends, ", "), r.ChildrenSurvived, r.InnocentKilled)
 	line("waiter rounds", "%d (%d waiters queued while every file was deleted, %d acquired in turn)",
 		r.WaiterRounds, r.WaitersQueued, r.WaiterWins)
 	line("intruders refused", "%d of %d, holder missed by CheckRunning or Status %d", r.IntrudersRefused, r.IntrudersSent, r.HolderMissed)

@@ -31,9 +31,10 @@ func becomeSubreaper() error {
 }
 
 // commandMain is a tree round's command: it starts a background child that
-// keeps the lock's descriptors (3, and 4, the name token, if open) and
-// outlives it, prints the child's PID, and exits, or, with stayEnv set,
-// waits until the kernel kills it with its wrapper (or SIGTERM).
+// keeps the lock's descriptors (3, and 4, the name token, if open; with
+// lockOnlyEnv set, 3 only) and outlives it, prints the child's PID, and
+// exits, or, with stayEnv set, waits until the kernel kills it with its
+// wrapper (or SIGTERM).
 func commandMain() error {
 	signal.Ignore(os.Interrupt)
 	stay := os.Getenv(stayEnv) != ""
@@ -61,6 +62,14 @@ func commandMain() error {
 	child.Env = append(os.Environ(), workerRoleEnv+"="+childRole, winnerEnv+"="+strconv.Itoa(winner))
 	child.Stderr = os.Stderr
 	child.ExtraFiles = inheritedLock()
+	if os.Getenv(lockOnlyEnv) != "" {
+		// Once the wrapper is killed and every file deleted, only the
+		// kernel's lock on the deleted file shows this child. Descriptor
+		// 4 came from the wrapper without close-on-exec: without it, the
+		// child would inherit it as it is.
+		child.ExtraFiles = child.ExtraFiles[:1]
+		unix.CloseOnExec(4)
+	}
 	out, err := child.StdoutPipe()
 	if err != nil {
 		return err

@@ -32,9 +32,10 @@ const (
 	lockNameEnv   = "SINGLEINSTANCE_STRESS_NAME"
 	journalEnv    = "SINGLEINSTANCE_STRESS_JOURNAL"
 	verboseEnv    = "SINGLEINSTANCE_STRESS_VERBOSE"
-	roundEnv      = "SINGLEINSTANCE_STRESS_ROUND"  // command and child: the round
-	winnerEnv     = "SINGLEINSTANCE_STRESS_WINNER" // child: the PID of the acquisition's worker
-	stayEnv       = "SINGLEINSTANCE_STRESS_STAY"   // command: wait to be killed with the wrapper
+	roundEnv      = "SINGLEINSTANCE_STRESS_ROUND"     // command and child: the round
+	winnerEnv     = "SINGLEINSTANCE_STRESS_WINNER"    // child: the PID of the acquisition's worker
+	stayEnv       = "SINGLEINSTANCE_STRESS_STAY"      // command: wait to be killed with the wrapper
+	lockOnlyEnv   = "SINGLEINSTANCE_STRESS_LOCK_ONLY" // command: its child keeps the lock's descriptor only
 )
 
 // isWorker reports whether this process was started by the stress tool, as
@@ -217,8 +218,11 @@ func (w *worker) startTree(inst *singleinstance.Instance, c command) error {
 	}
 	cmd := exec.Command(exe)
 	cmd.Env = append(os.Environ(), workerRoleEnv+"="+commandRole, roundEnv+"="+strconv.Itoa(c.round))
-	if c.tree == treeStays {
+	if c.tree == treeStays || c.tree == treeStaysLockOnly {
 		cmd.Env = append(cmd.Env, stayEnv+"=1")
+	}
+	if c.tree == treeStaysLockOnly {
+		cmd.Env = append(cmd.Env, lockOnlyEnv+"=1")
 	}
 	cmd.Stderr = os.Stderr
 	out, err := cmd.StdoutPipe()
