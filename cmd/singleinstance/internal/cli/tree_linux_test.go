@@ -200,6 +200,31 @@ func killName(t *testing.T, lockDir string, force bool) {
 	}
 }
 
+// stopChild stops the tree's child with kill (--force with force) and
+// checks that the name is free once it is gone: its descriptors close a
+// moment before its exit completes.
+func stopChild(t *testing.T, lockDir string, child int, force bool) {
+	t.Helper()
+	killName(t, lockDir, force)
+	if err := waitGone(child, treeDeadline); err != nil {
+		t.Fatalf("child %d after kill: %v", child, err)
+	}
+	assertFree(t, lockDir)
+}
+
+// killLeaving kills run with SIGKILL and checks that child, a process of
+// its tree that the test needs, lives on.
+func (p *cliProc) killLeaving(child int) {
+	p.t.Helper()
+	p.cmd.Process.Signal(syscall.SIGKILL)
+	if code := p.exitCode(); code != -1 {
+		p.t.Fatalf("run exited %d, want killed", code)
+	}
+	if !alive(child) {
+		p.t.Fatalf("child %d died with run; the test needs it alive", child)
+	}
+}
+
 // TestTreeChildOutlivesCommand: the command starts a background child that
 // keeps its descriptors and exits. run waits for the child, the name stays
 // held, and kill stops the child and frees the name.
@@ -264,24 +289,12 @@ func TestTreeLockFilesDeletedThenWrapperKilled(t *testing.T) {
 	removeAll(t, lockDir)
 	run.expect("protection restored")
 	removeAll(t, lockDir)
-	run.cmd.Process.Signal(syscall.SIGKILL)
-	if code := run.exitCode(); code != -1 {
-		t.Fatalf("run exited %d, want killed", code)
-	}
+	run.killLeaving(child)
 	if err := waitGone(command, treeDeadline); err != nil {
 		t.Fatalf("the command did not die with run: %v", err)
 	}
-	if !alive(child) {
-		t.Fatalf("child %d died with run; the test needs it alive", child)
-	}
 	assertHeld(t, lockDir, child)
-	killName(t, lockDir, false)
-	// The name is free once the child's descriptors are closed, a moment
-	// before its exit completes.
-	if err := waitGone(child, treeDeadline); err != nil {
-		t.Fatalf("child %d after kill: %v", child, err)
-	}
-	assertFree(t, lockDir)
+	stopChild(t, lockDir, child, false)
 }
 
 // TestTreeWrapperSurvivesClosedStderr runs run with a standard error whose
@@ -437,6 +450,21 @@ func assertNoOverlap(t *testing.T, journal string) {
 	}
 }
 
+// startLockOnlyTree runs "run app" with a command that starts child (a
+// shell command) in the background with the lock's descriptor (3) but not
+// the name token's (4), and exits; it returns once run says it waits for
+// the child, with the lock directory, run and the child's PID.
+func startLockOnlyTree(t *testing.T, child string) (lockDir string, run *cliProc, pid int) {
+	t.Helper()
+	dir := t.TempDir()
+	lockDir, childFile := filepath.Join(dir, "locks"), filepath.Join(dir, "child")
+	run = startCLI(t, lockDir, "run", "app", "--", "sh", "-c",
+		"exec 4>&-; "+child+" </dev/null >/dev/null 2>&1 & echo $! > "+childFile+"; exit 0")
+	pid = readPID(t, childFile)
+	run.expect("still hold 'app'")
+	return lockDir, run, pid
+}
+
 // TestTreeChildKeepingOnlyTheLockSurvivesDeletion: a child that closed the
 // name token's descriptor (4) but kept the lock's (3) outlives the
 // command; then the lock file is deleted and run restores it. run must
@@ -444,12 +472,7 @@ func assertNoOverlap(t *testing.T, journal string) {
 // must find and stop it.
 func TestTreeChildKeepingOnlyTheLockSurvivesDeletion(t *testing.T) {
 	t.Parallel()
-	dir := t.TempDir()
-	lockDir, childFile := filepath.Join(dir, "locks"), filepath.Join(dir, "child")
-	run := startCLI(t, lockDir, "run", "app", "--", "sh", "-c",
-		"exec 4>&-; sleep 300 </dev/null >/dev/null 2>&1 & echo $! > "+childFile+"; exit 0")
-	child := readPID(t, childFile)
-	run.expect("still hold 'app'")
+	lockDir, run, child := startLockOnlyTree(t, "sleep 300")
 	if err := os.Remove(filepath.Join(lockDir, "app.lock")); err != nil {
 		t.Fatal(err)
 	}
@@ -481,20 +504,9 @@ func TestTreeChildKeepingOnlyTheLockSurvivesDeletion(t *testing.T) {
 // stop it.
 func TestTreeChildKeepingOnlyTheLockOutlivesWrapperAndFiles(t *testing.T) {
 	t.Parallel()
-	dir := t.TempDir()
-	lockDir, childFile := filepath.Join(dir, "locks"), filepath.Join(dir, "child")
-	run := startCLI(t, lockDir, "run", "app", "--", "sh", "-c",
-		"exec 4>&-; (trap '' TERM; exec sleep 300) </dev/null >/dev/null 2>&1 & echo $! > "+childFile+"; exit 0")
-	child := readPID(t, childFile)
-	run.expect("still hold 'app'")
-	run.cmd.Process.Signal(syscall.SIGKILL)
-	if code := run.exitCode(); code != -1 {
-		t.Fatalf("run exited %d, want killed", code)
-	}
+	lockDir, run, child := startLockOnlyTree(t, "(trap '' TERM; exec sleep 300)")
+	run.killLeaving(child)
 	removeAll(t, lockDir)
-	if !alive(child) {
-		t.Fatalf("child %d died with run; the test needs it alive", child)
-	}
 	assertHeld(t, lockDir, child) // no lock file; the refused copy leaves one
 	assertHeld(t, lockDir, child)
 	killed, err := singleinstance.KillRunning("app", false, singleinstance.WithLockDir(lockDir),
@@ -505,11 +517,7 @@ func TestTreeChildKeepingOnlyTheLockOutlivesWrapperAndFiles(t *testing.T) {
 	if !alive(child) {
 		t.Fatal("the child died of the SIGTERM it ignores")
 	}
-	killName(t, lockDir, true)
-	if err := waitGone(child, treeDeadline); err != nil {
-		t.Fatalf("child %d after kill: %v", child, err)
-	}
-	assertFree(t, lockDir)
+	stopChild(t, lockDir, child, true)
 }
 
 // TestTreeChildKeepingOnlyTheLockAfterRestoreAndWrapperKilled: a child
@@ -521,29 +529,14 @@ func TestTreeChildKeepingOnlyTheLockOutlivesWrapperAndFiles(t *testing.T) {
 // alone, must still keep the name held, and kill must stop it.
 func TestTreeChildKeepingOnlyTheLockAfterRestoreAndWrapperKilled(t *testing.T) {
 	t.Parallel()
-	dir := t.TempDir()
-	lockDir, childFile := filepath.Join(dir, "locks"), filepath.Join(dir, "child")
-	run := startCLI(t, lockDir, "run", "app", "--", "sh", "-c",
-		"exec 4>&-; sleep 300 </dev/null >/dev/null 2>&1 & echo $! > "+childFile+"; exit 0")
-	child := readPID(t, childFile)
-	run.expect("still hold 'app'")
+	lockDir, run, child := startLockOnlyTree(t, "sleep 300")
 	if err := os.Remove(filepath.Join(lockDir, "app.lock")); err != nil {
 		t.Fatal(err)
 	}
 	run.expect("protection restored")
-	run.cmd.Process.Signal(syscall.SIGKILL)
-	if code := run.exitCode(); code != -1 {
-		t.Fatalf("run exited %d, want killed", code)
-	}
-	if !alive(child) {
-		t.Fatalf("child %d died with run; the test needs it alive", child)
-	}
+	run.killLeaving(child)
 	assertHeld(t, lockDir, child)
-	killName(t, lockDir, false)
-	if err := waitGone(child, treeDeadline); err != nil {
-		t.Fatalf("child %d after kill: %v", child, err)
-	}
-	assertFree(t, lockDir)
+	stopChild(t, lockDir, child, false)
 }
 
 // TestTreeDeletionWithWaitersThroughAnotherPath: the lock directory is
