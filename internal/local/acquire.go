@@ -64,7 +64,7 @@ func (l *Lock) takeLock(ctx context.Context, wait bool) (*os.File, error) {
 			}
 		}
 		// A lock file never held, or whose holder died holding it, may
-		// hide the holder of a deleted one (see deletedLockHolder). The
+		// hide the holder of a deleted one (see deletedLockHolders). The
 		// search looks through every process, which takes a while: it runs
 		// before this process locks the file, so that nobody (kill) takes a
 		// newcomer for a holder meanwhile, and only if the file is free (a
@@ -76,6 +76,7 @@ func (l *Lock) takeLock(ctx context.Context, wait bool) (*os.File, error) {
 		}
 		err := filelock.ErrLocked
 		if orphan == nil {
+			pause = fallbackWake
 			err = filelock.TryLock(f)
 		} else {
 			pause = min(2*pause, maxDeletedPause)
@@ -181,7 +182,7 @@ func waitEvent(ctx context.Context, w *filelock.Watcher, max time.Duration, pids
 
 // needsDeletedSearch reports whether f, free, was never held or its
 // holder did not let go of it (it died): then a process may hold a deleted
-// lock file of the name (see deletedLockHolder).
+// lock file of the name (see deletedLockHolders).
 func needsDeletedSearch(f *os.File) bool {
 	rec := readRecord(f)
 	return rec.token == 0 || rec.held
@@ -189,14 +190,18 @@ func needsDeletedSearch(f *os.File) bool {
 
 // holderOfDeleted returns a process that holds a deleted lock file of the
 // name, other than f, the file at the lock path, and the PIDs of all that
-// do (see deletedLockHolder).
+// do (see deletedLockHolders).
 func (l *Lock) holderOfDeleted(f *os.File) (*Record, []int) {
 	fi, err := f.Stat()
 	if err != nil {
 		return nil, nil
 	}
 	dev, ino := safefs.FileID(fi)
-	return deletedLockHolder(l.paths, proc.FileID{Dev: dev, Ino: ino})
+	pids := deletedLockHolders(l.paths, proc.FileID{Dev: dev, Ino: ino})
+	if len(pids) == 0 {
+		return nil, nil
+	}
+	return tokenHolder(l.paths, pids), pids
 }
 
 func (l *Lock) announceWait(orphan *Record) {

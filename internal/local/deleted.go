@@ -22,38 +22,40 @@ import (
 // the file at the path is one that only the wrapper held, and its record
 // and .info file describe the wrapper's acquisition, as after any crash.
 //
-// deletedLockHolder finds such a process, for a newcomer that is about to
+// deletedLockHolders finds such processes, for a newcomer that is about to
 // take the name on a lock file that was never held (its record has no
 // token: the file was just created, so any earlier one was deleted or
 // replaced) or whose holder died holding it (its record still says held),
-// and for a look that finds the name free on such a file or on none. It first asks /proc/locks whether any write lock is held on a file
-// of the lock directory's file system other than cur (the lock file; only
-// its device if there is none) and the lock files of other names in the
+// and for a look that finds the name free on such a file or on none.
+//
+// It first asks /proc/locks whether any write lock is held on a file of
+// the lock directory's file system other than cur (the lock file; only its
+// device if there is none) and the lock files of other names in the
 // directory: usually none is, and that answer costs one read. Only then
 // does it look through the processes (a read or two for each of them, and
-// their threads if their main thread has exited) for one holding a write
+// their threads if their main thread has exited) for those holding a write
 // lock on a deleted file of the name in the lock directory. It returns
-// the description of one and the PIDs of all, or nil. Only Linux can tell.
-func deletedLockHolder(p paths, cur proc.FileID) (*Record, []int) {
+// their PIDs, or none. Only Linux can tell.
+func deletedLockHolders(p paths, cur proc.FileID) []int {
 	locked, err := proc.LockedFiles()
 	if err != nil {
-		return nil, nil
+		return nil
 	}
 	locked = slices.DeleteFunc(locked, func(id proc.FileID) bool { return id == cur || id.Dev != cur.Dev })
 	if len(locked) == 0 {
-		return nil, nil
+		return nil
 	}
 	if named := lockFilesIn(p.dir); len(named) > 0 {
 		locked = slices.DeleteFunc(locked, func(id proc.FileID) bool { return slices.Contains(named, id) })
 		if len(locked) == 0 {
-			return nil, nil
+			return nil
 		}
 	}
-	pids, err := proc.HoldersThorough(withDeleted(proc.NameLock{Base: filepath.Base(p.lock)}, p))
-	if err != nil || len(pids) == 0 {
-		return nil, nil
+	pids, err := proc.HoldersThorough(proc.NameLock{Base: filepath.Base(p.lock), Deleted: realPath(p.lock)})
+	if err != nil {
+		return nil
 	}
-	return tokenHolder(p, pids), pids
+	return pids
 }
 
 // deviceOf returns the device of the file system that holds dir, or, if

@@ -72,7 +72,8 @@ type probeResult struct {
 
 // nameLock identifies what the holders of the name hold.
 func (r *probeResult) nameLock() proc.NameLock {
-	return withDeleted(proc.NameLock{Base: filepath.Base(r.paths.lock), Dev: r.lockDev, Ino: r.lockIno, Sock: r.sockIno}, r.paths)
+	return proc.NameLock{Base: filepath.Base(r.paths.lock), Dev: r.lockDev, Ino: r.lockIno, Sock: r.sockIno,
+		Deleted: realPath(r.paths.lock)}
 }
 
 // findHolding fills in State.Holding: the processes that hold the lock
@@ -174,13 +175,13 @@ func (s *Store) probe(name string, readInfo bool) (*probeResult, error) {
 	if !r.state.Running && (f == nil || r.record.token == 0 || r.record.held) {
 		// No lock file, one never held, or one whose holder died holding
 		// it: the holder's tree may keep only the lock on a deleted one
-		// (see deletedLockHolder). As when only the token shows it, the
+		// (see deletedLockHolders). As when only the token shows it, the
 		// kernel's list of holders describes it, not the .info file.
 		cur := proc.FileID{Dev: r.lockDev, Ino: r.lockIno}
 		if f == nil {
 			cur.Dev = deviceOf(p.dir)
 		}
-		if h, _ := deletedLockHolder(p, cur); h != nil {
+		if len(deletedLockHolders(p, cur)) > 0 {
 			r.state.Running, r.state.Orphaned = true, true
 			r.lockDev, r.lockIno = 0, 0
 			r.record = record{}

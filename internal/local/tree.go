@@ -78,7 +78,7 @@ func (l *Lock) SignalTree(sig os.Signal) error {
 // nameLock identifies the lock file, the name token and earlier lock
 // files of the name, which the tree may hold after a restore.
 func (l *Lock) nameLock() (proc.NameLock, error) {
-	nl := withDeleted(proc.NameLock{Base: filepath.Base(l.paths.lock)}, l.paths)
+	nl := proc.NameLock{Base: filepath.Base(l.paths.lock), Deleted: realPath(l.paths.lock)}
 	if l.token != nil {
 		ino, err := nametoken.Inode(l.token)
 		if err != nil {
@@ -101,13 +101,6 @@ func (l *Lock) nameLock() (proc.NameLock, error) {
 func (l *Lock) soleHolder() bool {
 	pids, err := l.tree()
 	return err == nil && len(pids) == 0
-}
-
-// withDeleted returns nl with what identifies a deleted lock file of the
-// name at p (see proc.NameLock.Deleted) filled in.
-func withDeleted(nl proc.NameLock, p paths) proc.NameLock {
-	nl.Deleted = realPath(p.lock)
-	return nl
 }
 
 // realPath is path with every symbolic link in its directory resolved, as
