@@ -27,7 +27,9 @@ type Watcher struct {
 
 // watcher is the per-platform event source behind Watcher.
 type watcher interface {
-	wait(ctx context.Context, max time.Duration)
+	// wait reports whether it ended at max with nothing seen: see
+	// Watcher.WaitQuiet.
+	wait(ctx context.Context, max time.Duration) (quiet bool)
 	close() error
 }
 
@@ -46,11 +48,28 @@ func Watch(path string) (*Watcher, error) {
 // whichever comes first. It returns ctx.Err() if ctx is done and nil
 // otherwise.
 func (w *Watcher) Wait(ctx context.Context, max time.Duration) error {
+	_, err := w.WaitQuiet(ctx, max)
+	return err
+}
+
+// WaitQuiet is Wait that also reports whether the wait was quiet: it
+// lasted until max with the watches on what the path names all along,
+// from the Wait before it (or Watch) to now, and no event arrived
+// meanwhile. After a quiet wait, nothing at the path changed that the
+// kernel reported in time: no lock file was created, deleted, replaced,
+// written or closed by a writer. An event the kernel queued just as max
+// passed may wake the next Wait instead, so a caller may skip a costly
+// look after a quiet wait only where a look one wait late does no harm.
+// A polling Watcher is never quiet.
+func (w *Watcher) WaitQuiet(ctx context.Context, max time.Duration) (quiet bool, err error) {
 	if err := ctx.Err(); err != nil {
-		return err
+		return false, err
 	}
-	w.w.wait(ctx, max)
-	return ctx.Err()
+	quiet = w.w.wait(ctx, max)
+	if err := ctx.Err(); err != nil {
+		return false, err
+	}
+	return quiet, nil
 }
 
 // Evented reports whether the Watcher wakes on real file events, rather
@@ -75,7 +94,7 @@ const (
 	pollMax   = 25 * time.Millisecond
 )
 
-func (p *pollWatcher) wait(ctx context.Context, max time.Duration) {
+func (p *pollWatcher) wait(ctx context.Context, max time.Duration) bool {
 	if p.next == 0 {
 		p.next = pollFirst
 	}
@@ -87,6 +106,7 @@ func (p *pollWatcher) wait(ctx context.Context, max time.Duration) {
 	case <-ctx.Done():
 	case <-t.C:
 	}
+	return false
 }
 
 func (p *pollWatcher) close() error { return nil }

@@ -134,23 +134,33 @@ func newWatcher(path string) (watcher, error) {
 // happened before the new watches were in place went unseen, so the caller
 // must look again before waiting. Otherwise it blocks until an event, max,
 // or ctx.
-func (w *inotifyWatcher) wait(ctx context.Context, max time.Duration) {
+func (w *inotifyWatcher) wait(ctx context.Context, max time.Duration) (quiet bool) {
 	hub.mu.Lock()
-	moved, _ := w.arm() // on error the old watches, if any, stay; max bounds the wait
+	moved, err := w.arm() // on error the old watches, if any, stay; max bounds the wait
 	hub.mu.Unlock()
 	if moved {
 		select {
 		case <-w.wake:
 		default:
 		}
-		return
+		return false
 	}
 	t := time.NewTimer(max)
 	defer t.Stop()
 	select {
 	case <-w.wake:
+		return false
 	case <-t.C:
 	case <-ctx.Done():
+		return false
+	}
+	// An event that came with the timer is not lost: it makes the wait
+	// not quiet, rather than waiting for the next one.
+	select {
+	case <-w.wake:
+		return false
+	default:
+		return err == nil
 	}
 }
 

@@ -555,6 +555,86 @@ func TestWatcherWaitBounds(t *testing.T) {
 	noWatches(t)
 }
 
+// TestWatcherWaitQuiet: a wait that lasts until its bound with nothing
+// happening at the path is quiet; one after any change at the path is not,
+// whether the change woke it or moved its watches, and the next is quiet
+// again. A wait ended by its context is never quiet.
+func TestWatcherWaitQuiet(t *testing.T) {
+	quiet := func(t *testing.T, w *Watcher) bool {
+		t.Helper()
+		q, err := w.WaitQuiet(t.Context(), time.Millisecond)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return q
+	}
+	for _, tc := range []struct {
+		name   string
+		exists bool
+		do     func(path string) error
+	}{
+		{"written", true, func(path string) error { return os.WriteFile(path, []byte("held"), 0o644) }},
+		{"removed", true, os.Remove},
+		{"created", false, func(path string) error { return os.WriteFile(path, nil, 0o644) }},
+		{"replaced", true, func(path string) error {
+			if err := os.WriteFile(path+".new", nil, 0o644); err != nil {
+				return err
+			}
+			return os.Rename(path+".new", path)
+		}},
+		{"directory created", false, func(path string) error { return os.Mkdir(filepath.Dir(path), 0o755) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b := newBarrier(t)
+			path := filepath.Join(t.TempDir(), "d", "x.lock")
+			if tc.name != "directory created" {
+				if err := os.Mkdir(filepath.Dir(path), 0o755); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if tc.exists {
+				if err := os.WriteFile(path, nil, 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			w := mustWatch(t, path)
+			if !quiet(t, w) {
+				t.Fatal("a wait with nothing happening was not quiet")
+			}
+			if err := tc.do(path); err != nil {
+				t.Fatal(err)
+			}
+			b.sync()
+			if quiet(t, w) {
+				t.Fatalf("the wait after the path was %s was quiet", tc.name)
+			}
+			b.sync()
+			if q := quiet(t, w); !q {
+				// One change may take two waits to settle: a wake-up, then
+				// the watches moving.
+				if !quiet(t, w) {
+					t.Fatalf("waits after the path was %s stay not quiet", tc.name)
+				}
+			}
+		})
+	}
+	t.Run("context ended", func(t *testing.T) {
+		w := mustWatch(t, filepath.Join(t.TempDir(), "x.lock"))
+		ctx, cancel := context.WithCancel(t.Context())
+		cancel()
+		if q, err := w.WaitQuiet(ctx, time.Millisecond); q || !errors.Is(err, context.Canceled) {
+			t.Fatalf("WaitQuiet with a cancelled context: %v, %v; want false, context.Canceled", q, err)
+		}
+	})
+	t.Run("polling", func(t *testing.T) {
+		w := &Watcher{w: &pollWatcher{}}
+		if q, err := w.WaitQuiet(t.Context(), time.Millisecond); q || err != nil {
+			t.Fatalf("a polling WaitQuiet: %v, %v; want false, nil", q, err)
+		}
+	})
+	noWatches(t)
+}
+
 // TestWatcherSurvivesLostInstance: if reading the shared instance fails
 // (here: its descriptor is closed under the reader), its Watchers are woken
 // and move to a new instance at their next Wait, where events reach them

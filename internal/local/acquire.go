@@ -226,7 +226,7 @@ func (l *Lock) conflict(orphan *Record, waited time.Duration, cause error) error
 	}
 	if orphan != nil {
 		e.Holder = orphan
-	} else if r, err := l.s.probe(l.name, true); err != nil {
+	} else if r, err := l.s.probe(l.name, readInfo); err != nil {
 		e.HolderErr = err
 	} else {
 		switch h := r.state.Holder; {

@@ -35,7 +35,7 @@ type Process struct {
 // Running reports whether a process holds name: the kernel's lock or the
 // name token, never the files alone.
 func (s *Store) Running(name string) (bool, error) {
-	r, err := s.probe(name, false)
+	r, err := s.probe(name, 0)
 	if err != nil {
 		return false, err
 	}
@@ -44,7 +44,7 @@ func (s *Store) Running(name string) (bool, error) {
 
 // Status reports who holds name, taking and changing nothing.
 func (s *Store) Status(name string) (*Status, error) {
-	r, err := s.probe(name, true)
+	r, err := s.probe(name, readInfo)
 	if err != nil {
 		return nil, err
 	}
@@ -100,10 +100,22 @@ func (r *probeResult) findHolding() {
 	}
 }
 
-// probe looks at a lock name without taking or changing anything. With
-// readInfo false it reads the .info file only when needed to tell whether
-// a lock file was orphaned.
-func (s *Store) probe(name string, readInfo bool) (*probeResult, error) {
+// A probeMode says what probe does beyond telling whether the name is held.
+type probeMode uint8
+
+const (
+	// readInfo reads the .info file even when the lock shows a holder;
+	// without it, probe reads it only to tell whether a lock file was
+	// orphaned.
+	readInfo probeMode = 1 << iota
+	// noDeletedSearch leaves out the search for the holders of a deleted
+	// lock file (deletedLockHolders), for a waiter whose last search found
+	// none and that no file event has woken since (see Store.Wait).
+	noDeletedSearch
+)
+
+// probe looks at a lock name without taking or changing anything.
+func (s *Store) probe(name string, mode probeMode) (*probeResult, error) {
 	dir, private := s.dir, s.private
 	p := pathsFor(dir, name)
 	r := &probeResult{paths: p, tokenKey: tokenKey(dir, private, name),
@@ -140,7 +152,7 @@ func (s *Store) probe(name string, readInfo bool) (*probeResult, error) {
 		}
 		r.tokenOnly, r.sockIno = held, ino
 	}
-	if !readInfo && (r.state.Running || r.tokenOnly) {
+	if mode&readInfo == 0 && (r.state.Running || r.tokenOnly) {
 		r.state.Running = true
 		return r, nil
 	}
@@ -172,7 +184,7 @@ func (s *Store) probe(name string, readInfo bool) (*probeResult, error) {
 			r.record = record{token: h.Token, held: true}
 		}
 	}
-	if !r.state.Running && (f == nil || r.record.token == 0 || r.record.held) {
+	if !r.state.Running && mode&noDeletedSearch == 0 && (f == nil || r.record.token == 0 || r.record.held) {
 		// No lock file, one never held, or one whose holder died holding
 		// it: the holder's tree may keep only the lock on a deleted one
 		// (see deletedLockHolders). As when only the token shows it, the

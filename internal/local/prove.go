@@ -39,7 +39,7 @@ func (s *Store) settleHolder(ctx context.Context, name string, first *acquisitio
 	deadline := time.Now().Add(settleTime)
 	waiting := false
 	for {
-		r, err := s.probe(name, true)
+		r, err := s.probe(name, readInfo)
 		if err != nil || !r.state.Running {
 			return r, nil, err
 		}

@@ -120,7 +120,7 @@ func TestProvenHolder(t *testing.T) {
 	s, _, h := heldHere(t, "proven")
 	probe := func(t *testing.T) *probeResult {
 		t.Helper()
-		r, err := s.probe("proven", true)
+		r, err := s.probe("proven", readInfo)
 		if err != nil || !r.state.Running {
 			t.Fatalf("probe: %+v, %v; want running", r, err)
 		}

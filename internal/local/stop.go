@@ -56,7 +56,7 @@ func (s *Store) Stop(ctx context.Context, name string, force bool, wait time.Dur
 		if err == nil {
 			break
 		}
-		if again, perr := s.probe(name, false); perr == nil && !again.state.Running {
+		if again, perr := s.probe(name, 0); perr == nil && !again.state.Running {
 			return false, nil // it released the lock meanwhile
 		}
 		// A holder that is exiting has closed its descriptors a moment

@@ -121,8 +121,9 @@ func waitProcCPU(t *testing.T, pid int) time.Duration {
 
 // TestWaitCostsNoCPU starts "wait" for a held lock (--until free) and for
 // a free one (--until held) with no lock directory yet, with an empty one,
-// and with a lock file that nobody holds. Over a few seconds each uses
-// next to no CPU; each then returns as soon as its state is reached.
+// and with a lock file that nobody holds, while another name is held on
+// the same file system. Over a few seconds each uses next to no CPU; each
+// then returns as soon as its state is reached.
 func TestWaitCostsNoCPU(t *testing.T) {
 	t.Parallel()
 	root := t.TempDir()
@@ -147,6 +148,10 @@ func TestWaitCostsNoCPU(t *testing.T) {
 	heldDir := dir("held", true)
 	holder := take(heldDir)
 	defer holder.Release()
+	// A lock of another name, elsewhere on the same file system: a
+	// waiter that searched for the holders of a deleted lock file at each
+	// wake-up would read every process's descriptors each time.
+	defer take(dir("other", true)).Release()
 	freeFileDir := dir("free-file", true)
 	take(freeFileDir).Release()
 
