@@ -83,6 +83,11 @@ func holdsVia(pid int, l NameLock, threads bool) (bool, error) {
 	hasSock, lockedEarlier := false, false
 	for _, n := range names {
 		link, err := os.Readlink(dir + "/" + n)
+		if errors.Is(err, fs.ErrPermission) {
+			// Reading a descriptor's link needs the right to inspect the
+			// process, which is the same for all of them: none can be read.
+			break
+		}
 		if err != nil {
 			continue // closed meanwhile
 		}
