@@ -282,8 +282,9 @@ func buildLinked(b *testing.B) string {
 // It also runs the empty Go program of buildEmpty, which exits 0: the
 // floor of starting and ending any Go command (gomain-* metrics); and
 // testdata/linked (golinked-*), which exits 0 too but links and
-// initialises what the CLI does: the floor of a command built on cobra and
-// pflag, which is what check pays above gomain before it does anything.
+// initialises what the CLI does: the floor of a command built on these
+// packages (the library, its command-line tree), which is what check pays
+// above gomain before it does anything.
 func BenchmarkCLICheck(b *testing.B) {
 	flock := flockPath(b)
 	exe := buildCLI(b)

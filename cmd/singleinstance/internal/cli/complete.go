@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/singleinstance/singleinstance"
-	"github.com/spf13/cobra"
+	"github.com/singleinstance/singleinstance/cmd/singleinstance/internal/cmdline"
 )
 
 // completeTimeout bounds how long completion asks etcd for the names.
@@ -16,26 +16,26 @@ const completeTimeout = 2 * time.Second
 // status, kill and wait: the NAME.lock files of the lock directory
 // (--lock-dir, else $SINGLEINSTANCE_LOCK_DIR, else the default), or over
 // etcd the names it holds. After NAME, run completes COMMAND as files.
-func (a *app) completeName(cmd *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
+func (a *app) completeName(cmd *cmdline.Command, args []string, toComplete string) ([]string, cmdline.Directive) {
 	if len(args) > 0 {
 		if cmd.Name() == "run" {
-			return nil, cobra.ShellCompDirectiveDefault
+			return nil, cmdline.DirectiveDefault
 		}
-		return nil, cobra.ShellCompDirectiveNoFileComp
+		return nil, cmdline.DirectiveNoFileComp
 	}
 	var names []string
-	if _, on, err := a.etcd.resolve(cmd.Flags().Changed); err == nil && on {
+	if _, on, err := a.etcd.resolve(cmd.Changed); err == nil && on {
 		names = a.etcdNames(cmd)
 	} else if err == nil {
 		names = a.lockFileNames()
 	}
-	out := make([]cobra.Completion, 0, len(names))
+	out := make([]string, 0, len(names))
 	for _, n := range names {
 		if strings.HasPrefix(n, toComplete) {
 			out = append(out, n)
 		}
 	}
-	return out, cobra.ShellCompDirectiveNoFileComp
+	return out, cmdline.DirectiveNoFileComp
 }
 
 // lockFileNames returns the valid names that the lock directory lists
@@ -58,7 +58,7 @@ func (a *app) lockFileNames() []string {
 
 // etcdNames returns the names etcd holds, or none if it cannot be asked
 // within completeTimeout.
-func (a *app) etcdNames(cmd *cobra.Command) []string {
+func (a *app) etcdNames(cmd *cmdline.Command) []string {
 	ctx := cmd.Context()
 	if ctx == nil {
 		ctx = context.Background()

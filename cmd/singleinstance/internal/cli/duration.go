@@ -72,7 +72,7 @@ func looksLikeGoDuration(s string) bool {
 	return strings.Trim(s, "0123456789.") == "" && s != ""
 }
 
-// durationFlag is a pflag.Value for parseDuration.
+// durationFlag is a cmdline.Value for parseDuration.
 type durationFlag struct{ d *time.Duration }
 
 func (f durationFlag) String() string {

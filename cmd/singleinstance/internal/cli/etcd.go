@@ -8,9 +8,8 @@ import (
 	"time"
 
 	"github.com/singleinstance/singleinstance"
+	"github.com/singleinstance/singleinstance/cmd/singleinstance/internal/cmdline"
 	"github.com/singleinstance/singleinstance/cmd/singleinstance/internal/etcdflags"
-	"github.com/spf13/cobra"
-	"github.com/spf13/pflag"
 )
 
 // etcdFlags are the global flags that keep the locks in an etcd cluster
@@ -28,7 +27,7 @@ type etcdFlags struct {
 }
 
 // register adds the flags to fs.
-func (f *etcdFlags) register(fs *pflag.FlagSet) {
+func (f *etcdFlags) register(fs *cmdline.FlagSet) {
 	f.ttl = etcdflags.DefaultTTL
 	f.dialTimeout = etcdflags.DefaultDialTimeout
 	fs.StringVar(&f.endpoints, "etcd", "",
@@ -152,16 +151,15 @@ func stopHint(s *etcdflags.Settings) string {
 // connect dials the etcd cluster once per invocation, if the flags or the
 // environment name one; the commands then use it through options. Call it
 // at the start of every command that looks at a lock.
-func (a *app) connect(cmd *cobra.Command) error {
+func (a *app) connect(cmd *cmdline.Command) error {
 	if a.backend != nil {
 		return nil
 	}
-	flags := cmd.Flags()
-	s, on, err := a.etcd.resolve(flags.Changed)
+	s, on, err := a.etcd.resolve(cmd.Changed)
 	if err != nil || !on {
 		return err
 	}
-	if flags.Changed("lock-dir") {
+	if cmd.Changed("lock-dir") {
 		return usagef("--lock-dir cannot be used with etcd (--etcd or $%s): the locks are kept in etcd", etcdflags.EndpointsEnv)
 	}
 	if a.connectEtcd == nil {

@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/singleinstance/singleinstance/cmd/singleinstance/internal/cmdline"
 	"github.com/singleinstance/singleinstance/cmd/singleinstance/internal/etcdflags"
-	"github.com/spf13/pflag"
 )
 
 // TestEtcdFlagsResolve checks how the etcd flags combine with the
@@ -107,14 +107,19 @@ func TestEtcdFlagsResolve(t *testing.T) {
 				t.Setenv(name, tt.env[name])
 			}
 			var f etcdFlags
-			fs := pflag.NewFlagSet("singleinstance", pflag.ContinueOnError)
-			f.register(fs)
+			var fs cmdline.FlagSet
+			f.register(&fs)
 			for name, value := range tt.flags {
-				if err := fs.Set(name, value); err != nil {
+				fl := fs.Lookup(name)
+				if fl == nil {
+					t.Fatalf("no flag --%s", name)
+				}
+				if err := fl.Value.Set(value); err != nil {
 					t.Fatalf("--%s %q: %v", name, value, err)
 				}
+				fl.Changed = true
 			}
-			s, on, err := f.resolve(fs.Changed)
+			s, on, err := f.resolve(func(name string) bool { return fs.Lookup(name) != nil && fs.Lookup(name).Changed })
 			if tt.wantErr != "" {
 				var ue *usageError
 				if !errors.As(err, &ue) || !strings.Contains(err.Error(), tt.wantErr) {

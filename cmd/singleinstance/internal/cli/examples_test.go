@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -61,16 +62,15 @@ func checkInvocation(t *testing.T, where string, argv []string) (string, []strin
 		t.Fatalf("%s: %q does not run singleinstance", where, argv)
 	}
 	root := (&app{}).rootCommand()
-	cmd, rest, err := root.Find(argv[1:])
+	cmd, rest := root.Find(argv[1:])
+	args, err := cmd.Parse(rest)
 	if err != nil {
 		t.Fatalf("%s: %q: %v", where, argv, err)
 	}
-	if err := cmd.ParseFlags(rest); err != nil {
-		t.Fatalf("%s: %q: %v", where, argv, err)
-	}
-	args := cmd.Flags().Args()
-	if err := cmd.ValidateArgs(args); err != nil {
-		t.Fatalf("%s: %q: %v", where, argv, err)
+	if cmd.Args != nil {
+		if err := cmd.Args(cmd, args); err != nil {
+			t.Fatalf("%s: %q: %v", where, argv, err)
+		}
 	}
 	if cmd == root || len(args) == 0 {
 		t.Fatalf("%s: %q names no command and NAME", where, argv)
@@ -78,8 +78,10 @@ func checkInvocation(t *testing.T, where string, argv []string) (string, []strin
 	if err := singleinstance.ValidateName(args[0]); err != nil {
 		t.Fatalf("%s: %q: %v", where, argv, err)
 	}
-	if code, err := cmd.Flags().GetInt("conflict-exit-code"); err == nil && (code < 0 || code > 255) {
-		t.Fatalf("%s: %q: --conflict-exit-code %d is not 0-255", where, argv, code)
+	if f := cmd.Lookup("conflict-exit-code"); f != nil {
+		if code, err := strconv.Atoi(f.Value.String()); err != nil || code < 0 || code > 255 {
+			t.Fatalf("%s: %q: --conflict-exit-code %s is not 0-255", where, argv, f.Value)
+		}
 	}
 	return cmd.Name(), args
 }

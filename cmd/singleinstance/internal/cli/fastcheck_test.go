@@ -6,14 +6,13 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/singleinstance/singleinstance"
+	"github.com/singleinstance/singleinstance/cmd/singleinstance/internal/cmdline"
 	"github.com/singleinstance/singleinstance/cmd/singleinstance/internal/etcdflags"
-	"github.com/spf13/cobra"
 )
 
 // outcome is what one run of Main printed and returned.
@@ -33,15 +32,12 @@ func runMain(args []string, fast bool) outcome {
 	return outcome{uptime.ReplaceAllString(stdout.String(), `"uptime_seconds": X`), stderr.String(), code}
 }
 
-// TestFastCheckSameAsCobra runs a table of command lines through Main's
-// fast path of check and through cobra, and compares stdout, stderr and
-// the exit code. fast says whether the fast path takes the command line:
-// when it does not, both runs go through cobra, and the row shows that it
-// falls back.
-func TestFastCheckSameAsCobra(t *testing.T) {
-	if runtime.GOOS == "windows" {
-		t.Skip("the fast path is off on Windows")
-	}
+// TestFastCheckSameAsTree runs a table of command lines through Main's
+// fast path of check and through the command tree, and compares stdout,
+// stderr and the exit code. fast says whether the fast path takes the
+// command line: when it does not, both runs go through the command tree,
+// and the row shows that it falls back.
+func TestFastCheckSameAsTree(t *testing.T) {
 	dir := t.TempDir()
 	locks := filepath.Join(dir, "locks")
 	other := filepath.Join(dir, "other")
@@ -97,7 +93,7 @@ func TestFastCheckSameAsCobra(t *testing.T) {
 		{true, []string{"check", "help"}},
 		{true, []string{"check", "run"}},
 		{true, []string{"check", "version"}},
-		// Everything else goes through cobra.
+		// Everything else goes through the command tree.
 		{false, nil},
 		{false, []string{"check"}},
 		{false, []string{"check", "a", "b"}},
@@ -140,14 +136,14 @@ func TestFastCheckSameAsCobra(t *testing.T) {
 			}
 			fast, slow := runMain(tt.args, true), runMain(tt.args, false)
 			if fast != slow {
-				t.Errorf("fast path: %+v\ncobra:     %+v", fast, slow)
+				t.Errorf("fast path: %+v\ntree:      %+v", fast, slow)
 			}
 		})
 	}
 }
 
 // TestFastCheckEtcdEnv checks that $SINGLEINSTANCE_ETCD_ENDPOINTS turns
-// the fast path off: check then goes to cobra, which connects to etcd.
+// the fast path off: check then goes to the command tree, which connects to etcd.
 func TestFastCheckEtcdEnv(t *testing.T) {
 	t.Setenv(singleinstance.LockDirEnv, t.TempDir())
 	t.Setenv(etcdflags.EndpointsEnv, "127.0.0.1:1")
@@ -155,33 +151,39 @@ func TestFastCheckEtcdEnv(t *testing.T) {
 	if _, ok := new(app).parseFastCheck(args, os.Getenv); ok {
 		t.Fatalf("parseFastCheck(%q) with $%s set took the fast path", args, etcdflags.EndpointsEnv)
 	}
-	// Without etcd support both runs say so, through cobra.
+	// Without etcd support both runs say so, through the command tree.
 	if fast, slow := runMain(args, true), runMain(args, false); fast != slow || fast.code != exitError {
-		t.Errorf("fast path: %+v\ncobra:     %+v", fast, slow)
+		t.Errorf("fast path: %+v\ntree:      %+v", fast, slow)
 	}
 }
 
 // TestFastCheckUsage checks the usage lines that the fast path would print
-// after a usage error of check: cobra's, for the check command it ran.
-// (check itself returns none, but Main takes an error whose text looks
-// like a flag parser's for one, as a write error could.)
+// after a usage error of check: the command tree's, for the check command
+// it ran. (check itself returns none, but exitCode is given one.) An
+// error that merely reads like a flag parser's, as a write error can, is
+// no usage error.
 func TestFastCheckUsage(t *testing.T) {
 	dir := t.TempDir()
 	args := []string{"check", "--lock-dir", dir, "app"}
-	run := func(command func() *cobra.Command) outcome {
+	exit := func(err error, command func() *cmdline.Command) outcome {
 		var stderr bytes.Buffer
 		a := &app{stdout: new(bytes.Buffer), stderr: &stderr}
-		code := a.exitCode(errors.New("write /dev/stdout: invalid argument"), args, command)
+		code := a.exitCode(err, args, command)
 		return outcome{"", stderr.String(), code}
 	}
+	run := func(command func() *cmdline.Command) outcome {
+		return exit(usagef("unknown flag: --nosuch"), command)
+	}
+	if got := exit(errors.New("write /dev/stdout: invalid argument"), fastCheckCommand); got.code != exitError || strings.Contains(got.stderr, "Usage:") {
+		t.Errorf("a write error: %+v, want exit %d without usage", got, exitError)
+	}
 	root := (&app{stdout: new(bytes.Buffer), stderr: new(bytes.Buffer)}).rootCommand()
-	root.SetArgs(args)
-	cmd, err := root.ExecuteC()
+	cmd, err := root.Execute(t.Context(), args)
 	if code := codeOf(err); code != exitNo {
 		t.Fatalf("check: exit %d (%v), want %d", code, err, exitNo)
 	}
-	fast, slow := run(fastCheckCommand), run(func() *cobra.Command { return cmd })
+	fast, slow := run(fastCheckCommand), run(func() *cmdline.Command { return cmd })
 	if fast != slow || slow.code != exitUsage || !strings.Contains(slow.stderr, "Usage: singleinstance check NAME [flags]") {
-		t.Errorf("fast path: %+v\ncobra:     %+v", fast, slow)
+		t.Errorf("fast path: %+v\ntree:      %+v", fast, slow)
 	}
 }

@@ -39,12 +39,12 @@ func runCLI(t *testing.T, env []string, args []string, fast bool) outcome {
 	return outcome{varying.ReplaceAllString(stdout.String(), "X"), varying.ReplaceAllString(stderr.String(), "X"), exitCode(err)}
 }
 
-// TestFastRunSameAsCobra runs a table of run command lines through Main's
-// fast path of run and through cobra, each in a process of its own, and
+// TestFastRunSameAsTree runs a table of run command lines through Main's
+// fast path of run and through the command tree, each in a process of its own, and
 // compares stdout, stderr and the exit code. fast says whether the fast
 // path takes the command line; when it does not, the row shows that it
-// falls back (both runs go through cobra).
-func TestFastRunSameAsCobra(t *testing.T) {
+// falls back (both runs go through the command tree).
+func TestFastRunSameAsTree(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	locks, other := filepath.Join(dir, "locks"), filepath.Join(dir, "other")
@@ -73,7 +73,7 @@ func TestFastRunSameAsCobra(t *testing.T) {
 		{true, []string{"--lock-dir=" + other, "run", "app", "--", "true"}},
 		{true, []string{"run", "bad/name", "--", "true"}},
 		{true, []string{"run", "", "--", "true"}},
-		// Everything else goes through cobra.
+		// Everything else goes through the command tree.
 		{false, []string{"run", "app", "true"}},
 		{false, []string{"run", "app", "--"}},
 		{false, []string{"run", "--", "true"}},
@@ -96,7 +96,7 @@ func TestFastRunSameAsCobra(t *testing.T) {
 			}
 			fast, slow := runCLI(t, env, tt.args, true), runCLI(t, env, tt.args, false)
 			if fast != slow {
-				t.Errorf("fast path: %+v\ncobra:     %+v", fast, slow)
+				t.Errorf("fast path: %+v\ntree:      %+v", fast, slow)
 			}
 		})
 	}

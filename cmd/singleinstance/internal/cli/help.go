@@ -1,11 +1,9 @@
 package cli
 
 import (
-	"io"
 	"strings"
 
-	"github.com/spf13/cobra"
-	"github.com/spf13/pflag"
+	"github.com/singleinstance/singleinstance/cmd/singleinstance/internal/cmdline"
 )
 
 // etcdTopic is the name of the help topic that lists the etcd flags
@@ -16,35 +14,6 @@ const etcdTopic = "etcd"
 // etcdHelpLine ends each command's help instead of the ten --etcd* flags.
 const etcdHelpLine = `Locks across hosts: --etcd ENDPOINTS and the other --etcd-* flags, see "singleinstance help etcd".`
 
-// usageTemplate is cobra's default usage template with etcdHelpLine at the
-// end.
-const usageTemplate = `Usage:{{if .Runnable}}
-  {{.UseLine}}{{end}}{{if .HasAvailableSubCommands}}
-  {{.CommandPath}} [command]{{end}}{{if gt (len .Aliases) 0}}
-
-Aliases:
-  {{.NameAndAliases}}{{end}}{{if .HasExample}}
-
-Examples:
-{{.Example}}{{end}}{{if .HasAvailableSubCommands}}
-
-Available Commands:{{range .Commands}}{{if (or .IsAvailableCommand (eq .Name "help"))}}
-  {{rpad .Name .NamePadding }} {{.Short}}{{end}}{{end}}{{end}}{{if .HasAvailableLocalFlags}}
-
-Flags:
-{{.LocalFlags.FlagUsages | trimTrailingWhitespaces}}{{end}}{{if .HasAvailableInheritedFlags}}
-
-Global Flags:
-{{.InheritedFlags.FlagUsages | trimTrailingWhitespaces}}{{end}}{{if .HasHelpSubCommands}}
-
-Additional help topics:{{range .Commands}}{{if .IsAdditionalHelpTopicCommand}}
-  {{rpad .CommandPath .CommandPathPadding}} {{.Short}}{{end}}{{end}}{{end}}{{if .HasAvailableSubCommands}}
-
-Use "{{.CommandPath}} [command] --help" for more information about a command.{{end}}
-
-` + etcdHelpLine + `
-`
-
 // isEtcdFlag reports whether name is one of the --etcd* flags.
 func isEtcdFlag(name string) bool {
 	return name == "etcd" || strings.HasPrefix(name, "etcd-")
@@ -52,23 +21,21 @@ func isEtcdFlag(name string) bool {
 
 // hideEtcdFlags hides the --etcd* flags of fs from the help of every
 // command; they keep working, and "help etcd" lists them.
-func hideEtcdFlags(fs *pflag.FlagSet) {
-	fs.VisitAll(func(f *pflag.Flag) {
+func hideEtcdFlags(fs *cmdline.FlagSet) {
+	for _, f := range fs.All() {
 		if isEtcdFlag(f.Name) {
 			f.Hidden = true
 		}
-	})
+	}
 }
 
 // etcdTopicCommand is "singleinstance help etcd": what the etcd flags do
 // and the list of them, with their variables and defaults.
-func (a *app) etcdTopicCommand() *cobra.Command {
-	var flags strings.Builder
-	fs := pflag.NewFlagSet("etcd", pflag.ContinueOnError)
+func (a *app) etcdTopicCommand() *cmdline.Command {
+	var fs cmdline.FlagSet
 	var scratch etcdFlags
-	scratch.register(fs)
-	io.WriteString(&flags, fs.FlagUsagesWrapped(0))
-	return &cobra.Command{
+	scratch.register(&fs)
+	return &cmdline.Command{
 		Use:   etcdTopic,
 		Short: "Keep the locks in an etcd cluster, so that one copy runs across hosts: the --etcd flags",
 		Long: `Across hosts: with --etcd ENDPOINTS (else $SINGLEINSTANCE_ETCD_ENDPOINTS) the
@@ -86,7 +53,7 @@ $PATH), which is the same command with etcd support.
 
 These flags go before or after the command, like --lock-dir:
 
-` + strings.TrimRight(flags.String(), "\n") + `
+` + strings.TrimRight(fs.Usages(), "\n") + `
 
 Exit 2 for settings that cannot work (a TTL below 2s, bad certificate
 files), 3 if etcd refuses the credentials, 4 if it could not be reached

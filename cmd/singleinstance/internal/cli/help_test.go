@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/spf13/cobra"
+	"github.com/singleinstance/singleinstance/cmd/singleinstance/internal/cmdline"
 )
 
 // helpOf returns the output of "singleinstance ARGS... --help".
@@ -23,11 +23,9 @@ func helpOf(t *testing.T, args ...string) string {
 func commandPaths() [][]string {
 	a := &app{}
 	root := a.rootCommand()
-	root.InitDefaultHelpCmd()
-	root.InitDefaultCompletionCmd()
 	var out [][]string
-	var walk func(c *cobra.Command, path []string)
-	walk = func(c *cobra.Command, path []string) {
+	var walk func(c *cmdline.Command, path []string)
+	walk = func(c *cmdline.Command, path []string) {
 		out = append(out, path)
 		for _, sub := range c.Commands() {
 			if sub.Hidden {
@@ -42,7 +40,7 @@ func commandPaths() [][]string {
 
 // TestHelpDefaultsOnce checks that no line of any command's help states a
 // default twice, as "(default 10s) (default 10s)" did when a flag's usage
-// text named the default that pflag adds anyway.
+// text named the default that the flag's help adds anyway.
 func TestHelpDefaultsOnce(t *testing.T) {
 	paths := commandPaths()
 	if len(paths) < 10 {

@@ -9,14 +9,14 @@ import (
 	"time"
 
 	"github.com/singleinstance/singleinstance"
+	"github.com/singleinstance/singleinstance/cmd/singleinstance/internal/cmdline"
 	"github.com/singleinstance/singleinstance/termtext"
-	"github.com/spf13/cobra"
 )
 
-func (a *app) killCommand() *cobra.Command {
+func (a *app) killCommand() *cmdline.Command {
 	var force bool
 	timeout := singleinstance.DefaultStopTimeout
-	cmd := &cobra.Command{
+	cmd := &cmdline.Command{
 		Use:   "kill [--force] [--timeout DURATION] NAME",
 		Short: "Stop the process that holds NAME and wait until the lock is free",
 		Long: `kill sends SIGTERM (SIGKILL with --force; on Windows the process is
@@ -42,7 +42,7 @@ Exit 0 if the holder was stopped, 1 if nothing was running or the lock was
 still held when the wait ended, 3 if the holder could not be proven or seen
 from here, or on any other error, 4 if etcd could not be reached.`,
 		Args: nameArg,
-		RunE: func(cmd *cobra.Command, args []string) error {
+		Run: func(cmd *cmdline.Command, args []string) error {
 			if err := a.connect(cmd); err != nil {
 				return err
 			}

@@ -10,13 +10,13 @@ import (
 	"time"
 
 	"github.com/singleinstance/singleinstance"
+	"github.com/singleinstance/singleinstance/cmd/singleinstance/internal/cmdline"
 	"github.com/singleinstance/singleinstance/termtext"
-	"github.com/spf13/cobra"
 )
 
-func (a *app) listCommand() *cobra.Command {
+func (a *app) listCommand() *cmdline.Command {
 	var all bool
-	cmd := &cobra.Command{
+	cmd := &cmdline.Command{
 		Use:   "list",
 		Short: "List every NAME in the lock directory (or etcd) with its state",
 		Long: `list prints a table of every NAME that has a .lock, .pid or .info file in
@@ -47,8 +47,8 @@ Exit 0 when the lock directory could be read, ERROR entries included; 3
 if it cannot be read or is not a valid lock directory (relative, or a
 default directory that is not private), as for every other command; 4 if
 etcd could not be reached.`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
+		Args: cmdline.NoArgs,
+		Run: func(cmd *cmdline.Command, args []string) error {
 			if err := a.connect(cmd); err != nil {
 				return err
 			}

@@ -11,9 +11,8 @@ import (
 	"strings"
 
 	"github.com/singleinstance/singleinstance"
+	"github.com/singleinstance/singleinstance/cmd/singleinstance/internal/cmdline"
 	"github.com/singleinstance/singleinstance/cmd/singleinstance/internal/etcdflags"
-	"github.com/spf13/cobra"
-	"github.com/spf13/pflag"
 	"golang.org/x/term"
 )
 
@@ -92,7 +91,7 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer, connectEtcd 
 }
 
 // mainWith is Main, with the fast path of "check" (fastcheck.go) taken
-// when fast is true and args allow it; false always builds the cobra
+// when fast is true and args allow it; false always builds the
 // command tree, as tests do to compare the two.
 func mainWith(args []string, stdin io.Reader, stdout, stderr io.Writer, connectEtcd etcdflags.Connector, fast bool) int {
 	a := &app{stdin: stdin, stdout: stdout, stderr: stderr, connectEtcd: connectEtcd}
@@ -106,18 +105,15 @@ func mainWith(args []string, stdin io.Reader, stdout, stderr io.Writer, connectE
 		}
 	}
 	root := a.rootCommand()
-	root.SetArgs(joinOptionalWait(args))
-	root.SetIn(stdin)
-	root.SetOut(stdout)
-	root.SetErr(stderr)
-	cmd, err := root.ExecuteC()
-	return a.exitCode(err, args, func() *cobra.Command { return cmd })
+	root.SetOutput(stdout, stderr)
+	cmd, err := root.Execute(context.Background(), joinOptionalWait(args))
+	return a.exitCode(err, args, func() *cmdline.Command { return cmd })
 }
 
 // exitCode returns the exit code for err, the outcome of the command line
 // args, after printing err to stderr, and for a usage error the usage of
 // the command that ran, which command returns.
-func (a *app) exitCode(err error, args []string, command func() *cobra.Command) int {
+func (a *app) exitCode(err error, args []string, command func() *cmdline.Command) int {
 	if err == nil {
 		return exitOK
 	}
@@ -130,7 +126,8 @@ func (a *app) exitCode(err error, args []string, command func() *cobra.Command) 
 		return ce.code
 	}
 	var ue *usageError
-	if errors.As(err, &ue) || isFlagError(err) {
+	var pe *cmdline.UsageError
+	if errors.As(err, &ue) || errors.As(err, &pe) {
 		cmd := command()
 		printError(stderr, err)
 		if hint := missingDashHint(cmd, joinOptionalWait(args), err); hint != "" {
@@ -160,22 +157,9 @@ func printError(w io.Writer, err error) {
 	fmt.Fprintln(w, msg)
 }
 
-// isFlagError recognises cobra's and pflag's parse errors, which are plain
-// errors.
-func isFlagError(err error) bool {
-	msg := err.Error()
-	for _, p := range []string{"unknown flag", "unknown shorthand flag", "flag needs an argument",
-		"invalid argument", "unknown command", "accepts ", "requires ", "bad flag syntax"} {
-		if strings.Contains(msg, p) {
-			return true
-		}
-	}
-	return false
-}
-
-func (a *app) rootCommand() *cobra.Command {
+func (a *app) rootCommand() *cmdline.Command {
 	var check, kill, force bool
-	root := &cobra.Command{
+	root := &cmdline.Command{
 		Use:   "singleinstance",
 		Short: "Run only one copy of a program, check it, stop it, see who holds it",
 		Long: `singleinstance guards a program so that only one copy of it runs on this
@@ -210,18 +194,15 @@ status object on stderr, where the text report would go, as stdout belongs
 to COMMAND. Other commands refuse --json.
 
 ` + exitCodesHelp,
-		Version:       version(),
-		SilenceErrors: true,
-		SilenceUsage:  true,
-		Args:          cobra.ArbitraryArgs,
-		Annotations:   map[string]string{jsonAnnotation: "yes"},
-		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
+		UsageFooter: etcdHelpLine,
+		Annotations: map[string]string{jsonAnnotation: "yes"},
+		BeforeRun: func(cmd *cmdline.Command, args []string) error {
 			if a.json && cmd.Annotations[jsonAnnotation] == "" {
 				return usagef("--json: %q prints no data; --json works with run, check, status, kill, list, wait and version", cmd.CommandPath())
 			}
 			return nil
 		},
-		RunE: func(cmd *cobra.Command, args []string) error {
+		Run: func(cmd *cmdline.Command, args []string) error {
 			if !check && !kill {
 				if len(args) == 0 {
 					if a.json {
@@ -246,7 +227,6 @@ to COMMAND. Other commands refuse --json.
 			return a.kill(cmd.Context(), args[0], force, singleinstance.DefaultStopTimeout)
 		},
 	}
-	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return &usageError{err} })
 	pf := root.PersistentFlags()
 	pf.StringVar(&a.lockDir, "lock-dir", "", "lock directory (default $SINGLEINSTANCE_LOCK_DIR, else the per-user default)")
 	pf.BoolVar(&a.json, "json", false, "print data as JSON")
@@ -267,11 +247,11 @@ to COMMAND. Other commands refuse --json.
 		}
 		switch c.Name() {
 		case "run", "check", "kill", "status", "wait":
-			c.ValidArgsFunction = a.completeName
+			c.Complete = a.completeName
 		}
 	}
 	root.AddCommand(a.etcdTopicCommand())
-	root.SetUsageTemplate(usageTemplate)
+	root.AddCompletion()
 	return root
 }
 
@@ -281,13 +261,12 @@ const jsonAnnotation = "singleinstance.json"
 
 // missingDashHint explains an unknown flag of run on a command line
 // without "--", met after NAME: it was meant for COMMAND, which needs "--"
-// before it. args are the words cobra parsed. The hint shows the command
+// before it. args are the words the tree parsed. The hint shows the command
 // line with "--" added after NAME.
-func missingDashHint(cmd *cobra.Command, args []string, err error) string {
+func missingDashHint(cmd *cmdline.Command, args []string, err error) string {
 	if cmd.Name() != "run" || !strings.HasPrefix(err.Error(), "unknown") || slices.Contains(args, "--") {
 		return ""
 	}
-	fs := cmd.Flags()
 	positional := 0
 	for i := 0; i < len(args); i++ {
 		arg := args[i]
@@ -303,18 +282,18 @@ func missingDashHint(cmd *cobra.Command, args []string, err error) string {
 			}
 			continue
 		}
-		var f *pflag.Flag
+		var f *cmdline.Flag
 		withValue := false
 		if long, ok := strings.CutPrefix(arg, "--"); ok {
 			name, _, eq := strings.Cut(long, "=")
-			f, withValue = fs.Lookup(name), eq
+			f, withValue = cmd.Lookup(name), eq
 		} else {
-			f, withValue = fs.ShorthandLookup(arg[1:2]), len(arg) > 2
+			f, withValue = cmd.LookupShort(arg[1:2]), len(arg) > 2
 		}
 		if f == nil {
 			return "" // an unknown flag before NAME is run's
 		}
-		if !withValue && f.NoOptDefVal == "" {
+		if !withValue && f.Value.Type() != "bool" && f.NoValue == "" {
 			i++ // its value
 		}
 	}
@@ -322,7 +301,7 @@ func missingDashHint(cmd *cobra.Command, args []string, err error) string {
 }
 
 // nameArg validates the single NAME argument of a command.
-func nameArg(cmd *cobra.Command, args []string) error {
+func nameArg(cmd *cmdline.Command, args []string) error {
 	if len(args) != 1 {
 		return usagef("%s takes exactly one NAME, got %d arguments", cmd.Name(), len(args))
 	}

@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/singleinstance/singleinstance"
-	"github.com/spf13/cobra"
+	"github.com/singleinstance/singleinstance/cmd/singleinstance/internal/cmdline"
 )
 
 // lostGrace is how long run lets its command stop after SIGTERM, once a
@@ -24,11 +24,11 @@ const lostGrace = 5 * time.Second
 // after SIGTERM before it sends SIGKILL.
 const replaceGrace = 10 * time.Second
 
-func (a *app) runCommand() *cobra.Command {
+func (a *app) runCommand() *cmdline.Command {
 	var wait time.Duration
 	var conflictCode int
 	var replace bool
-	cmd := &cobra.Command{
+	cmd := &cmdline.Command{
 		Use:   "run [--wait DURATION] [--conflict-exit-code N] [--replace] NAME -- COMMAND [ARGS...]",
 		Short: "Run COMMAND while holding the lock NAME; refuse if another copy holds it",
 		Long: `run takes the lock NAME and runs COMMAND with this terminal's stdin,
@@ -70,7 +70,7 @@ taken until its lease expires.
 run exits with COMMAND's exit code (also after waiting for its tree), 128+N if it died of signal N, 125 if
 the lock could not be taken, 126 if COMMAND cannot be executed and 127 if
 it was not found.`,
-		Args: func(cmd *cobra.Command, args []string) error {
+		Args: func(cmd *cmdline.Command, args []string) error {
 			dash := cmd.ArgsLenAtDash()
 			switch {
 			case len(args) == 0:
@@ -84,7 +84,7 @@ it was not found.`,
 			}
 			return nil
 		},
-		RunE: func(cmd *cobra.Command, args []string) error {
+		Run: func(cmd *cmdline.Command, args []string) error {
 			if conflictCode < 0 || conflictCode > 255 {
 				return usagef("--conflict-exit-code must be 0-255, not %d", conflictCode)
 			}
@@ -96,7 +96,7 @@ it was not found.`,
 	}
 	f := cmd.Flags()
 	f.Var(durationFlag{&wait}, "wait", "wait up to DURATION for the running instance to exit (forever: no limit)")
-	f.Lookup("wait").NoOptDefVal = "0s"
+	f.Lookup("wait").NoValue = "0s"
 	f.IntVar(&conflictCode, "conflict-exit-code", exitNo, "exit code when another instance holds the lock")
 	f.BoolVar(&replace, "replace", false, "stop the running instance, then take over")
 	return cmd

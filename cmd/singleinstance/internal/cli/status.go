@@ -10,8 +10,8 @@ import (
 	"time"
 
 	"github.com/singleinstance/singleinstance"
+	"github.com/singleinstance/singleinstance/cmd/singleinstance/internal/cmdline"
 	"github.com/singleinstance/singleinstance/termtext"
-	"github.com/spf13/cobra"
 )
 
 // statusJSON is the stable JSON form of a lock's state, printed by
@@ -104,8 +104,8 @@ func runningCode(running bool) error {
 	return withCode(exitNo, nil)
 }
 
-func (a *app) checkCommand() *cobra.Command {
-	return &cobra.Command{
+func (a *app) checkCommand() *cmdline.Command {
+	return &cmdline.Command{
 		Use:   "check NAME",
 		Short: "Tell whether NAME is running (exit 0) or not (exit 1)",
 		Long: `check prints "Application 'NAME': RUNNING" and exits 0, or
@@ -115,7 +115,7 @@ prints the same object as "status --json" (without live CPU and memory
 figures). Exit 3 if it could not tell (bad name, unreadable lock directory),
 4 if etcd (--etcd) could not be reached: then it says neither.`,
 		Args: nameArg,
-		RunE: func(cmd *cobra.Command, args []string) error {
+		Run: func(cmd *cmdline.Command, args []string) error {
 			if err := a.connect(cmd); err != nil {
 				return err
 			}
@@ -143,8 +143,8 @@ func (a *app) check(name string) error {
 	return runningCode(running)
 }
 
-func (a *app) statusCommand() *cobra.Command {
-	return &cobra.Command{
+func (a *app) statusCommand() *cmdline.Command {
+	return &cmdline.Command{
 		Use:   "status NAME",
 		Short: "Show who holds NAME: PID, start time, command, user, host, token, CPU, memory",
 		Long: `status prints whether NAME is running and, if so, everything known about
@@ -166,7 +166,7 @@ by "run"), lock_device, lock_inode, visible, uptime_seconds and process
 missing or unreadable description. Over etcd lock_dir and lock_path are
 empty, and backend, key, and while fenced, fenced and fenced_until appear.`,
 		Args: nameArg,
-		RunE: func(cmd *cobra.Command, args []string) error {
+		Run: func(cmd *cmdline.Command, args []string) error {
 			if err := a.connect(cmd); err != nil {
 				return err
 			}

@@ -4,12 +4,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"regexp"
 	"runtime"
 	"runtime/debug"
 	"strings"
 
-	"github.com/spf13/cobra"
+	"github.com/singleinstance/singleinstance/cmd/singleinstance/internal/cmdline"
 )
 
 // The release build stamps these with
@@ -35,15 +34,22 @@ type versionInfo struct {
 }
 
 // pseudoCommit returns the commit at the end of a pseudo-version such as
-// v0.1.1-0.20260102150405-0123456789ab, or "" for another version. The
-// expression is compiled here rather than when the program starts, which
-// every command, "check" above all, would pay for.
+// v0.1.1-0.20260102150405-0123456789ab (optionally +incompatible): the 12
+// hex digits after "-", after 14 decimal ones (the time), after "." or
+// "-". It returns "" for another version.
 func pseudoCommit(version string) string {
-	m := regexp.MustCompile(`[.-]\d{14}-([0-9a-f]{12})(\+incompatible)?$`).FindStringSubmatch(version)
-	if m == nil {
+	v := strings.TrimSuffix(version, "+incompatible")
+	const tail = 1 + 14 + 1 + 12 // [.-]TIME-COMMIT
+	if len(v) < tail {
 		return ""
 	}
-	return m[1]
+	t := v[len(v)-tail:]
+	stamp, commit := t[1:15], t[16:]
+	if t[0] != '.' && t[0] != '-' || t[15] != '-' ||
+		strings.Trim(stamp, "0123456789") != "" || strings.Trim(commit, "0123456789abcdef") != "" {
+		return ""
+	}
+	return commit
 }
 
 // buildInfo gathers the version: the stamped values first; else the
@@ -90,11 +96,8 @@ func buildInfo(etcd bool) versionInfo {
 	return v
 }
 
-// version is the version alone, for --version's first line.
-func version() string { return buildInfo(false).Version }
-
-// text is the human-readable form; its first line is cobra's usual
-// "singleinstance version V".
+// text is the human-readable form, which --version prints too; its first
+// line is the usual "singleinstance version V".
 func (v versionInfo) text() string {
 	orUnknown := func(s string) string {
 		if s == "" {
@@ -127,12 +130,10 @@ func (v versionInfo) write(w io.Writer, asJSON bool) error {
 
 // addVersion makes --version print the full version text and adds the
 // version command.
-func (a *app) addVersion(root *cobra.Command) {
+func (a *app) addVersion(root *cmdline.Command) {
 	info := buildInfo(a.connectEtcd != nil)
-	root.Version = info.Version
-	// A template: escape any braces (there are none in practice).
-	root.SetVersionTemplate(strings.NewReplacer("{{", `{{"{{"}}`).Replace(info.text()))
-	root.AddCommand(&cobra.Command{
+	root.Version, root.VersionText = info.Version, info.text()
+	root.AddCommand(&cmdline.Command{
 		Use:   "version",
 		Short: "Print the version, commit, build date, Go version and whether etcd is linked",
 		Long: `version prints the release version (or the module version that
@@ -143,8 +144,8 @@ With --json it prints them as one JSON object. "singleinstance --version"
 prints the same text.
 
 Exit 0.`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
+		Args: cmdline.NoArgs,
+		Run: func(cmd *cmdline.Command, args []string) error {
 			return info.write(a.stdout, a.json)
 		},
 	})

@@ -74,6 +74,11 @@ func TestPseudoVersionCommit(t *testing.T) {
 		"v0.1.1-0.20260102150405-0123456789ab":      "0123456789ab",
 		"v0.2.0-rc.1.0.20260102150405-abcdefabcdef": "abcdefabcdef",
 		"v0.1.0": "",
+		"v2.0.0-20260102150405-0123456789ab+incompatible": "0123456789ab",
+		"v0.0.0-20260102150405-0123456789AB":              "",
+		"v0.0.0-2026010215040x-0123456789ab":              "",
+		"v0.0.0_20260102150405-0123456789ab":              "",
+		"0123456789ab":                                    "",
 	} {
 		if got := pseudoCommit(v); got != want {
 			t.Errorf("%s: commit %q, want %q", v, got, want)

@@ -6,13 +6,13 @@ import (
 	"time"
 
 	"github.com/singleinstance/singleinstance"
-	"github.com/spf13/cobra"
+	"github.com/singleinstance/singleinstance/cmd/singleinstance/internal/cmdline"
 )
 
-func (a *app) waitCommand() *cobra.Command {
+func (a *app) waitCommand() *cmdline.Command {
 	until := "free"
 	timeout := forever
-	cmd := &cobra.Command{
+	cmd := &cmdline.Command{
 		Use:   "wait [--until free|held] [--timeout DURATION] NAME",
 		Short: "Wait until NAME is free (default) or held",
 		Long: `wait blocks until the lock NAME is free (--until free, the default) or
@@ -24,7 +24,7 @@ With --json it prints one object on stdout when the wait ends: {"name",
 "state" ("free" or "held", as last seen), "reached" (boolean: false on
 timeout), "waited_seconds"}.`,
 		Args: nameArg,
-		RunE: func(cmd *cobra.Command, args []string) error {
+		Run: func(cmd *cmdline.Command, args []string) error {
 			var wantHeld bool
 			switch until {
 			case "free":

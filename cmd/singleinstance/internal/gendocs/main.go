@@ -11,19 +11,19 @@
 //	install -m 644 DIR/*.1 /usr/local/share/man/man1/
 //
 // The pages carry the date in $SOURCE_DATE_EPOCH when it is set (for
-// reproducible release archives), else today's. It lives apart from the
-// singleinstance binary, which thus does not link the man page renderer.
+// reproducible release archives), else today's.
 package main
 
 import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/singleinstance/singleinstance/cmd/singleinstance/internal/cli"
-	"github.com/spf13/cobra"
-	"github.com/spf13/cobra/doc"
+	"github.com/singleinstance/singleinstance/cmd/singleinstance/internal/cmdline"
 )
 
 func main() {
@@ -45,65 +45,45 @@ func generate(dir string) ([]string, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
-	root := cli.Command()
-	root.DisableAutoGenTag = true
-	forMan(root)
-	header := &doc.GenManHeader{
-		Section: "1",
-		Source:  "singleinstance " + root.Version,
-		Manual:  "singleinstance manual",
-	}
-	if err := doc.GenManTree(root, header, dir); err != nil {
+	date, err := pageDate()
+	if err != nil {
 		return nil, err
 	}
-	// GenManTree leaves out help topics: write them as pages of their own.
-	for _, c := range root.Commands() {
-		if !c.IsAdditionalHelpTopicCommand() {
-			continue
+	root := cli.Command()
+	var files []string
+	var walk func(c *cmdline.Command) error
+	walk = func(c *cmdline.Command) error {
+		if c.Parent() == nil || c.Documented() {
+			path := filepath.Join(dir, ManPage(c))
+			if err := os.WriteFile(path, []byte(page(c, root.Version, date)), 0o644); err != nil {
+				return err
+			}
+			files = append(files, path)
 		}
-		if err := writeTopic(c, header, dir); err != nil {
-			return nil, err
+		for _, sub := range c.Commands() {
+			if err := walk(sub); err != nil {
+				return err
+			}
 		}
+		return nil
 	}
-	return filepath.Glob(filepath.Join(dir, "*.1"))
+	return files, walk(root)
 }
 
-// forMan rewrites the help text of c and its subcommands for the man page
-// renderer, which reads it as Markdown: indented lines (tables, lists of
-// exit codes) stay as they are, as preformatted text, and the * and _ of
-// the other lines ($SINGLEINSTANCE_ETCD_*) are not taken for emphasis.
-func forMan(c *cobra.Command) {
-	lines := strings.Split(c.Long, "\n")
-	for i, line := range lines {
-		if strings.HasPrefix(line, "  ") {
-			lines[i] = "    " + line
-			continue
-		}
-		line = strings.ReplaceAll(line, "*", `\*`)
-		lines[i] = strings.ReplaceAll(line, "_", `\_`)
+// pageDate is the date the pages carry: $SOURCE_DATE_EPOCH's, else today.
+func pageDate() (time.Time, error) {
+	epoch := os.Getenv("SOURCE_DATE_EPOCH")
+	if epoch == "" {
+		return time.Now().UTC(), nil
 	}
-	c.Long = strings.Join(lines, "\n")
-	for _, sub := range c.Commands() {
-		forMan(sub)
-	}
-}
-
-// writeTopic writes the man page of the help topic c.
-func writeTopic(c *cobra.Command, header *doc.GenManHeader, dir string) error {
-	h := *header
-	f, err := os.Create(filepath.Join(dir, ManPage(c)))
+	secs, err := strconv.ParseInt(epoch, 10, 64)
 	if err != nil {
-		return err
+		return time.Time{}, fmt.Errorf("SOURCE_DATE_EPOCH=%q: not a number of seconds", epoch)
 	}
-	if err := doc.GenMan(c, &h, f); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
+	return time.Unix(secs, 0).UTC(), nil
 }
 
-// ManPage is the file name of c's man page: its command path with dashes,
-// as GenManTree names them.
-func ManPage(c *cobra.Command) string {
+// ManPage is the file name of c's man page: its command path with dashes.
+func ManPage(c *cmdline.Command) string {
 	return strings.ReplaceAll(c.CommandPath(), " ", "-") + ".1"
 }

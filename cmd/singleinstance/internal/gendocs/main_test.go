@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/singleinstance/singleinstance/cmd/singleinstance/internal/cli"
-	"github.com/spf13/cobra"
+	"github.com/singleinstance/singleinstance/cmd/singleinstance/internal/cmdline"
 )
 
 // TestGenerate writes the man pages and checks that every command that
@@ -23,9 +23,9 @@ func TestGenerate(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := map[string]bool{}
-	var walk func(c *cobra.Command)
-	walk = func(c *cobra.Command) {
-		if c.IsAvailableCommand() || c.IsAdditionalHelpTopicCommand() {
+	var walk func(c *cmdline.Command)
+	walk = func(c *cmdline.Command) {
+		if c.Parent() == nil || c.Documented() {
 			want[ManPage(c)] = true
 		}
 		for _, sub := range c.Commands() {
@@ -49,7 +49,7 @@ func TestGenerate(t *testing.T) {
 			t.Errorf("no man page for a command: %v", err)
 			continue
 		}
-		text := string(data)
+		text := strings.ReplaceAll(string(data), `\-`, "-")
 		name := strings.TrimSuffix(page, ".1")
 		title := strings.ToUpper(name)
 		if !strings.Contains(text, `.TH "`+title+`" "1" "Nov 2023" "singleinstance `) {
@@ -62,16 +62,20 @@ func TestGenerate(t *testing.T) {
 			t.Errorf("%s lists the etcd flags among its options", page)
 		}
 	}
-	etcd, _ := os.ReadFile(filepath.Join(dir, "singleinstance-etcd.1"))
+	data, _ := os.ReadFile(filepath.Join(dir, "singleinstance-etcd.1"))
+	etcd := strings.ReplaceAll(string(data), `\-`, "-")
 	for _, flag := range []string{"--etcd-ttl duration", "--etcd-password string", "--etcd-dial-timeout duration", "$SINGLEINSTANCE_ETCD_* variable"} {
-		if !strings.Contains(string(etcd), flag) {
+		if !strings.Contains(etcd, flag) {
 			t.Errorf("singleinstance-etcd.1 does not contain %s:\n%s", flag, etcd)
 		}
 	}
 }
 
-// TestLeanBinary checks that the singleinstance binary does not link the
-// man page renderer, which only this tool needs.
+// TestLeanBinary checks that the singleinstance binary links no package
+// whose initialisation every start would pay for and that it does not
+// need: regular expressions (and with them Unicode's tables), templates,
+// the network stack (net/netip interns values at start), or a general
+// command-line framework.
 func TestLeanBinary(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs go list")
@@ -80,11 +84,40 @@ func TestLeanBinary(t *testing.T) {
 	if err != nil {
 		t.Fatalf("go list: %v\n%s", err, out)
 	}
-	for _, pkg := range []string{"github.com/spf13/cobra/doc", "github.com/cpuguy83/go-md2man/v2/md2man"} {
+	for _, pkg := range []string{"regexp", "text/template", "net", "net/netip", "net/url",
+		"github.com/spf13/cobra", "github.com/spf13/pflag"} {
 		for _, dep := range strings.Fields(string(out)) {
 			if dep == pkg {
 				t.Errorf("singleinstance links %s", pkg)
 			}
+		}
+	}
+}
+
+// TestPagesRender renders every page with groff, where installed, and
+// fails on any warning: a line the text turned into a request, an escape
+// it broke.
+func TestPagesRender(t *testing.T) {
+	groff, err := exec.LookPath("groff")
+	if err != nil {
+		t.Skip("no groff here")
+	}
+	dir := t.TempDir()
+	files, err := generate(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range files {
+		out, err := exec.Command(groff, "-man", "-Tutf8", "-ww", "-z", f).CombinedOutput()
+		if err != nil || len(out) > 0 {
+			t.Errorf("groff %s: %v\n%s", filepath.Base(f), err, out)
+		}
+		text, err := exec.Command(groff, "-man", "-Tutf8", f).Output()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if name := strings.TrimSuffix(filepath.Base(f), ".1"); !strings.Contains(string(text), name) {
+			t.Errorf("%s renders without its name:\n%s", filepath.Base(f), text)
 		}
 	}
 }

@@ -1,6 +1,6 @@
 // Command linked starts and exits at once, linking everything the
 // singleinstance command links (its command-line package, and through it
-// cobra, pflag and the library) and running their initialisation. The CLI
+// the library and the command tree) and running their initialisation. The CLI
 // benchmarks measure it as contender "golinked": the start-up floor of any
 // command built on these packages, above an empty Go program's.
 package main
