@@ -47,6 +47,7 @@ func (l *Lock) takeLock(ctx context.Context, wait bool) (*os.File, error) {
 	// no event when it exits, and the search is not cheap: while it is the
 	// one found, the pause doubles up to maxDeletedPause.
 	pause := fallbackWake
+	var orphans []int // holders of a deleted lock file, whose exit ends a wait
 	for retries := 0; ; {
 		if f == nil {
 			var err error
@@ -70,9 +71,16 @@ func (l *Lock) takeLock(ctx context.Context, wait bool) (*os.File, error) {
 		// newcomer for a holder meanwhile, and only if the file is free (a
 		// waiter on a live holder does not search).
 		var orphan *Record
-		var orphans []int // holders of a deleted lock file, whose exit ends a wait
 		if locked, lerr := filelock.IsLocked(f); lerr == nil && !locked && needsDeletedSearch(f) {
-			orphan, orphans = l.holderOfDeleted(f)
+			// The holders found last time, if they still hold, spare the
+			// search.
+			if orphans = stillHolding(l.paths, orphans); len(orphans) > 0 {
+				orphan = tokenHolder(l.paths, orphans)
+			} else {
+				orphan, orphans = l.holderOfDeleted(f)
+			}
+		} else {
+			orphans = nil
 		}
 		err := filelock.ErrLocked
 		if orphan == nil {
@@ -143,7 +151,7 @@ func (l *Lock) takeLock(ctx context.Context, wait bool) (*os.File, error) {
 			announced = true
 			l.announceWait(orphan)
 		}
-		if err := waitEvent(ctx, w, pause, orphans); err != nil {
+		if _, err := waitEvent(ctx, w, pause, orphans); err != nil {
 			f.Close()
 			return nil, l.conflict(orphan, time.Since(start), err)
 		}
@@ -158,10 +166,12 @@ func (l *Lock) takeLock(ctx context.Context, wait bool) (*os.File, error) {
 
 // waitEvent waits for a file event on w, at most max, until ctx is done;
 // and, if pids are given (the holders of a deleted lock file, whose exit
-// no file event announces), until one of them exits.
-func waitEvent(ctx context.Context, w *filelock.Watcher, max time.Duration, pids []int) error {
+// no file event announces), until one of them exits. It reports whether
+// the wait was quiet (see filelock.Watcher.WaitQuiet): never if a holder
+// exited.
+func waitEvent(ctx context.Context, w eventSource, max time.Duration, pids []int) (quiet bool, err error) {
 	if len(pids) == 0 {
-		return w.Wait(ctx, max)
+		return w.WaitQuiet(ctx, max)
 	}
 	exited, stop := proc.WatchExit(pids)
 	defer stop()
@@ -174,10 +184,11 @@ func waitEvent(ctx context.Context, w *filelock.Watcher, max time.Duration, pids
 		case <-wctx.Done():
 		}
 	}()
-	if err := w.Wait(wctx, max); err != nil && ctx.Err() != nil {
-		return err
+	quiet, err = w.WaitQuiet(wctx, max)
+	if err != nil && ctx.Err() != nil {
+		return false, err
 	}
-	return nil
+	return quiet && err == nil, nil
 }
 
 // needsDeletedSearch reports whether f, free, was never held or its

@@ -58,6 +58,22 @@ func deletedLockHolders(p paths, cur proc.FileID) []int {
 	return pids
 }
 
+// stillHolding returns those of pids, found by deletedLockHolders a moment
+// ago, that still hold a deleted lock file of the name. Looking at them
+// alone reads only their descriptors: a waiter looks again this way, and
+// searches every process again only once none of them holds it any more
+// (it may have handed the lock to another before it let go).
+func stillHolding(p paths, pids []int) []int {
+	l := proc.NameLock{Base: filepath.Base(p.lock), Deleted: realPath(p.lock)}
+	var out []int
+	for _, pid := range pids {
+		if ok, err := proc.Holds(pid, l); err == nil && ok {
+			out = append(out, pid)
+		}
+	}
+	return out
+}
+
 // deviceOf returns the device of the file system that holds dir, or, if
 // dir does not exist, the nearest directory above it that does.
 func deviceOf(dir string) uint64 {

@@ -68,6 +68,9 @@ type probeResult struct {
 	tokenKey  string
 	tokenOnly bool
 	sockIno   uint64
+	// deleted are the processes found holding a deleted lock file of the
+	// name, when only they show it held (see deletedLockHolders).
+	deleted []int
 }
 
 // nameLock identifies what the holders of the name hold.
@@ -193,7 +196,7 @@ func (s *Store) probe(name string, mode probeMode) (*probeResult, error) {
 		if f == nil {
 			cur.Dev = deviceOf(p.dir)
 		}
-		if len(deletedLockHolders(p, cur)) > 0 {
+		if r.deleted = deletedLockHolders(p, cur); len(r.deleted) > 0 {
 			r.state.Running, r.state.Orphaned = true, true
 			r.lockDev, r.lockIno = 0, 0
 			r.record = record{}

@@ -77,7 +77,7 @@ func (s *Store) Stop(ctx context.Context, name string, force bool, wait time.Dur
 	}
 	if wait == 0 {
 		// Not waiting: success only if the name is free already.
-		if done, err := released(r.paths.lock, token0(r, h)); err == nil && done && !st.holding() {
+		if done, err := released(r.paths.lock, token0(r, h)); err == nil && done && !st.holding() && !st.signalHandedOn() {
 			return true, nil
 		}
 		return false, fmt.Errorf("singleinstance: %q (pid %s) was sent %s and not waited for; it still holds the lock: %w",

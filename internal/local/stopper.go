@@ -5,12 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/singleinstance/singleinstance/internal/proc"
+	"github.com/singleinstance/singleinstance/internal/safefs"
 )
 
 // errNoneVisible: the lock is held, but no process that holds it can be
@@ -24,9 +26,14 @@ type stopper struct {
 	log       *slog.Logger
 	signalled map[int]uint64 // PID to StartID of every process signalled
 	lock      proc.NameLock  // what the stopped acquisition's tree holds
-	owner     proc.Identity  // its wrapper, if hasOwner
-	hasOwner  bool
-	lastLook  time.Time // of again
+	paths     paths          // the name's files
+	// locked are the files on the lock directory's file system that had
+	// a write lock when the stop began: the only ones whose holders can
+	// be the stopped tree's (see signalHandedOn).
+	locked   []proc.FileID
+	owner    proc.Identity // its wrapper, if hasOwner
+	hasOwner bool
+	lastLook time.Time // of again
 }
 
 // signalTree signals what r shows holding the lock: h, the holder the .info
@@ -45,7 +52,8 @@ func (s *stopper) signalTree(r *probeResult, h *Record) error {
 	if d := r.state.Holder; d != nil && r.recordMatches {
 		owner, hasOwner = d.ownerIdentity()
 	}
-	s.lock, s.owner, s.hasOwner = r.nameLock(), owner, hasOwner
+	s.lock, s.paths, s.owner, s.hasOwner = r.nameLock(), r.paths, owner, hasOwner
+	s.locked = lockedOn(deviceOf(r.paths.dir))
 	for _, hp := range r.state.Holding {
 		pid := hp.PID
 		id, err := proc.Lookup(pid)
@@ -174,15 +182,74 @@ func (s *stopper) holding() bool {
 }
 
 // awaitLetGo waits until no process this stop signalled holds the name
-// (see holding). A process's exit, or its closing a descriptor, sends no
-// event here: it looks again every few milliseconds.
+// (see holding), and no other process holds a deleted lock file of it: one
+// that a signalled process handed the lock to as it went (a child it
+// forked, a process it passed the descriptor to) holds the name as much,
+// and is signalled in turn. A process's exit, or its closing a descriptor,
+// sends no event here: it looks again every few milliseconds.
 func (s *stopper) awaitLetGo(ctx context.Context) error {
-	for s.holding() {
+	for {
+		if !s.holding() && !s.signalHandedOn() {
+			return nil
+		}
 		if err := sleepCtx(ctx, 10*time.Millisecond); err != nil {
 			return err
 		}
 	}
-	return nil
+}
+
+// signalHandedOn signals the processes, other than the wrapper, that hold
+// a deleted lock file of the name (see deletedLockHolders) that was locked
+// when the stop began, and reports whether there were any: the name is
+// not free while they live. A lock file locked since is a later holder's,
+// which the stop must never hit.
+func (s *stopper) signalHandedOn() bool {
+	cur := proc.FileID{Dev: deviceOf(s.paths.dir)}
+	if fi, err := os.Lstat(s.paths.lock); err == nil {
+		cur.Dev, cur.Ino = safefs.FileID(fi)
+	}
+	var old []proc.FileID
+	for _, id := range lockedOn(cur.Dev) {
+		if id != cur && slices.Contains(s.locked, id) {
+			old = append(old, id)
+		}
+	}
+	if len(old) == 0 {
+		return false
+	}
+	deleted := proc.NameLock{Base: s.lock.Base, Deleted: s.lock.Deleted}
+	held := false
+	for _, pid := range deletedLockHolders(s.paths, cur) {
+		id, err := proc.Lookup(pid)
+		if err != nil || s.hasOwner && id == s.owner {
+			continue
+		}
+		for _, f := range old {
+			// Found holding a moment ago: it must hold, still, a deleted
+			// lock file of the name that is one of the old ones; the
+			// signal then goes to that same process only (see signal).
+			file := proc.NameLock{Base: s.lock.Base, Dev: f.Dev, Ino: f.Ino}
+			if ok, err := proc.Holds(pid, file); err != nil || !ok {
+				continue
+			}
+			if ok, err := proc.Holds(pid, deleted); err == nil && ok {
+				held = true
+				s.signal(id)
+				break
+			}
+		}
+	}
+	return held
+}
+
+// lockedOn returns the files of the file system on dev that have a write
+// lock (see proc.LockedFiles); none where the platform cannot tell.
+func lockedOn(dev uint64) []proc.FileID {
+	locked, err := proc.LockedFiles()
+	if err != nil {
+		return nil
+	}
+	return slices.DeleteFunc(locked, func(id proc.FileID) bool { return id.Dev != dev })
 }
 
 // pids lists the signalled PIDs for messages.

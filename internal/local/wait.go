@@ -49,27 +49,38 @@ func (s *Store) wait(ctx context.Context, name string, held bool, watch func(pat
 		}
 	}()
 	var mode probeMode
+	var orphans []int // holders of a deleted lock file, whose exit ends a wait
+	p := pathsFor(s.dir, name)
 	for {
-		r, err := s.probe(name, mode)
-		if err != nil {
-			return err
+		// The holders of a deleted lock file found last time, if they
+		// still hold, spare the look through every process.
+		running := false
+		if orphans = stillHolding(p, orphans); len(orphans) > 0 {
+			running = true
+		} else {
+			r, err := s.probe(name, mode)
+			if err != nil {
+				return err
+			}
+			running, orphans = r.state.Running, r.deleted
 		}
-		running := r.state.Running
 		if running == held {
 			return nil
 		}
 		if w == nil {
 			// Watch, then look again, so that no change between the two
 			// goes unseen.
+			var err error
 			if w, err = watch(s.LockPath(name)); err == nil {
 				mode = 0
 				continue
 			}
 			w = nil
 		}
-		quiet := false
+		var quiet bool
+		var err error
 		if w != nil {
-			quiet, err = w.WaitQuiet(ctx, waitEventBound)
+			quiet, err = waitEvent(ctx, w, waitEventBound, orphans)
 		} else {
 			err = sleepCtx(ctx, waitPoll)
 		}

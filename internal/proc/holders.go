@@ -17,11 +17,12 @@ type NameLock struct {
 	// Deleted is the lock file's path with every symbolic link resolved:
 	// a write lock on a deleted file that was at that path counts too (a
 	// tree whose lock file was deleted, and that kept only the lock). The
-	// kernel must show the file without any link left, owned by the
-	// caller's user, and the process in this mount namespace with this
-	// root, where the path the kernel gives the file is the one it had
-	// (the directory may have been deleted and made again since). Deleted
-	// is empty if no such lock counts.
+	// kernel must show the file without any link left, and the mount the
+	// process opened it through must place it in the lock directory
+	// itself, in its file system (the same device, the same directory of
+	// that file system), whatever path the process's mount namespace or
+	// container gives that directory; the directory may have been deleted
+	// and made again since. Deleted is empty if no such lock counts.
 	Deleted string
 }
 

@@ -12,7 +12,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"unsafe"
 
@@ -103,7 +102,7 @@ func holdsVia(pid int, l NameLock, threads bool) (bool, error) {
 			continue
 		}
 		if path, ok := strings.CutSuffix(link, " (deleted)"); ok && l.Deleted != "" &&
-			deletedLockFile(base, dir+"/"+n, path, l) {
+			deletedLockFile(base, dir+"/"+n, path, info, l) {
 			return true, nil
 		}
 		var st unix.Stat_t
@@ -120,32 +119,54 @@ func holdsVia(pid int, l NameLock, threads bool) (bool, error) {
 }
 
 // deletedLockFile reports whether the descriptor at fd, of the process
-// (or thread) at /proc path base, whose link reads path + " (deleted)", is
-// a deleted lock file of l's name (see NameLock.Deleted). The link's text
-// alone proves nothing: a file may be named so, and another mount
-// namespace, or a chroot, has other directories under the same paths. So
-// the file must have no link left and be the caller's, and the process
-// must see the same tree of directories: this mount namespace, this root.
+// (or thread) at /proc path base, whose link reads path + " (deleted)" and
+// whose fdinfo is info, is a deleted lock file of l's name (see
+// NameLock.Deleted). The link's text alone proves nothing: a file may be
+// named so, and another mount namespace, a container or a bind mount
+// names directories by other paths, and may give the lock directory's path
+// to another directory. So the file must have no link left, and must have
+// been in the lock directory itself: the mount it was opened through must
+// place path, in its file system, where the lock path is (see fsPlace).
 // Looking the path up again now, through the process's root, would prove
-// nothing either: a process can change what its path names since (a
-// symbolic link in place of its directory, a mount over it in a namespace
-// of its own).
-func deletedLockFile(base, fd, path string, l NameLock) bool {
+// nothing: a process can change what its path names since (a symbolic
+// link in place of its directory, a mount over it in a namespace of its
+// own).
+func deletedLockFile(base, fd, path string, info []byte, l NameLock) bool {
 	var st unix.Stat_t
-	if path != l.Deleted || unix.Stat(fd, &st) != nil || st.Mode&unix.S_IFMT != unix.S_IFREG || st.Nlink != 0 ||
-		int(st.Uid) != os.Geteuid() {
+	if l.Deleted == "" || unix.Stat(fd, &st) != nil || st.Mode&unix.S_IFMT != unix.S_IFREG || st.Nlink != 0 {
 		return false
 	}
-	if root, err := os.Readlink(base + "/root"); err != nil || root != "/" {
+	id, ok := fdinfoMountID(info)
+	if !ok {
 		return false
 	}
-	ns, err := os.Readlink(base + "/ns/mnt")
-	self, serr := selfMountNS()
-	return err == nil && serr == nil && ns == self
+	ours, err := readMounts("/proc/self/mountinfo")
+	if err != nil {
+		return false
+	}
+	want, ok := placeOf(ours, l.Deleted)
+	if !ok {
+		return false
+	}
+	// Mount IDs are unique across namespaces. Through a mount of this
+	// namespace, the link reads as from here; through one of the
+	// process's own namespace, as from that namespace's root, which its
+	// mountinfo uses too if it is the process's root (no chroot).
+	got, ok := placeVia(ours, id, path)
+	if !ok {
+		if root, err := os.Readlink(base + "/root"); err != nil || root != "/" {
+			return false
+		}
+		theirs, err := readMounts(base + "/mountinfo")
+		if err != nil {
+			return false
+		}
+		if got, ok = placeVia(theirs, id, path); !ok {
+			return false
+		}
+	}
+	return got == want
 }
-
-// selfMountNS is this process's mount namespace, as /proc names it.
-var selfMountNS = sync.OnceValues(func() (string, error) { return os.Readlink("/proc/self/ns/mnt") })
 
 // descendants walks /proc/PID/task/TID/children from pid down. For this
 // process it first asks the kernel whether it has any child at all: a

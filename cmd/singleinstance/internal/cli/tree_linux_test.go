@@ -520,6 +520,39 @@ func TestTreeChildKeepingOnlyTheLockOutlivesWrapperAndFiles(t *testing.T) {
 	stopChild(t, lockDir, child, true)
 }
 
+// TestTreeChildHandsTheLockOnWhenKilled: a child that kept only the lock's
+// descriptor outlives run (SIGKILLed) and every file of the name; when
+// kill signals it, it hands the lock on, to a process it starts that
+// ignores SIGTERM, and exits. kill must not report the name stopped while
+// that process holds it, and must signal it in turn; kill --force then
+// stops it and frees the name.
+func TestTreeChildHandsTheLockOnWhenKilled(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	script, handed := filepath.Join(dir, "handoff.sh"), filepath.Join(dir, "handed")
+	if err := os.WriteFile(script, []byte(`trap '(trap "" TERM; exec sleep 300) & echo $! > "$1"; exit 0' TERM
+sleep 300 3>&- &
+wait
+`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	lockDir, run, child := startLockOnlyTree(t, "sh "+script+" "+handed)
+	run.killLeaving(child)
+	removeAll(t, lockDir)
+	assertHeld(t, lockDir, child)
+	killed, err := singleinstance.KillRunning("app", false, singleinstance.WithLockDir(lockDir),
+		singleinstance.WithStopTimeout(time.Second))
+	if killed || !errors.Is(err, singleinstance.ErrStopTimeout) {
+		t.Fatalf("KillRunning of a holder that hands the lock on = %v, %v; want false, ErrStopTimeout", killed, err)
+	}
+	heir := readPID(t, handed)
+	if err := waitGone(child, treeDeadline); err != nil {
+		t.Fatalf("child %d after handing the lock on: %v", child, err)
+	}
+	assertHeld(t, lockDir, heir)
+	stopChild(t, lockDir, heir, true)
+}
+
 // TestTreeChildKeepingOnlyTheLockAfterRestoreAndWrapperKilled: a child
 // that closed the name token's descriptor (4) but kept the lock's (3)
 // outlives the command; the lock file is deleted and run restores it (a

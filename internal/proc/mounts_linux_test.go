@@ -1,0 +1,177 @@
+package proc_test
+
+import (
+	"bufio"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/singleinstance/singleinstance/internal/filelock"
+	"github.com/singleinstance/singleinstance/internal/proc"
+)
+
+// lockDeletedEnv makes the test binary, re-executed, create the file it
+// names, lock it, delete it, print "ready" and hold the lock until its
+// stdin closes.
+const lockDeletedEnv = "PROC_TEST_LOCK_DELETED"
+
+func TestMain(m *testing.M) {
+	if path := os.Getenv(lockDeletedEnv); path != "" {
+		os.Exit(lockDeleted(path))
+	}
+	os.Exit(m.Run())
+}
+
+func lockDeleted(path string) int {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	if err == nil {
+		err = filelock.TryLock(f)
+	}
+	if err == nil {
+		err = os.Remove(path)
+	}
+	if err != nil {
+		os.Stdout.WriteString("error " + err.Error() + "\n")
+		return 1
+	}
+	os.Stdout.WriteString("ready\n")
+	bufio.NewReader(os.Stdin).ReadString('\n')
+	return 0
+}
+
+// TestDeletedLockFileInOtherMountNamespace: a process in another mount
+// namespace that holds a deleted lock file holds the name if the file was
+// in the lock directory itself, whatever path the namespace gives that
+// directory; and not if the namespace gives the lock directory's path to
+// another directory (as a private /tmp does).
+func TestDeletedLockFileInOtherMountNamespace(t *testing.T) {
+	unshare, err := exec.LookPath("unshare")
+	if err != nil || os.Geteuid() != 0 {
+		t.Skip("needs root and util-linux unshare to make mount namespaces")
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	root := t.TempDir()
+	lockDir := filepath.Join(root, "locks")
+	other := filepath.Join(root, "other")
+	elsewhere := filepath.Join(root, "elsewhere")
+	for _, d := range []string{lockDir, other, elsewhere} {
+		if err := os.Mkdir(d, 0o700); err != nil {
+			t.Fatal(err)
+		}
+	}
+	l := proc.NameLock{Base: "app.lock", Deleted: filepath.Join(lockDir, "app.lock")}
+	for _, tc := range []struct {
+		name  string
+		mount [2]string // bind mount source and target in the namespace, if any
+		path  string    // the file the holder locks and deletes, by its path there
+		holds bool
+	}{
+		{"a copy of this namespace", [2]string{}, filepath.Join(lockDir, "app.lock"), true},
+		{"the lock directory under another path", [2]string{lockDir, elsewhere}, filepath.Join(elsewhere, "app.lock"), true},
+		{"another directory under the lock directory's path", [2]string{other, lockDir}, filepath.Join(lockDir, "app.lock"), false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			script := `exec "$0"`
+			if tc.mount[0] != "" {
+				script = `mount --bind "$1" "$2" && exec "$0"`
+			}
+			cmd := exec.Command(unshare, "--mount", "--propagation", "private", "sh", "-c", script, exe, tc.mount[0], tc.mount[1])
+			cmd.Env = append(os.Environ(), lockDeletedEnv+"="+tc.path)
+			stdin, err := cmd.StdinPipe()
+			if err != nil {
+				t.Fatal(err)
+			}
+			stdout, err := cmd.StdoutPipe()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			defer func() { stdin.Close(); cmd.Wait() }()
+			line, _ := bufio.NewReader(stdout).ReadString('\n')
+			if strings.TrimSpace(line) != "ready" {
+				t.Fatalf("holder: %q", line)
+			}
+			pid := cmd.Process.Pid
+			for _, holders := range []func(proc.NameLock) ([]int, error){proc.Holders, proc.HoldersThorough} {
+				pids, err := holders(l)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got := slices.Contains(pids, pid); got != tc.holds {
+					t.Errorf("Holders = %v; pid %d counted: %v, want %v", pids, pid, got, tc.holds)
+				}
+			}
+			if ok, err := proc.Holds(pid, l); err != nil || ok != tc.holds {
+				t.Errorf("Holds = %v, %v; want %v", ok, err, tc.holds)
+			}
+		})
+	}
+}
+
+// TestDeletedLockFileOfAnotherUser: in a directory that every user may
+// write to, a deleted lock file of the name that another user's process
+// holds holds the name, as the live file would; root, who can see that
+// process, counts it.
+func TestDeletedLockFileOfAnotherUser(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to run a process as another user")
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	root := t.TempDir()
+	shared := filepath.Join(root, "shared")
+	if err := os.Mkdir(shared, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range []struct {
+		path string
+		mode os.FileMode
+	}{{root, 0o755}, {filepath.Dir(root), 0o755}, {shared, 0o777 | os.ModeSticky}} {
+		if err := os.Chmod(d.path, d.mode); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The test binary must be readable and executable by that user too.
+	bin := filepath.Join(root, "holder")
+	data, err := os.ReadFile(exe)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(bin, data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(shared, "app.lock")
+	cmd := exec.Command(bin)
+	cmd.Env = append(os.Environ(), lockDeletedEnv+"="+path)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { stdin.Close(); cmd.Wait() }()
+	if line, _ := bufio.NewReader(stdout).ReadString('\n'); strings.TrimSpace(line) != "ready" {
+		t.Fatalf("holder: %q", line)
+	}
+	pids, err := proc.HoldersThorough(proc.NameLock{Base: "app.lock", Deleted: path})
+	if err != nil || !slices.Contains(pids, cmd.Process.Pid) {
+		t.Errorf("HoldersThorough = %v, %v; want it to contain %d, another user's holder", pids, err, cmd.Process.Pid)
+	}
+}
