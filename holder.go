@@ -78,6 +78,10 @@ type Observed struct {
 	// Visible reports whether the holder's process can be seen from here
 	// (same boot and PID namespace, and still running).
 	Visible bool `json:"visible"`
+	// Exited reports that the described process has ended (it was seen
+	// from here: same boot and PID namespace). While the name is held,
+	// other processes of its tree hold it: see Holding.
+	Exited bool `json:"exited,omitempty"`
 	// Process holds live figures of the holder's process when Visible,
 	// readable, and asked for (WithLiveStats).
 	Process *ProcessStats `json:"process,omitempty"`

@@ -82,7 +82,7 @@ func NewContext(ctx context.Context, name string, opts ...Option) (*Instance, er
 			if conflict.Holder != nil {
 				// The wait may have ended with ctx; looking at the holder
 				// must not.
-				conflict.Visible, conflict.Process = observe(context.WithoutCancel(ctx), conflict.Holder, cfg.liveStats)
+				conflict.Visible, conflict.Exited, conflict.Process = observe(context.WithoutCancel(ctx), conflict.Holder, cfg.liveStats)
 			}
 		}
 		return nil, err

@@ -74,6 +74,8 @@ func writeHolder(w io.Writer, h *Holder, o Observed, indent, note string) {
 		line("memory", fmt.Sprintf("%.1f MB", float64(o.Process.MemoryRSS)/1e6))
 	case o.Visible:
 		line("status", "running")
+	case o.Exited:
+		line("status", "exited; other processes of its tree hold the name")
 	default:
 		line("status", "not visible from here (another container, PID namespace or boot)")
 	}

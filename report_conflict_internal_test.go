@@ -164,6 +164,9 @@ func TestAlreadyRunningReportVariants(t *testing.T) {
 	visibleNoStats := sampleConflict(t, dir)
 	visibleNoStats.Process = nil
 
+	exited := sampleConflict(t, dir)
+	exited.Process, exited.Visible, exited.Exited = nil, false, true
+
 	unreadable := &AlreadyRunningError{Name: "trading_bot", LockPath: filepath.Join(dir, "trading_bot.lock"),
 		HolderErr: fmt.Errorf("read info: %w", ErrCorruptInfo)}
 	unwritten := &AlreadyRunningError{Name: "trading_bot", LockPath: filepath.Join(dir, "trading_bot.lock")}
@@ -176,6 +179,7 @@ func TestAlreadyRunningReportVariants(t *testing.T) {
 		{"holder with stats", sampleConflict(t, dir), []string{"status=sleep", "cpu=12.5%", "memory=52.4 MB"}},
 		{"not visible", notVisible, []string{"status=not visible from here"}},
 		{"visible without stats", visibleNoStats, []string{"status=running\n"}},
+		{"exited, its tree holding", exited, []string{"status=exited; other processes of its tree hold the name"}},
 		{"holder unreadable", unreadable, []string{"Holder details unavailable: read info: " + ErrCorruptInfo.Error()}},
 		{"holder not written", unwritten, []string{"Holder details unavailable: it has not written them yet"}},
 	}

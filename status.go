@@ -64,7 +64,7 @@ func StatusContext(ctx context.Context, name string, opts ...Option) (*State, er
 		return nil, err
 	}
 	if s.Holder != nil && s.Running {
-		s.Visible, s.Process = observe(ctx, s.Holder, cfg.liveStats)
+		s.Visible, s.Exited, s.Process = observe(ctx, s.Holder, cfg.liveStats)
 	}
 	return s, nil
 }
@@ -90,7 +90,7 @@ func List(ctx context.Context, opts ...Option) ([]*State, error) {
 	}
 	for _, s := range states {
 		if s.Holder != nil && s.Running {
-			s.Visible, s.Process = observe(ctx, s.Holder, false)
+			s.Visible, s.Exited, s.Process = observe(ctx, s.Holder, false)
 		}
 	}
 	return states, nil
@@ -138,14 +138,14 @@ func Wait(ctx context.Context, name string, held bool, opts ...Option) error {
 
 // observe returns what can be seen of h's process from here: whether it
 // runs, and, if live, its figures.
-func observe(ctx context.Context, h *Holder, live bool) (visible bool, stats *ProcessStats) {
+func observe(ctx context.Context, h *Holder, live bool) (visible, exited bool, stats *ProcessStats) {
 	id := proc.Identity{PID: h.PID, StartID: h.StartID, BootID: h.BootID, PIDNamespace: h.PIDNamespace}
 	alive, err := proc.Alive(id)
 	if err != nil || !alive || !live {
-		return err == nil && alive, nil
+		return err == nil && alive, err == nil && !alive, nil
 	}
 	if st, err := proc.LiveStats(ctx, id); err == nil || st != (proc.Stats{}) {
 		stats = &ProcessStats{Status: st.Status, CPUPercent: st.CPUPercent, MemoryRSS: st.RSS}
 	}
-	return true, stats
+	return true, false, stats
 }

@@ -146,7 +146,10 @@ func (l *Lock) restore() error {
 	if same, err := safefs.SameFile(nf, l.paths.lock); err != nil || !same {
 		filelock.Unlock(nf)
 		nf.Close()
-		return fmt.Errorf("lock file replaced again while restoring: %v", err)
+		if err != nil {
+			return fmt.Errorf("lock file replaced again while restoring: %w", err)
+		}
+		return errors.New("lock file replaced again while restoring")
 	}
 	fi, err := nf.Stat()
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -151,8 +152,25 @@ func (a *app) kill(ctx context.Context, name string, force bool, timeout time.Du
 	switch h := st.Holder; {
 	case h != nil && a.backend != nil:
 		how = fmt.Sprintf(" (pid %d on %s)", h.PID, termtext.Text(h.Host))
-	case h != nil:
+	case h != nil && st.Visible:
 		how = fmt.Sprintf(" (pid %d, %s)", h.PID, signalName(force))
+	default:
+		// The description names a process that has exited (a command
+		// whose tree held on) or none: name the processes that held the
+		// name, but for the wrapper, which kill does not signal.
+		var pids []string
+		for _, p := range result.PIDs {
+			if h == nil || p != h.OwnerPID {
+				pids = append(pids, strconv.Itoa(p))
+			}
+		}
+		if len(pids) > 0 {
+			word := "pid"
+			if len(pids) > 1 {
+				word = "pids"
+			}
+			how = fmt.Sprintf(" (%s %s, %s)", word, strings.Join(pids, ", "), signalName(force))
+		}
 	}
 	fmt.Fprintf(a.stdout, "Application '%s' terminated%s\n", name, how)
 	return nil

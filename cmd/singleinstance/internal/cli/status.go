@@ -53,6 +53,7 @@ type statusJSON struct {
 type HolderJSON struct {
 	*singleinstance.Holder
 	Visible bool                         `json:"visible"`
+	Exited  bool                         `json:"exited,omitempty"`
 	Process *singleinstance.ProcessStats `json:"process,omitempty"`
 }
 
@@ -75,7 +76,7 @@ func toJSON(s *singleinstance.State) statusJSON {
 		LockPath: s.LockPath, Backend: s.Backend, Key: s.Key, Fenced: s.Fenced, FencedUntil: s.FencedUntil,
 		Verified: s.Verified, Orphaned: s.Orphaned, HolderError: s.HolderError, Holding: s.Holding}
 	if s.Running && s.Holder != nil {
-		j.HolderJSON = &HolderJSON{Holder: s.Holder, Visible: s.Visible, Process: s.Process}
+		j.HolderJSON = &HolderJSON{Holder: s.Holder, Visible: s.Visible, Exited: s.Exited, Process: s.Process}
 		if !s.Holder.Started.IsZero() {
 			j.UptimeSeconds = time.Since(s.Holder.Started).Round(time.Millisecond).Seconds()
 		}
@@ -215,6 +216,8 @@ func writeHolder(w io.Writer, h *singleinstance.Holder, o singleinstance.Observe
 		line("memory", fmt.Sprintf("%.1f MB", float64(o.Process.MemoryRSS)/1e6))
 	case o.Visible:
 		line("status", "running")
+	case o.Exited:
+		line("status", "exited; the processes of its tree that hold the name are listed as holding")
 	default:
 		line("status", "not visible from here (another container, PID namespace or boot)")
 	}
@@ -268,7 +271,7 @@ func conflictJSON(e *singleinstance.AlreadyRunningError, backend string) statusJ
 	j := statusJSON{Name: e.Name, Running: true, State: "running", LockPath: e.LockPath,
 		Verified: e.Holder != nil, StopCommand: e.StopCommand}
 	if e.Holder != nil {
-		j.HolderJSON = &HolderJSON{Holder: e.Holder, Visible: e.Visible, Process: e.Process}
+		j.HolderJSON = &HolderJSON{Holder: e.Holder, Visible: e.Visible, Exited: e.Exited, Process: e.Process}
 	}
 	if key, ok := strings.CutPrefix(e.LockPath, "etcd:"); ok && backend != "" {
 		j.LockPath, j.Backend, j.Key = "", backend, key

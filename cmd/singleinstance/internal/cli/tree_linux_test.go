@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -240,7 +241,23 @@ func TestTreeChildOutlivesCommand(t *testing.T) {
 	if !run.stillRunning() {
 		t.Fatal("run exited while a process of its tree holds the lock")
 	}
-	killName(t, lockDir, false)
+	// The .info file still names the command, which has exited: status
+	// says so, not that it cannot be seen.
+	st, err := singleinstance.Status("app", singleinstance.WithLockDir(lockDir))
+	if err != nil || st.Holder == nil || st.Holder.PID == child || st.Visible || !st.Exited {
+		t.Fatalf("Status = %+v, %v; want the exited command described, not visible, Exited", st, err)
+	}
+	// kill names the process it stopped, the child, not the command.
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	kill := exec.Command(exe, "kill", "app")
+	kill.Env = append(os.Environ(), cliEnv+"=1", "GORACE="+goRace(), "SINGLEINSTANCE_LOCK_DIR="+lockDir)
+	out, err := kill.Output()
+	if want := fmt.Sprintf("Application 'app' terminated (pid %d, SIGTERM)\n", child); err != nil || string(out) != want {
+		t.Fatalf("kill: %v, %q; want %q", err, out, want)
+	}
 	// The name is free once the child's descriptors are closed, a moment
 	// before its exit completes.
 	if err := waitGone(child, treeDeadline); err != nil {
