@@ -69,7 +69,7 @@ func readStartTicks(pid int) (uint64, error) {
 	if err != nil {
 		return 0, err
 	}
-	b, err := os.ReadFile(dir + "/stat")
+	b, err := readProcFile(dir + "/stat")
 	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ESRCH) {
 		return 0, ErrNotFound
 	}
@@ -100,7 +100,7 @@ func parseStartTicks(stat []byte) (uint64, error) {
 // runs, so it is read once: a wrapper looks up its command right after
 // starting it, and every read of /proc delays that.
 var bootID = sync.OnceValues(func() (string, error) {
-	b, err := os.ReadFile("/proc/sys/kernel/random/boot_id")
+	b, err := readProcFile("/proc/sys/kernel/random/boot_id")
 	if err != nil {
 		return "", err
 	}
@@ -122,7 +122,7 @@ var pidNamespace = sync.OnceValues(func() (uint64, error) {
 // centisecond resolution (the btime of /proc/stat has only whole seconds).
 func startTime(id Identity) (time.Time, error) {
 	now := time.Now()
-	b, err := os.ReadFile("/proc/uptime")
+	b, err := readProcFile("/proc/uptime")
 	if err != nil {
 		return time.Time{}, err
 	}

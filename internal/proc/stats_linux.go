@@ -63,7 +63,7 @@ func statFields(id Identity) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	b, err := os.ReadFile(dir + "/stat")
+	b, err := readProcFile(dir + "/stat")
 	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ESRCH) {
 		return nil, ErrNotFound
 	}
@@ -125,7 +125,7 @@ func cpuPercent(f []string) (float64, error) {
 
 // uptime reads the seconds since boot from /proc/uptime.
 func uptime() (float64, error) {
-	b, err := os.ReadFile("/proc/uptime")
+	b, err := readProcFile("/proc/uptime")
 	if err != nil {
 		return 0, err
 	}
