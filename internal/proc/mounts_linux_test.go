@@ -43,6 +43,30 @@ func lockDeleted(path string) int {
 	return 0
 }
 
+// startLockDeleted starts cmd, which runs the test binary, as a holder of
+// the deleted file at path (see lockDeleted), and returns its PID once it
+// holds it; the holder lets go when the test ends.
+func startLockDeleted(t *testing.T, cmd *exec.Cmd, path string) int {
+	t.Helper()
+	cmd.Env = append(os.Environ(), lockDeletedEnv+"="+path)
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { stdin.Close(); cmd.Wait() })
+	if line, _ := bufio.NewReader(stdout).ReadString('\n'); strings.TrimSpace(line) != "ready" {
+		t.Fatalf("holder: %q", line)
+	}
+	return cmd.Process.Pid
+}
+
 // TestDeletedLockFileInOtherMountNamespace: a process in another mount
 // namespace that holds a deleted lock file holds the name if the file was
 // in the lock directory itself, whatever path the namespace gives that
@@ -83,24 +107,7 @@ func TestDeletedLockFileInOtherMountNamespace(t *testing.T) {
 				script = `mount --bind "$1" "$2" && exec "$0"`
 			}
 			cmd := exec.Command(unshare, "--mount", "--propagation", "private", "sh", "-c", script, exe, tc.mount[0], tc.mount[1])
-			cmd.Env = append(os.Environ(), lockDeletedEnv+"="+tc.path)
-			stdin, err := cmd.StdinPipe()
-			if err != nil {
-				t.Fatal(err)
-			}
-			stdout, err := cmd.StdoutPipe()
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := cmd.Start(); err != nil {
-				t.Fatal(err)
-			}
-			defer func() { stdin.Close(); cmd.Wait() }()
-			line, _ := bufio.NewReader(stdout).ReadString('\n')
-			if strings.TrimSpace(line) != "ready" {
-				t.Fatalf("holder: %q", line)
-			}
-			pid := cmd.Process.Pid
+			pid := startLockDeleted(t, cmd, tc.path)
 			for _, holders := range []func(proc.NameLock) ([]int, error){proc.Holders, proc.HoldersThorough} {
 				pids, err := holders(l)
 				if err != nil {
@@ -153,25 +160,10 @@ func TestDeletedLockFileOfAnotherUser(t *testing.T) {
 	}
 	path := filepath.Join(shared, "app.lock")
 	cmd := exec.Command(bin)
-	cmd.Env = append(os.Environ(), lockDeletedEnv+"="+path)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { stdin.Close(); cmd.Wait() }()
-	if line, _ := bufio.NewReader(stdout).ReadString('\n'); strings.TrimSpace(line) != "ready" {
-		t.Fatalf("holder: %q", line)
-	}
+	pid := startLockDeleted(t, cmd, path)
 	pids, err := proc.HoldersThorough(proc.NameLock{Base: "app.lock", Deleted: path})
-	if err != nil || !slices.Contains(pids, cmd.Process.Pid) {
-		t.Errorf("HoldersThorough = %v, %v; want it to contain %d, another user's holder", pids, err, cmd.Process.Pid)
+	if err != nil || !slices.Contains(pids, pid) {
+		t.Errorf("HoldersThorough = %v, %v; want it to contain %d, another user's holder", pids, err, pid)
 	}
 }
