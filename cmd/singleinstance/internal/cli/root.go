@@ -105,7 +105,7 @@ func mainWith(args []string, stdin io.Reader, stdout, stderr io.Writer, connectE
 		}
 	}
 	root := a.rootCommand()
-	root.SetOutput(stdout, stderr)
+	root.SetOutput(stdout)
 	cmd, err := root.Execute(context.Background(), joinOptionalWait(args))
 	return a.exitCode(err, args, func() *cmdline.Command { return cmd })
 }

@@ -55,10 +55,10 @@ type Command struct {
 	parent            *Command
 	commands          []*Command
 
-	ctx            context.Context
-	stdout, stderr io.Writer
-	argsLenAtDash  int
-	help, version  bool
+	ctx           context.Context
+	stdout        io.Writer
+	argsLenAtDash int
+	help, version bool
 }
 
 // Name is the first word of Use.
@@ -206,14 +206,12 @@ func (c *Command) Context() context.Context {
 // SetContext replaces c's context.
 func (c *Command) SetContext(ctx context.Context) { c.ctx = ctx }
 
-// SetOutput sets where the root writes help (stdout) and errors (stderr).
-func (c *Command) SetOutput(stdout, stderr io.Writer) {
-	r := c.Root()
-	r.stdout, r.stderr = stdout, stderr
-}
+// SetOutput sets where the tree writes help and its output (see Stdout).
+// Errors are returned, not written.
+func (c *Command) SetOutput(stdout io.Writer) { c.Root().stdout = stdout }
 
-// OutOrStdout is where c writes help.
-func (c *Command) OutOrStdout() io.Writer {
+// Stdout is where c writes help and its output: the root's stdout.
+func (c *Command) Stdout() io.Writer {
 	if w := c.Root().stdout; w != nil {
 		return w
 	}
@@ -284,7 +282,7 @@ func (c *Command) Execute(ctx context.Context, args []string) (*Command, error) 
 		return cmd, cmd.Help()
 	}
 	if root.version && cmd == root {
-		_, err := io.WriteString(root.OutOrStdout(), root.VersionText)
+		_, err := io.WriteString(root.Stdout(), root.VersionText)
 		return cmd, err
 	}
 	if !cmd.runnable() {

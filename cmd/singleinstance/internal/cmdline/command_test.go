@@ -74,7 +74,7 @@ func newTree() *tree {
 	secret := &Command{Use: "secret", Short: "Hidden", Hidden: true, Run: record}
 	t.root.AddCommand(get, wait, list, topic, secret)
 	t.root.AddCompletion()
-	t.root.SetOutput(&t.stdout, new(bytes.Buffer))
+	t.root.SetOutput(&t.stdout)
 	return t
 }
 

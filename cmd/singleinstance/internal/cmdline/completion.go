@@ -61,7 +61,7 @@ func (c *Command) AddCompletion() {
 					complete = completeNoDescCmd
 				}
 				script := strings.NewReplacer("PROG_", identifier(prog)+"_", "PROG", prog, "__COMPLETE", complete).Replace(sh.script)
-				_, err := io.WriteString(cmd.OutOrStdout(), script)
+				_, err := io.WriteString(cmd.Stdout(), script)
 				return err
 			},
 		}
@@ -77,7 +77,7 @@ func (c *Command) AddCompletion() {
 			Hidden:   true,
 			Verbatim: true,
 			Run: func(cmd *Command, args []string) error {
-				return c.complete(cmd.OutOrStdout(), args, desc)
+				return c.complete(cmd.Stdout(), args, desc)
 			},
 		})
 	}

@@ -14,7 +14,7 @@ const progEnv = "CMDLINE_TEST_PROG"
 func TestMain(m *testing.M) {
 	if os.Getenv(progEnv) != "" {
 		tr := newTree()
-		tr.root.SetOutput(os.Stdout, os.Stderr)
+		tr.root.SetOutput(os.Stdout)
 		if _, err := tr.root.Execute(tr.root.Context(), os.Args[1:]); err != nil {
 			os.Stderr.WriteString(err.Error() + "\n")
 			os.Exit(2)

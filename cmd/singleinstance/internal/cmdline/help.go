@@ -20,7 +20,7 @@ func (c *Command) Help() error {
 	if c.runnable() || len(c.commands) > 0 {
 		b.WriteString(c.Usage())
 	}
-	_, err := io.WriteString(c.OutOrStdout(), b.String())
+	_, err := io.WriteString(c.Stdout(), b.String())
 	return err
 }
 
