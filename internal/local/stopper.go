@@ -30,7 +30,12 @@ type stopper struct {
 	// locked are the files on the lock directory's file system that had
 	// a write lock when the stop began: the only ones whose holders can
 	// be the stopped tree's (see signalHandedOn).
-	locked   []proc.FileID
+	locked []proc.FileID
+	// token is the fencing token of the acquisition being stopped, if
+	// known; begun is when the stop began, which every later
+	// acquisition's token exceeds (see nextToken).
+	token    uint64
+	begun    time.Time
 	owner    proc.Identity // its wrapper, if hasOwner
 	hasOwner bool
 	lastLook time.Time // of again
@@ -54,6 +59,7 @@ func (s *stopper) signalTree(r *probeResult, h *Record) error {
 	}
 	s.lock, s.paths, s.owner, s.hasOwner = r.nameLock(), r.paths, owner, hasOwner
 	s.locked = lockedOn(deviceOf(r.paths.dir))
+	s.token, s.begun = token0(r, h), time.Now()
 	for _, hp := range r.state.Holding {
 		pid := hp.PID
 		id, err := proc.Lookup(pid)
@@ -224,22 +230,63 @@ func (s *stopper) signalHandedOn() bool {
 		if err != nil || s.hasOwner && id == s.owner {
 			continue
 		}
-		for _, f := range old {
-			// Found holding a moment ago: it must hold, still, a deleted
-			// lock file of the name that is one of the old ones; the
-			// signal then goes to that same process only (see signal).
-			file := proc.NameLock{Base: s.lock.Base, Dev: f.Dev, Ino: f.Ino}
-			if ok, err := proc.Holds(pid, file); err != nil || !ok {
-				continue
-			}
-			if ok, err := proc.Holds(pid, deleted); err == nil && ok {
-				held = true
-				s.signal(id)
-				break
-			}
+		// Found holding a moment ago: it must hold, still, a deleted
+		// lock file of the name that is one of the old ones, recording the
+		// stopped acquisition (the same token where it is known, else one
+		// from before the stop began: a later holder's is greater); the
+		// signal then goes to that same process only (see signal).
+		switch s.heldBefore(pid, old, deleted) {
+		case byStopped:
+			held = true
+			s.signal(id)
+		case byEarlier:
+			held = true // not proven the stopped one's: not signalled
 		}
 	}
 	return held
+}
+
+// Which acquisition a deleted lock file that a process holds records (see
+// heldBefore).
+const (
+	byNone    = iota // none of the old files, or a later acquisition's
+	byStopped        // the stopped acquisition's
+	byEarlier        // one from before the stop began, not known to be it
+)
+
+// heldBefore tells whether the process with pid holds a deleted lock file
+// of the name (deleted) that is one of old, and which acquisition its
+// record names: the stopped one (the same token where it is known, else
+// any from before the stop began), an earlier one, or none (a later
+// acquisition's token exceeds the time the stop began: see nextToken).
+func (s *stopper) heldBefore(pid int, old []proc.FileID, deleted proc.NameLock) int {
+	files, err := proc.DeletedLockFiles(pid, deleted)
+	if err != nil {
+		return byNone
+	}
+	begun := uint64(max(s.begun.UnixMicro(), 0))
+	result := byNone
+	for _, path := range files {
+		f, err := os.Open(path)
+		if err != nil {
+			continue
+		}
+		fi, ferr := f.Stat()
+		rec := readRecord(f)
+		f.Close()
+		if ferr != nil {
+			continue
+		}
+		dev, ino := safefs.FileID(fi)
+		switch {
+		case !slices.Contains(old, proc.FileID{Dev: dev, Ino: ino}), rec.token >= begun:
+		case s.token == 0 || rec.token == s.token:
+			return byStopped
+		default:
+			result = byEarlier
+		}
+	}
+	return result
 }
 
 // lockedOn returns the files of the file system on dev that have a write

@@ -57,6 +57,11 @@ func IsSubreaper() bool { return isSubreaper() }
 // defines it. Only Linux can tell.
 func Holds(pid int, l NameLock) (bool, error) { return holds(pid, l) }
 
+// DeletedLockFiles returns the descriptors, as paths under /proc that open
+// the file, through which the process with pid holds a deleted lock file
+// of l's name (see NameLock.Deleted). Only Linux can tell.
+func DeletedLockFiles(pid int, l NameLock) ([]string, error) { return deletedLockFiles(pid, l) }
+
 // SignalHolder sends sig to the process with pid if it holds the name as
 // Holders defines it, proven after a pidfd to it was opened, so that the
 // signal cannot reach a later process that reuses the PID. It returns

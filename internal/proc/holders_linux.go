@@ -118,6 +118,30 @@ func holdsVia(pid int, l NameLock, threads bool) (bool, error) {
 	return hasSock && lockedEarlier, nil
 }
 
+func deletedLockFiles(pid int, l NameLock) ([]string, error) {
+	base, names, err := openFiles("/proc/"+strconv.Itoa(pid), true)
+	if err != nil {
+		return nil, err
+	}
+	dir := base + "/fd"
+	var out []string
+	for _, n := range names {
+		link, err := os.Readlink(dir + "/" + n)
+		if errors.Is(err, fs.ErrPermission) {
+			break // see holdsVia
+		}
+		path, ok := strings.CutSuffix(link, " (deleted)")
+		if err != nil || !ok || !strings.HasPrefix(path, "/") || filepath.Base(path) != l.Base {
+			continue
+		}
+		info, err := os.ReadFile(base + "/fdinfo/" + n)
+		if err == nil && fdinfoHasWriteLock(info) && deletedLockFile(base, dir+"/"+n, path, info, l) {
+			out = append(out, dir+"/"+n)
+		}
+	}
+	return out, nil
+}
+
 // deletedLockFile reports whether the descriptor at fd, of the process
 // (or thread) at /proc path base, whose link reads path + " (deleted)" and
 // whose fdinfo is info, is a deleted lock file of l's name (see
@@ -154,18 +178,43 @@ func deletedLockFile(base, fd, path string, info []byte, l NameLock) bool {
 	// mountinfo uses too if it is the process's root (no chroot).
 	got, ok := placeVia(ours, id, path)
 	if !ok {
-		if root, err := os.Readlink(base + "/root"); err != nil || root != "/" {
-			return false
+		seen := map[string]bool{}
+		if ns, err := os.Readlink("/proc/self/ns/mnt"); err == nil {
+			seen[ns] = true
 		}
-		theirs, err := readMounts(base + "/mountinfo")
-		if err != nil {
-			return false
+		if root, err := os.Readlink(base + "/root"); err == nil && root == "/" {
+			if ns, err := os.Readlink(base + "/ns/mnt"); err == nil && !seen[ns] {
+				seen[ns] = true
+				if theirs, err := readMounts(base + "/mountinfo"); err == nil {
+					got, ok = placeVia(theirs, id, path)
+				}
+			}
 		}
-		if got, ok = placeVia(theirs, id, path); !ok {
-			return false
+		if !ok {
+			// Opened in a namespace of another process, and passed on.
+			if got, ok = placeViaOthers(id, path, seen); !ok {
+				return false
+			}
 		}
 	}
-	return got == want
+	return got == want && mayHaveMade(st, filepath.Dir(l.Deleted))
+}
+
+// mayHaveMade reports whether the owner of the file with st may have made
+// it in the lock directory dir as it is now: its user is this process's
+// or the directory's, or the directory lets others write to it (every
+// user, or its group, to which the file belongs). A directory of the same
+// path that another user made, and removed, before this one was made
+// cannot lend its files to this one.
+func mayHaveMade(st unix.Stat_t, dir string) bool {
+	if int(st.Uid) == os.Geteuid() {
+		return true
+	}
+	var d unix.Stat_t
+	if unix.Stat(dir, &d) != nil {
+		return false
+	}
+	return st.Uid == d.Uid || d.Mode&0o002 != 0 || d.Mode&0o020 != 0 && st.Gid == d.Gid
 }
 
 // descendants walks /proc/PID/task/TID/children from pid down. For this

@@ -14,4 +14,7 @@ func descendants(pid int) ([]int, error)                    { return nil, errors
 func cmdline(pid int) ([]string, error)                     { return nil, errors.ErrUnsupported }
 
 func holdersBelow(pid int, l NameLock) ([]int, error) { return nil, errors.ErrUnsupported }
-func isSubreaper() bool                               { return false }
+func deletedLockFiles(pid int, l NameLock) ([]string, error) {
+	return nil, errors.ErrUnsupported
+}
+func isSubreaper() bool { return false }

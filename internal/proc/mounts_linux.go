@@ -2,6 +2,7 @@ package proc
 
 import (
 	"bytes"
+	"os"
 	"path"
 	"strconv"
 	"strings"
@@ -52,8 +53,12 @@ func readMounts(file string) ([]mount, error) {
 		if err1 != nil || err2 != nil || err3 != nil || !ok {
 			continue
 		}
+		// A bind mount of a directory deleted since shows it with
+		// "//deleted" after its path: where it was, as for a deleted
+		// file.
+		root := strings.TrimSuffix(unescapeMountField(f[3]), "//deleted")
 		ms = append(ms, mount{id: id, dev: unix.Mkdev(uint32(ma), uint32(mi)),
-			root: unescapeMountField(f[3]), point: unescapeMountField(f[4])})
+			root: root, point: unescapeMountField(f[4])})
 	}
 	return ms, nil
 }
@@ -136,4 +141,39 @@ func fdinfoMountID(info []byte) (int, bool) {
 		}
 	}
 	return 0, false
+}
+
+// placeViaOthers returns where p is in its file system, p being a path
+// through the mount with id that belongs to none of the namespaces looked
+// at already (seen): one of another process's mount namespace, which the
+// descriptor was opened in before it was passed on. It reads the
+// mountinfo of one process of each other namespace, one whose root is its
+// namespace's, so that its mount points read from the same root as p.
+func placeViaOthers(id int, p string, seen map[string]bool) (fsPlace, bool) {
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		return fsPlace{}, false
+	}
+	for _, e := range entries {
+		if _, err := strconv.Atoi(e.Name()); err != nil {
+			continue
+		}
+		base := "/proc/" + e.Name()
+		ns, err := os.Readlink(base + "/ns/mnt")
+		if err != nil || seen[ns] {
+			continue
+		}
+		if root, err := os.Readlink(base + "/root"); err != nil || root != "/" {
+			continue
+		}
+		seen[ns] = true
+		ms, err := readMounts(base + "/mountinfo")
+		if err != nil {
+			continue
+		}
+		if place, ok := placeVia(ms, id, p); ok {
+			return place, true
+		}
+	}
+	return fsPlace{}, false
 }

@@ -2,6 +2,7 @@ package proc_test
 
 import (
 	"bufio"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -9,6 +10,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/singleinstance/singleinstance/internal/filelock"
 	"github.com/singleinstance/singleinstance/internal/proc"
@@ -92,14 +94,16 @@ func TestDeletedLockFileInOtherMountNamespace(t *testing.T) {
 	}
 	l := proc.NameLock{Base: "app.lock", Deleted: filepath.Join(lockDir, "app.lock")}
 	for _, tc := range []struct {
-		name  string
-		mount [2]string // bind mount source and target in the namespace, if any
-		path  string    // the file the holder locks and deletes, by its path there
-		holds bool
+		name     string
+		mount    [2]string // bind mount source and target in the namespace, if any
+		path     string    // the file the holder locks and deletes, by its path there
+		recreate bool      // the lock directory is then deleted and made again
+		holds    bool
 	}{
-		{"a copy of this namespace", [2]string{}, filepath.Join(lockDir, "app.lock"), true},
-		{"the lock directory under another path", [2]string{lockDir, elsewhere}, filepath.Join(elsewhere, "app.lock"), true},
-		{"another directory under the lock directory's path", [2]string{other, lockDir}, filepath.Join(lockDir, "app.lock"), false},
+		{"a copy of this namespace", [2]string{}, filepath.Join(lockDir, "app.lock"), false, true},
+		{"the lock directory under another path", [2]string{lockDir, elsewhere}, filepath.Join(elsewhere, "app.lock"), false, true},
+		{"another directory under the lock directory's path", [2]string{other, lockDir}, filepath.Join(lockDir, "app.lock"), false, false},
+		{"the lock directory under another path, made again", [2]string{lockDir, elsewhere}, filepath.Join(elsewhere, "app.lock"), true, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			script := `exec "$0"`
@@ -108,6 +112,15 @@ func TestDeletedLockFileInOtherMountNamespace(t *testing.T) {
 			}
 			cmd := exec.Command(unshare, "--mount", "--propagation", "private", "sh", "-c", script, exe, tc.mount[0], tc.mount[1])
 			pid := startLockDeleted(t, cmd, tc.path)
+			if tc.recreate {
+				// The namespace's bind mount keeps the deleted directory.
+				if err := os.Remove(lockDir); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.Mkdir(lockDir, 0o700); err != nil {
+					t.Fatal(err)
+				}
+			}
 			for _, holders := range []func(proc.NameLock) ([]int, error){proc.Holders, proc.HoldersThorough} {
 				pids, err := holders(l)
 				if err != nil {
@@ -132,11 +145,113 @@ func TestDeletedLockFileOfAnotherUser(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("needs root to run a process as another user")
 	}
+	root, bin := sharedRoot(t)
+	shared := filepath.Join(root, "shared")
+	path := filepath.Join(shared, "app.lock")
+	cmd := exec.Command(bin)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+	pid := startLockDeleted(t, cmd, path)
+	pids, err := proc.HoldersThorough(proc.NameLock{Base: "app.lock", Deleted: path})
+	if err != nil || !slices.Contains(pids, pid) {
+		t.Errorf("HoldersThorough = %v, %v; want it to contain %d, another user's holder", pids, err, pid)
+	}
+}
+
+// TestDeletedLockFileOpenedInAnotherNamespace: a process of this mount
+// namespace that opened the lock file through another namespace's mount
+// (through /proc/PID/root, or a descriptor passed from a process there)
+// holds the name if that mount places the file in the lock directory.
+func TestDeletedLockFileOpenedInAnotherNamespace(t *testing.T) {
+	unshare, err := exec.LookPath("unshare")
+	if err != nil || os.Geteuid() != 0 {
+		t.Skip("needs root and util-linux unshare to make mount namespaces")
+	}
 	exe, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
 	}
-	root := t.TempDir()
+	lockDir := filepath.Join(t.TempDir(), "locks")
+	if err := os.Mkdir(lockDir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	keeper := exec.Command(unshare, "--mount", "--propagation", "private", "sleep", "300")
+	if err := keeper.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { keeper.Process.Kill(); keeper.Wait() })
+	// The keeper runs once its namespace shows a mount table of its own.
+	self, _ := os.Readlink("/proc/self/ns/mnt")
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		if ns, err := os.Readlink(fmt.Sprintf("/proc/%d/ns/mnt", keeper.Process.Pid)); err == nil && ns != self {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the keeper never entered a mount namespace of its own")
+		}
+		time.Sleep(time.Millisecond) // no event tells when it has
+	}
+	through := fmt.Sprintf("/proc/%d/root%s", keeper.Process.Pid, filepath.Join(lockDir, "app.lock"))
+	pid := startLockDeleted(t, exec.Command(exe), through)
+	l := proc.NameLock{Base: "app.lock", Deleted: filepath.Join(lockDir, "app.lock")}
+	pids, err := proc.HoldersThorough(l)
+	if err != nil || !slices.Contains(pids, pid) {
+		t.Errorf("HoldersThorough = %v, %v; want it to contain %d, which opened the file through another namespace", pids, err, pid)
+	}
+}
+
+// TestDeletedLockFileOfAnEarlierDirectory: a lock file that another user
+// made, locked and deleted in a directory of the lock directory's path,
+// which they then removed, does not hold the name once this user's lock
+// directory is made there; it would, were the directory one that lets
+// others write to it.
+func TestDeletedLockFileOfAnEarlierDirectory(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to run a process as another user")
+	}
+	root, bin := sharedRoot(t)
+	lockDir := filepath.Join(root, "shared", "locks")
+	if err := os.Mkdir(lockDir, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chown(lockDir, 65534, 65534); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+	pid := startLockDeleted(t, cmd, filepath.Join(lockDir, "app.lock"))
+	if err := os.Remove(lockDir); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(lockDir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	l := proc.NameLock{Base: "app.lock", Deleted: filepath.Join(lockDir, "app.lock")}
+	for _, shared := range []bool{false, true} {
+		if shared {
+			if err := os.Chmod(lockDir, 0o777|os.ModeSticky); err != nil {
+				t.Fatal(err)
+			}
+		}
+		pids, err := proc.HoldersThorough(l)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := slices.Contains(pids, pid); got != shared {
+			t.Errorf("lock directory shared %v: HoldersThorough = %v; pid %d counted: %v, want %v", shared, pids, pid, got, shared)
+		}
+	}
+}
+
+// sharedRoot makes a temporary directory with a directory "shared" that
+// every user may write to, and a copy of the test binary that every user
+// may run; it returns the directory and the binary.
+func sharedRoot(t *testing.T) (root, bin string) {
+	t.Helper()
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	root = t.TempDir()
 	shared := filepath.Join(root, "shared")
 	if err := os.Mkdir(shared, 0o777); err != nil {
 		t.Fatal(err)
@@ -149,21 +264,13 @@ func TestDeletedLockFileOfAnotherUser(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	// The test binary must be readable and executable by that user too.
-	bin := filepath.Join(root, "holder")
 	data, err := os.ReadFile(exe)
 	if err != nil {
 		t.Fatal(err)
 	}
+	bin = filepath.Join(root, "holder")
 	if err := os.WriteFile(bin, data, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	path := filepath.Join(shared, "app.lock")
-	cmd := exec.Command(bin)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
-	pid := startLockDeleted(t, cmd, path)
-	pids, err := proc.HoldersThorough(proc.NameLock{Base: "app.lock", Deleted: path})
-	if err != nil || !slices.Contains(pids, pid) {
-		t.Errorf("HoldersThorough = %v, %v; want it to contain %d, another user's holder", pids, err, pid)
-	}
+	return root, bin
 }
