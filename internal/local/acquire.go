@@ -64,9 +64,10 @@ func (l *Lock) takeLock(ctx context.Context, wait bool) (*os.File, error) {
 				return nil, classify("lock file "+l.paths.lock, err)
 			}
 		}
-		// A lock file never held, or whose holder died holding it, may
-		// hide the holder of a deleted one (see deletedLockHolders). The
-		// search looks through every process, which takes a while: it runs
+		// A lock file never held, or a replacement whose holder died
+		// holding it, may hide the holder of a deleted one (see
+		// deletedLockHolders). The search looks through every process,
+		// which takes a while: it runs
 		// before this process locks the file, so that nobody (kill) takes a
 		// newcomer for a holder meanwhile, and only if the file is free (a
 		// waiter on a live holder does not search).
@@ -191,12 +192,15 @@ func waitEvent(ctx context.Context, w eventSource, max time.Duration, pids []int
 	return quiet && err == nil, nil
 }
 
-// needsDeletedSearch reports whether f, free, was never held or its
-// holder did not let go of it (it died): then a process may hold a deleted
-// lock file of the name (see deletedLockHolders).
+// needsDeletedSearch reports whether f, free, may hide the holder of a
+// deleted lock file of the name (see deletedLockHolders): f was never held
+// (the file before it was deleted), or its holder died holding it after it
+// had replaced its first file, which processes it started may still hold.
+// A holder that died on its first file leaves no such holder: its
+// processes hold this very file, which would not be free.
 func needsDeletedSearch(f *os.File) bool {
 	rec := readRecord(f)
-	return rec.token == 0 || rec.held
+	return rec.token == 0 || rec.replaced
 }
 
 // holderOfDeleted returns a process that holds a deleted lock file of the

@@ -19,19 +19,25 @@ import (
 // the kernel still lists its lock, on a file without a name.
 //
 // The wrapper may also have restored the lock file before it died: then
-// the file at the path is one that only the wrapper held, and its record
-// and .info file describe the wrapper's acquisition, as after any crash.
+// the file at the path is one that only the wrapper held, and its .info
+// file describes the wrapper's acquisition, as after any crash; its record
+// says that it replaced the first (state "repl", see record).
 //
 // deletedLockHolders finds such processes, for a newcomer that is about to
 // take the name on a lock file that was never held (its record has no
 // token: the file was just created, so any earlier one was deleted or
-// replaced) or whose holder died holding it (its record still says held),
-// and for a look that finds the name free on such a file or on none.
+// replaced) or whose holder died holding it after it had replaced its
+// first file, and for a look that finds the name free on such a file or on
+// none. A holder that died holding its first file needs no search: what
+// its tree kept is that file, which would still be locked.
 //
 // It first asks /proc/locks whether any write lock is held on a file of
 // the lock directory's file system other than cur (the lock file; only its
 // device if there is none) and the lock files of other names in the
-// directory: usually none is, and that answer costs one read. Only then
+// directory: usually none is. That answer costs one read, but reading
+// /proc/locks makes the kernel wait for a grace period (several
+// milliseconds, tens on a busy virtual machine) unless it was read a
+// moment before: one more reason to search only where it matters. Only then
 // does it look through the processes (a read or two for each of them, and
 // their threads if their main thread has exited) for those holding a write
 // lock on a deleted file of the name in the lock directory. It returns

@@ -12,7 +12,10 @@ import (
 // holder still holds the lock. A holder writes "held" right after locking
 // and "free" right before unlocking, so a reader that sees "held" twice
 // around a check that the lock is held, with the same token as the .info
-// file, knows the .info describes the current holder.
+// file, knows the .info describes the current holder. A holder that locked
+// this file in place of its own, which was deleted or replaced (see
+// restore), writes "repl" instead of "held": the processes it started may
+// still hold the file it replaced.
 //
 //	singleinstance token=00000000000000000042 state=held
 const recordLen = len("singleinstance token=00000000000000000000 state=held\n")
@@ -20,11 +23,16 @@ const recordLen = len("singleinstance token=00000000000000000000 state=held\n")
 type record struct {
 	token uint64
 	held  bool
+	// replaced: held on a file that replaced the holder's first one.
+	replaced bool
 }
 
 func (r record) bytes() []byte {
 	state := "free"
-	if r.held {
+	switch {
+	case r.held && r.replaced:
+		state = "repl"
+	case r.held:
 		state = "held"
 	}
 	return fmt.Appendf(nil, "singleinstance token=%020d state=%s\n", r.token, state)
@@ -44,6 +52,8 @@ func parseRecord(b []byte) record {
 	switch state {
 	case "held":
 		r.held = true
+	case "repl":
+		r.held, r.replaced = true, true
 	case "free":
 	default:
 		return record{}

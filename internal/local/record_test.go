@@ -34,3 +34,36 @@ func TestRecordInLockFile(t *testing.T) {
 		}
 	}
 }
+
+// TestNeedsDeletedSearch: a free lock file hides a holder of a deleted one
+// only if it was never held, or if its holder died after replacing its
+// first file (state "repl"); not if its holder died on its first file, or
+// let go.
+func TestNeedsDeletedSearch(t *testing.T) {
+	for _, tc := range []struct {
+		rec  record
+		want bool
+	}{
+		{record{}, true},
+		{record{token: 7, held: true}, false},
+		{record{token: 7, held: true, replaced: true}, true},
+		{record{token: 7}, false},
+	} {
+		f, err := os.CreateTemp(t.TempDir(), "lock")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tc.rec != (record{}) {
+			if err := writeRecord(f, tc.rec); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if got := needsDeletedSearch(f); got != tc.want {
+			t.Errorf("record %q: needsDeletedSearch = %v, want %v", tc.rec.bytes(), got, tc.want)
+		}
+		if back := readRecord(f); back != tc.rec {
+			t.Errorf("record %q read back as %+v", tc.rec.bytes(), back)
+		}
+		f.Close()
+	}
+}

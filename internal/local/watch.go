@@ -157,7 +157,7 @@ func (l *Lock) restore() error {
 		nf.Close()
 		return err
 	}
-	if err := writeRecord(nf, record{token: l.holder.Token, held: true}); err != nil {
+	if err := writeRecord(nf, record{token: l.holder.Token, held: true, replaced: true}); err != nil {
 		filelock.Unlock(nf)
 		nf.Close()
 		return err

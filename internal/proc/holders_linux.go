@@ -94,16 +94,19 @@ func holdsVia(pid int, l NameLock, threads bool) (bool, error) {
 			hasSock = true
 			continue
 		}
-		if !strings.HasPrefix(link, "/") || filepath.Base(strings.TrimSuffix(link, " (deleted)")) != l.Base {
+		if !strings.HasPrefix(link, "/") || !maybeOfName(link, l) {
 			continue
 		}
 		info, err := os.ReadFile(base + "/fdinfo/" + n)
 		if err != nil || !fdinfoHasWriteLock(info) {
 			continue
 		}
-		if path, ok := strings.CutSuffix(link, " (deleted)"); ok && l.Deleted != "" &&
-			deletedLockFile(base, dir+"/"+n, path, info, l) {
+		path, deleted := strings.CutSuffix(link, " (deleted)")
+		if deleted && l.Deleted != "" && deletedLockFile(base, dir+"/"+n, path, info, l) {
 			return true, nil
+		}
+		if filepath.Base(path) != l.Base {
+			continue // admitted only as a deleted file, and it is not one of the name's
 		}
 		var st unix.Stat_t
 		if (l.Ino != 0 || l.Inherited.Ino != 0) && unix.Stat(dir+"/"+n, &st) == nil {
@@ -131,7 +134,7 @@ func deletedLockFiles(pid int, l NameLock) ([]string, error) {
 			break // see holdsVia
 		}
 		path, ok := strings.CutSuffix(link, " (deleted)")
-		if err != nil || !ok || !strings.HasPrefix(path, "/") || filepath.Base(path) != l.Base {
+		if err != nil || !ok || !strings.HasPrefix(path, "/") || !maybeOfName(link, l) {
 			continue
 		}
 		info, err := os.ReadFile(base + "/fdinfo/" + n)
@@ -140,6 +143,15 @@ func deletedLockFiles(pid int, l NameLock) ([]string, error) {
 		}
 	}
 	return out, nil
+}
+
+// maybeOfName reports whether the descriptor whose link reads link may be
+// a lock file of l's name: its base name is the name's, or it is deleted
+// and l counts deleted files (a container may have mounted the lock file
+// itself under another name; deletedLockFile places it).
+func maybeOfName(link string, l NameLock) bool {
+	path, deleted := strings.CutSuffix(link, " (deleted)")
+	return filepath.Base(path) == l.Base || deleted && l.Deleted != ""
 }
 
 // deletedLockFile reports whether the descriptor at fd, of the process
@@ -214,7 +226,69 @@ func mayHaveMade(st unix.Stat_t, dir string) bool {
 	if unix.Stat(dir, &d) != nil {
 		return false
 	}
-	return st.Uid == d.Uid || d.Mode&0o002 != 0 || d.Mode&0o020 != 0 && st.Gid == d.Gid
+	switch {
+	case st.Uid == d.Uid, d.Mode&0o002 != 0:
+		return true
+	case d.Mode&0o020 != 0:
+		// The group may write: the file was made with it (a process
+		// running with the group, or a set-group-ID directory), or by a
+		// member, whose own group it may carry.
+		return st.Gid == d.Gid || inGroup(st.Uid, d.Gid)
+	}
+	return false
+}
+
+// inGroup reports whether the user uid belongs to the group gid, as
+// /etc/passwd (its primary group) and /etc/group (its other groups) say.
+func inGroup(uid, gid uint32) bool {
+	passwd, err := readProcFile("/etc/passwd")
+	if err != nil {
+		return false
+	}
+	groups, err := readProcFile("/etc/group")
+	if err != nil {
+		groups = nil
+	}
+	return memberOf(passwd, groups, uid, gid)
+}
+
+// memberOf is inGroup, given the contents of /etc/passwd and /etc/group.
+func memberOf(passwd, groups []byte, uid, gid uint32) bool {
+	name, primary, ok := passwdEntry(passwd, uid)
+	if !ok {
+		return false
+	}
+	if primary == gid {
+		return true
+	}
+	for line := range strings.Lines(string(groups)) {
+		f := strings.Split(strings.TrimRight(line, "\n"), ":")
+		if len(f) < 4 || f[2] != strconv.FormatUint(uint64(gid), 10) {
+			continue
+		}
+		if slices.Contains(strings.Split(f[3], ","), name) {
+			return true
+		}
+	}
+	return false
+}
+
+// passwdEntry finds uid in an /etc/passwd file: its name and primary
+// group.
+func passwdEntry(passwd []byte, uid uint32) (name string, gid uint32, ok bool) {
+	want := strconv.FormatUint(uint64(uid), 10)
+	for line := range strings.Lines(string(passwd)) {
+		f := strings.Split(strings.TrimRight(line, "\n"), ":")
+		if len(f) < 4 || f[2] != want {
+			continue
+		}
+		g, err := strconv.ParseUint(f[3], 10, 32)
+		if err != nil {
+			return "", 0, false
+		}
+		return f[0], uint32(g), true
+	}
+	return "", 0, false
 }
 
 // descendants walks /proc/PID/task/TID/children from pid down. For this

@@ -62,3 +62,23 @@ func TestReadMountsSelf(t *testing.T) {
 		t.Errorf("/proc/self is at %+v, %v in its file system; want /self", p, ok)
 	}
 }
+
+func TestMemberOf(t *testing.T) {
+	passwd := []byte("root:x:0:0:root:/root:/bin/bash\nalice:x:1000:1000::/home/alice:/bin/sh\nbob:x:1001:1001::/home/bob:/bin/sh\nbad:x:1002:nope::/:/bin/sh\n")
+	groups := []byte("root:x:0:\nteam:x:2000:carol,alice\nbob:x:1001:\nlong:x:2001:alicex,xalice\n")
+	for _, tc := range []struct {
+		uid, gid uint32
+		want     bool
+	}{
+		{1000, 1000, true},  // primary group
+		{1000, 2000, true},  // listed member
+		{1001, 2000, false}, // not listed
+		{1000, 2001, false}, // names that merely contain hers
+		{1002, 1002, false}, // unreadable entry
+		{4242, 2000, false}, // no such user
+	} {
+		if got := memberOf(passwd, groups, tc.uid, tc.gid); got != tc.want {
+			t.Errorf("memberOf(uid %d, gid %d) = %v, want %v", tc.uid, tc.gid, got, tc.want)
+		}
+	}
+}

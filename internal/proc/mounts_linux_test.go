@@ -18,8 +18,12 @@ import (
 
 // lockDeletedEnv makes the test binary, re-executed, create the file it
 // names, lock it, delete it, print "ready" and hold the lock until its
-// stdin closes.
-const lockDeletedEnv = "PROC_TEST_LOCK_DELETED"
+// stdin closes. With lockMountedEnv set too, the file exists already and
+// is not deleted (it is a mount point: the test deletes what it shows).
+const (
+	lockDeletedEnv = "PROC_TEST_LOCK_DELETED"
+	lockMountedEnv = "PROC_TEST_LOCK_MOUNTED"
+)
 
 func TestMain(m *testing.M) {
 	if path := os.Getenv(lockDeletedEnv); path != "" {
@@ -29,11 +33,16 @@ func TestMain(m *testing.M) {
 }
 
 func lockDeleted(path string) int {
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	mounted := os.Getenv(lockMountedEnv) != ""
+	flags := os.O_RDWR | os.O_CREATE | os.O_EXCL
+	if mounted {
+		flags = os.O_RDWR
+	}
+	f, err := os.OpenFile(path, flags, 0o600)
 	if err == nil {
 		err = filelock.TryLock(f)
 	}
-	if err == nil {
+	if err == nil && !mounted {
 		err = os.Remove(path)
 	}
 	if err != nil {
@@ -50,7 +59,7 @@ func lockDeleted(path string) int {
 // holds it; the holder lets go when the test ends.
 func startLockDeleted(t *testing.T, cmd *exec.Cmd, path string) int {
 	t.Helper()
-	cmd.Env = append(os.Environ(), lockDeletedEnv+"="+path)
+	cmd.Env = append(cmd.Environ(), lockDeletedEnv+"="+path)
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -273,4 +282,71 @@ func sharedRoot(t *testing.T) (root, bin string) {
 		t.Fatal(err)
 	}
 	return root, bin
+}
+
+// TestDeletedLockFileInAGroupDirectory: in a lock directory its group may
+// write to, a deleted lock file that a process running with that group
+// made holds the name, whoever owns it.
+func TestDeletedLockFileInAGroupDirectory(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to run a process as another user")
+	}
+	root, bin := sharedRoot(t)
+	lockDir := filepath.Join(root, "shared", "team")
+	if err := os.Mkdir(lockDir, 0o770); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chown(lockDir, 0, 65534); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(lockDir, 0o770); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+	pid := startLockDeleted(t, cmd, filepath.Join(lockDir, "app.lock"))
+	pids, err := proc.HoldersThorough(proc.NameLock{Base: "app.lock", Deleted: filepath.Join(lockDir, "app.lock")})
+	if err != nil || !slices.Contains(pids, pid) {
+		t.Errorf("HoldersThorough = %v, %v; want it to contain %d, which made its file with the directory's group", pids, err, pid)
+	}
+}
+
+// TestDeletedLockFileMountedAlone: a container that mounted the lock file
+// itself (not its directory), under another name, holds the name through
+// it once the file is deleted.
+func TestDeletedLockFileMountedAlone(t *testing.T) {
+	unshare, err := exec.LookPath("unshare")
+	if err != nil || os.Geteuid() != 0 {
+		t.Skip("needs root and util-linux unshare to make mount namespaces")
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	lockDir := filepath.Join(dir, "locks")
+	if err := os.Mkdir(lockDir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	lock := filepath.Join(lockDir, "app.lock")
+	if err := os.WriteFile(lock, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	inside := filepath.Join(dir, "x")
+	if err := os.WriteFile(inside, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// The holder locks the mounted file, by its name in the namespace;
+	// then the file at the lock path is deleted from here.
+	cmd := exec.Command(unshare, "--mount", "--propagation", "private", "sh", "-c",
+		`mount --bind "$1" "$2" && exec "$0"`, exe, lock, inside)
+	cmd.Env = append(os.Environ(), lockMountedEnv+"=1")
+	pid := startLockDeleted(t, cmd, inside)
+	if err := os.Remove(lock); err != nil {
+		t.Fatal(err)
+	}
+	pids, err := proc.HoldersThorough(proc.NameLock{Base: "app.lock", Deleted: lock})
+	if err != nil || !slices.Contains(pids, pid) {
+		t.Errorf("HoldersThorough = %v, %v; want it to contain %d, which holds the lock file mounted as %s", pids, err, pid, inside)
+	}
 }
