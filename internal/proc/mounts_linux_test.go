@@ -84,14 +84,7 @@ func startLockDeleted(t *testing.T, cmd *exec.Cmd, path string) int {
 // directory; and not if the namespace gives the lock directory's path to
 // another directory (as a private /tmp does).
 func TestDeletedLockFileInOtherMountNamespace(t *testing.T) {
-	unshare, err := exec.LookPath("unshare")
-	if err != nil || os.Geteuid() != 0 {
-		t.Skip("needs root and util-linux unshare to make mount namespaces")
-	}
-	exe, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
+	unshare, exe := needNamespaces(t)
 	root := t.TempDir()
 	lockDir := filepath.Join(root, "locks")
 	other := filepath.Join(root, "other")
@@ -157,8 +150,7 @@ func TestDeletedLockFileOfAnotherUser(t *testing.T) {
 	root, bin := sharedRoot(t)
 	shared := filepath.Join(root, "shared")
 	path := filepath.Join(shared, "app.lock")
-	cmd := exec.Command(bin)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+	cmd := asNobody(bin)
 	pid := startLockDeleted(t, cmd, path)
 	pids, err := proc.HoldersThorough(proc.NameLock{Base: "app.lock", Deleted: path})
 	if err != nil || !slices.Contains(pids, pid) {
@@ -171,14 +163,7 @@ func TestDeletedLockFileOfAnotherUser(t *testing.T) {
 // (through /proc/PID/root, or a descriptor passed from a process there)
 // holds the name if that mount places the file in the lock directory.
 func TestDeletedLockFileOpenedInAnotherNamespace(t *testing.T) {
-	unshare, err := exec.LookPath("unshare")
-	if err != nil || os.Geteuid() != 0 {
-		t.Skip("needs root and util-linux unshare to make mount namespaces")
-	}
-	exe, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
+	unshare, exe := needNamespaces(t)
 	lockDir := filepath.Join(t.TempDir(), "locks")
 	if err := os.Mkdir(lockDir, 0o700); err != nil {
 		t.Fatal(err)
@@ -225,8 +210,7 @@ func TestDeletedLockFileOfAnEarlierDirectory(t *testing.T) {
 	if err := os.Chown(lockDir, 65534, 65534); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(bin)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+	cmd := asNobody(bin)
 	pid := startLockDeleted(t, cmd, filepath.Join(lockDir, "app.lock"))
 	if err := os.Remove(lockDir); err != nil {
 		t.Fatal(err)
@@ -302,8 +286,7 @@ func TestDeletedLockFileInAGroupDirectory(t *testing.T) {
 	if err := os.Chmod(lockDir, 0o770); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(bin)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+	cmd := asNobody(bin)
 	pid := startLockDeleted(t, cmd, filepath.Join(lockDir, "app.lock"))
 	pids, err := proc.HoldersThorough(proc.NameLock{Base: "app.lock", Deleted: filepath.Join(lockDir, "app.lock")})
 	if err != nil || !slices.Contains(pids, pid) {
@@ -315,14 +298,7 @@ func TestDeletedLockFileInAGroupDirectory(t *testing.T) {
 // itself (not its directory), under another name, holds the name through
 // it once the file is deleted.
 func TestDeletedLockFileMountedAlone(t *testing.T) {
-	unshare, err := exec.LookPath("unshare")
-	if err != nil || os.Geteuid() != 0 {
-		t.Skip("needs root and util-linux unshare to make mount namespaces")
-	}
-	exe, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
+	unshare, exe := needNamespaces(t)
 	dir := t.TempDir()
 	lockDir := filepath.Join(dir, "locks")
 	if err := os.Mkdir(lockDir, 0o700); err != nil {
@@ -349,4 +325,25 @@ func TestDeletedLockFileMountedAlone(t *testing.T) {
 	if err != nil || !slices.Contains(pids, pid) {
 		t.Errorf("HoldersThorough = %v, %v; want it to contain %d, which holds the lock file mounted as %s", pids, err, pid, inside)
 	}
+}
+
+// needNamespaces skips t unless it runs as root with util-linux unshare,
+// and returns unshare's path and the test binary's.
+func needNamespaces(t *testing.T) (unshare, exe string) {
+	t.Helper()
+	unshare, err := exec.LookPath("unshare")
+	if err != nil || os.Geteuid() != 0 {
+		t.Skip("needs root and util-linux unshare to make mount namespaces")
+	}
+	if exe, err = os.Executable(); err != nil {
+		t.Fatal(err)
+	}
+	return unshare, exe
+}
+
+// asNobody runs bin as the user and group nobody (65534).
+func asNobody(bin string) *exec.Cmd {
+	cmd := exec.Command(bin)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+	return cmd
 }
