@@ -194,13 +194,19 @@ func waitEvent(ctx context.Context, w eventSource, max time.Duration, pids []int
 
 // needsDeletedSearch reports whether f, free, may hide the holder of a
 // deleted lock file of the name (see deletedLockHolders): f was never held
-// (the file before it was deleted), or its holder died holding it after it
-// had replaced its first file, which processes it started may still hold.
-// A holder that died on its first file leaves no such holder: its
-// processes hold this very file, which would not be free.
+// (the file before it was deleted), or its holder had replaced its first
+// file, which processes it started or passed the lock to may still hold,
+// or its record was copied from another file. A holder that died on its
+// first file leaves its processes on that very file, which would not be
+// free.
 func needsDeletedSearch(f *os.File) bool {
 	rec := readRecord(f)
-	return rec.token == 0 || rec.replaced
+	fi, err := f.Stat()
+	if err != nil {
+		return true
+	}
+	_, ino := safefs.FileID(fi)
+	return rec.token == 0 || rec.replaced || !rec.describes(ino)
 }
 
 // holderOfDeleted returns a process that holds a deleted lock file of the

@@ -440,23 +440,25 @@ func TestRecordRoundTrip(t *testing.T) {
 			}
 		}
 	}
-	const want = "singleinstance token=00000000000000000042 state=held\n"
-	if got := string(record{token: 42, held: true}.bytes()); got != want {
+	const want = "singleinstance token=00000000000000000042 state=held inode=00000000000000001234\n"
+	if got := string(record{token: 42, held: true, ino: 1234}.bytes()); got != want {
 		t.Errorf("record bytes = %q, want %q", got, want)
 	}
 }
 
 func TestRecordGarbageIsZero(t *testing.T) {
 	t.Parallel()
-	valid := "singleinstance token=00000000000000000042 state=held\n"
+	valid := "singleinstance token=00000000000000000042 state=held inode=00000000000000001234\n"
 	tests := map[string]string{
+		"old format":        "singleinstance token=00000000000000000042 state=held\n",
+		"non-digit inode":   strings.Replace(valid, "1234", "12x4", 1),
 		"empty":             "",
 		"short":             valid[:recordLen-1],
 		"prefix only":       "singleinstance token=",
 		"bad state":         strings.Replace(valid, "held", "busy", 1),
 		"upper state":       strings.Replace(valid, "held", "HELD", 1),
-		"short state":       strings.Replace(valid, "held\n", "hel\n\n", 1),
-		"no newline":        strings.Replace(valid, "held\n", "heldX", 1),
+		"short state":       strings.Replace(valid, "held ", "hel  ", 1),
+		"no newline":        strings.Replace(valid, "1234\n", "1234X", 1),
 		"bad prefix":        strings.Replace(valid, "singleinstance", "singleINSTANCE", 1),
 		"non-digit token":   strings.Replace(valid, "00000000000000000042", "0000000000000000004x", 1),
 		"negative token":    strings.Replace(valid, "00000000000000000042", "-0000000000000000042", 1),

@@ -40,6 +40,9 @@ type Lock struct {
 	// inherited: after a restore, its tree still holds that one.
 	inheritedDev, inheritedIno uint64
 	holder                     Record // what the .info file says
+	// restored: this acquisition put a file in place of its first (see
+	// restore); its record says so.
+	restored bool
 	// infoFile and pidFile are the files written for this acquisition;
 	// nil until then (an acquisition for a command leaves them to
 	// Describe).
@@ -200,7 +203,7 @@ func (l *Lock) abandon() {
 	}
 	// Never lower the record: the acquisition may have failed before it
 	// had a token of its own.
-	writeRecord(l.f, record{token: max(l.holder.Token, readRecord(l.f).token)})
+	writeRecord(l.f, record{token: max(l.holder.Token, readRecord(l.f).token), replaced: l.restored})
 	l.closeLock()
 }
 
@@ -259,7 +262,9 @@ func (l *Lock) giveUp() error {
 	if sole {
 		// "free" before closing: a reader that still sees "held" knows the
 		// .info describes a process that has not released yet.
-		errs = append(errs, writeRecord(l.f, record{token: l.holder.Token}))
+		// "left" for a replacement: what this acquisition replaced may
+		// still be held by a process it passed the lock to.
+		errs = append(errs, writeRecord(l.f, record{token: l.holder.Token, replaced: l.restored}))
 	}
 	errs = append(errs, l.closeLock())
 	if err := errors.Join(errs...); err != nil {

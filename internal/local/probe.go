@@ -187,11 +187,12 @@ func (s *Store) probe(name string, mode probeMode) (*probeResult, error) {
 			r.record = record{token: h.Token, held: true}
 		}
 	}
-	if !r.state.Running && mode&noDeletedSearch == 0 && (f == nil || r.record.token == 0 || r.record.replaced) {
-		// No lock file, one never held, or a replacement whose holder
-		// died holding it: the holder's tree may keep only the lock on a
-		// deleted one (see deletedLockHolders and needsDeletedSearch). As
-		// when only the token shows it, the
+	if !r.state.Running && mode&noDeletedSearch == 0 &&
+		(f == nil || r.record.token == 0 || r.record.replaced || !r.record.describes(r.lockIno)) {
+		// No lock file, one never held, a replacement, or one whose record
+		// was copied from another: the holder's tree may keep only the
+		// lock on a deleted one (see deletedLockHolders and
+		// needsDeletedSearch). As when only the token shows it, the
 		// kernel's list of holders describes it, not the .info file.
 		cur := proc.FileID{Dev: r.lockDev, Ino: r.lockIno}
 		if f == nil {

@@ -5,26 +5,33 @@ import (
 	"math"
 	"os"
 	"time"
+
+	"github.com/singleinstance/singleinstance/internal/safefs"
 )
 
 // The lock file holds one fixed-width line written only by the lock's
-// holder: the last fencing token handed out for the name, and whether its
-// holder still holds the lock. A holder writes "held" right after locking
-// and "free" right before unlocking, so a reader that sees "held" twice
-// around a check that the lock is held, with the same token as the .info
-// file, knows the .info describes the current holder. A holder that locked
-// this file in place of its own, which was deleted or replaced (see
-// restore), writes "repl" instead of "held": the processes it started may
-// still hold the file it replaced.
+// holder: the last fencing token handed out for the name, whether its
+// holder still holds the lock, and the inode of the file it was written
+// to. A holder writes "held" right after locking and "free" right before
+// unlocking, so a reader that sees "held" twice around a check that the
+// lock is held, with the same token as the .info file, knows the .info
+// describes the current holder. A holder that locked this file in place of
+// its own, which was deleted or replaced (see restore), writes "repl"
+// instead of "held", and "left" instead of "free": processes it started, or
+// passed the lock to, may still hold the file it replaced. A record that
+// names another inode than its file's was copied there (a backup put back,
+// an editor's save): it says nothing of this file.
 //
-//	singleinstance token=00000000000000000042 state=held
-const recordLen = len("singleinstance token=00000000000000000000 state=held\n")
+//	singleinstance token=00000000000000000042 state=held inode=00000000000000001234
+const recordLen = len("singleinstance token=00000000000000000000 state=held inode=00000000000000000000\n")
 
 type record struct {
 	token uint64
 	held  bool
-	// replaced: held on a file that replaced the holder's first one.
+	// replaced: written on a file that replaced the holder's first one.
 	replaced bool
+	// ino is the inode of the file the record was written to.
+	ino uint64
 }
 
 func (r record) bytes() []byte {
@@ -34,8 +41,10 @@ func (r record) bytes() []byte {
 		state = "repl"
 	case r.held:
 		state = "held"
+	case r.replaced:
+		state = "left"
 	}
-	return fmt.Appendf(nil, "singleinstance token=%020d state=%s\n", r.token, state)
+	return fmt.Appendf(nil, "singleinstance token=%020d state=%s inode=%020d\n", r.token, state, r.ino)
 }
 
 // parseRecord reads a record; anything unparsable (a new file, or damage)
@@ -46,7 +55,7 @@ func parseRecord(b []byte) record {
 	if len(b) < recordLen {
 		return record{}
 	}
-	if _, err := fmt.Sscanf(string(b[:recordLen]), "singleinstance token=%020d state=%4s\n", &r.token, &state); err != nil {
+	if _, err := fmt.Sscanf(string(b[:recordLen]), "singleinstance token=%020d state=%4s inode=%020d\n", &r.token, &state, &r.ino); err != nil {
 		return record{}
 	}
 	switch state {
@@ -54,6 +63,8 @@ func parseRecord(b []byte) record {
 		r.held = true
 	case "repl":
 		r.held, r.replaced = true, true
+	case "left":
+		r.replaced = true
 	case "free":
 	default:
 		return record{}
@@ -67,10 +78,18 @@ func readRecord(f *os.File) record {
 	return parseRecord(b[:n])
 }
 
+// writeRecord writes r to f, naming f's inode.
 func writeRecord(f *os.File, r record) error {
+	if fi, err := f.Stat(); err == nil {
+		_, r.ino = safefs.FileID(fi)
+	}
 	_, err := f.WriteAt(r.bytes(), 0)
 	return err
 }
+
+// describes reports whether r was written to the file with inode ino,
+// not copied there.
+func (r record) describes(ino uint64) bool { return r.ino == ino }
 
 // nextToken returns a fencing token greater than every earlier one: greater
 // than the last recorded in the lock file and in the .info file, and never

@@ -4,6 +4,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/singleinstance/singleinstance/internal/safefs"
 )
 
 // TestRecordInLockFile reads and writes the record in a real file, as the
@@ -25,31 +27,44 @@ func TestRecordInLockFile(t *testing.T) {
 	if got := readRecord(f); got != (record{}) {
 		t.Errorf("damaged lock file: %+v, want the zero record", got)
 	}
-	for _, want := range []record{{token: 7, held: true}, {token: 7}, {token: 8, held: true}} {
+	fi, err := f.Stat()
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, ino := safefs.FileID(fi)
+	for _, want := range []record{{token: 7, held: true}, {token: 7}, {token: 8, held: true},
+		{token: 9, held: true, replaced: true}, {token: 9, replaced: true}} {
 		if err := writeRecord(f, want); err != nil {
 			t.Fatal(err)
 		}
-		if got := readRecord(f); got != want {
+		want.ino = ino // writeRecord names the file
+		if got := readRecord(f); got != want || !got.describes(ino) {
 			t.Errorf("after writeRecord(%+v): %+v", want, got)
 		}
 	}
 }
 
 // TestNeedsDeletedSearch: a free lock file hides a holder of a deleted one
-// only if it was never held, or if its holder died after replacing its
-// first file (state "repl"); not if its holder died on its first file, or
-// let go.
+// only if it was never held, or if its holder had replaced its first file
+// (state "repl", or "left" once it let go), or if its record was copied
+// from another file; not if its holder died on its first file, or let go
+// of it.
 func TestNeedsDeletedSearch(t *testing.T) {
+	dir := t.TempDir()
 	for _, tc := range []struct {
-		rec  record
-		want bool
+		rec    record
+		copied bool // the record comes from another file, copied over
+		want   bool
 	}{
-		{record{}, true},
-		{record{token: 7, held: true}, false},
-		{record{token: 7, held: true, replaced: true}, true},
-		{record{token: 7}, false},
+		{record{}, false, true},
+		{record{token: 7, held: true}, false, false},
+		{record{token: 7, held: true}, true, true},
+		{record{token: 7, held: true, replaced: true}, false, true},
+		{record{token: 7}, false, false},
+		{record{token: 7}, true, true},
+		{record{token: 7, replaced: true}, false, true},
 	} {
-		f, err := os.CreateTemp(t.TempDir(), "lock")
+		f, err := os.CreateTemp(dir, "lock")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -58,11 +73,25 @@ func TestNeedsDeletedSearch(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		if got := needsDeletedSearch(f); got != tc.want {
-			t.Errorf("record %q: needsDeletedSearch = %v, want %v", tc.rec.bytes(), got, tc.want)
+		if tc.copied {
+			// What cp and mv, or an editor, or a backup put back, do.
+			data, err := os.ReadFile(f.Name())
+			if err != nil {
+				t.Fatal(err)
+			}
+			f.Close()
+			if err := os.WriteFile(f.Name()+".new", data, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Rename(f.Name()+".new", f.Name()); err != nil {
+				t.Fatal(err)
+			}
+			if f, err = os.Open(f.Name()); err != nil {
+				t.Fatal(err)
+			}
 		}
-		if back := readRecord(f); back != tc.rec {
-			t.Errorf("record %q read back as %+v", tc.rec.bytes(), back)
+		if got := needsDeletedSearch(f); got != tc.want {
+			t.Errorf("record %q (copied %v): needsDeletedSearch = %v, want %v", tc.rec.bytes(), tc.copied, got, tc.want)
 		}
 		f.Close()
 	}

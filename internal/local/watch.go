@@ -157,6 +157,7 @@ func (l *Lock) restore() error {
 		nf.Close()
 		return err
 	}
+	l.restored = true
 	if err := writeRecord(nf, record{token: l.holder.Token, held: true, replaced: true}); err != nil {
 		filelock.Unlock(nf)
 		nf.Close()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"os/exec"
 	"testing"
 	"time"
 
@@ -68,5 +69,54 @@ func awaitRestored(t *testing.T, l *Lock) {
 			t.Fatalf("files not restored within 20s (lock file held: %v, described: %v)", same, described)
 		}
 		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// TestReleasedReplacementKeepsSearching: a holder passes its lock to a
+// process outside it (here a sleeper given the locked descriptor, as a
+// command could pass it over a socket), its lock file is deleted and the
+// holder restores it, then lets go normally. The process it passed the
+// lock to still holds the deleted file: a newcomer must find it, though
+// the restored file is free and its holder let go cleanly.
+func TestReleasedReplacementKeepsSearching(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	s, err := Open(Config{Dir: dir, CheckInterval: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := s.Acquire(context.Background(), "passed", AcquireOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.mu.Lock()
+	heir := exec.Command("sleep", "300")
+	heir.ExtraFiles = []*os.File{l.f}
+	err = heir.Start()
+	l.mu.Unlock()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { heir.Process.Kill(); heir.Wait() })
+	if err := os.Remove(l.paths.lock); err != nil {
+		t.Fatal(err)
+	}
+	awaitRestored(t, l)
+	if err := l.Release(); err != nil {
+		t.Fatal(err)
+	}
+	newcomer, err := Open(Config{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	nl, err := newcomer.Acquire(context.Background(), "passed", AcquireOptions{})
+	if !errors.Is(err, ErrAlreadyRunning) {
+		if nl != nil {
+			nl.Release()
+		}
+		t.Fatalf("a newcomer while another process holds the replaced lock file got %v, want ErrAlreadyRunning", err)
+	}
+	if running, err := newcomer.Running("passed"); err != nil || !running {
+		t.Errorf("Running = %v, %v; want true", running, err)
 	}
 }

@@ -570,6 +570,30 @@ wait
 	stopChild(t, lockDir, heir, true)
 }
 
+// TestTreeLockFileCopiedOverAfterWrapperKilled: a child that kept only the
+// lock's descriptor outlives run, SIGKILLed; then the lock file is replaced
+// by a copy of itself (what cp and mv, an editor's save or a backup put
+// back do). The copy says "held" but is another file, free: the child,
+// holding the deleted original, must still keep the name held.
+func TestTreeLockFileCopiedOverAfterWrapperKilled(t *testing.T) {
+	t.Parallel()
+	lockDir, run, child := startLockOnlyTree(t, "sleep 300")
+	run.killLeaving(child)
+	lock := filepath.Join(lockDir, "app.lock")
+	data, err := os.ReadFile(lock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(lock+".copy", data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(lock+".copy", lock); err != nil {
+		t.Fatal(err)
+	}
+	assertHeld(t, lockDir, child)
+	stopChild(t, lockDir, child, false)
+}
+
 // TestTreeChildKeepingOnlyTheLockAfterRestoreAndWrapperKilled: a child
 // that closed the name token's descriptor (4) but kept the lock's (3)
 // outlives the command; the lock file is deleted and run restores it (a
