@@ -67,10 +67,10 @@ func (l *Lock) takeLock(ctx context.Context, wait bool) (*os.File, error) {
 		// A lock file never held, or a replacement whose holder died
 		// holding it, may hide the holder of a deleted one (see
 		// deletedLockHolders). The search looks through every process,
-		// which takes a while: it runs
-		// before this process locks the file, so that nobody (kill) takes a
-		// newcomer for a holder meanwhile, and only if the file is free (a
-		// waiter on a live holder does not search).
+		// which takes a while: it runs before this process locks the file,
+		// so that nobody (kill) takes a newcomer for a holder meanwhile,
+		// and only if the file is free (a waiter on a live holder does not
+		// search).
 		var orphan *Record
 		if locked, lerr := filelock.IsLocked(f); lerr == nil && !locked && needsDeletedSearch(f) {
 			// The holders found last time, if they still hold, spare the
@@ -206,7 +206,7 @@ func needsDeletedSearch(f *os.File) bool {
 		return true
 	}
 	_, ino := safefs.FileID(fi)
-	return rec.token == 0 || rec.replaced || !rec.describes(ino)
+	return rec.mayHideDeleted(ino)
 }
 
 // holderOfDeleted returns a process that holds a deleted lock file of the

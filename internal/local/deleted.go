@@ -43,6 +43,17 @@ import (
 // lock on a deleted file of the name in the lock directory. It returns
 // their PIDs, or none. Only Linux can tell.
 func deletedLockHolders(p paths, cur proc.FileID) []int {
+	if len(lockedElsewhere(p, cur)) == 0 {
+		return nil
+	}
+	return searchDeleted(p)
+}
+
+// lockedElsewhere returns the files of the lock directory's file system,
+// other than cur and the lock files of other names in the directory, that
+// have a write lock: those among which a deleted lock file of the name can
+// be. It reads /proc/locks once (see deletedLockHolders).
+func lockedElsewhere(p paths, cur proc.FileID) []proc.FileID {
 	locked, err := proc.LockedFiles()
 	if err != nil {
 		return nil
@@ -53,15 +64,24 @@ func deletedLockHolders(p paths, cur proc.FileID) []int {
 	}
 	if named := lockFilesIn(p.dir); len(named) > 0 {
 		locked = slices.DeleteFunc(locked, func(id proc.FileID) bool { return slices.Contains(named, id) })
-		if len(locked) == 0 {
-			return nil
-		}
 	}
-	pids, err := proc.HoldersThorough(proc.NameLock{Base: filepath.Base(p.lock), Deleted: realPath(p.lock)})
+	return locked
+}
+
+// searchDeleted looks through every process for those holding a deleted
+// lock file of the name at p, and returns their PIDs.
+func searchDeleted(p paths) []int {
+	pids, err := proc.HoldersThorough(deletedLock(p))
 	if err != nil {
 		return nil
 	}
 	return pids
+}
+
+// deletedLock is what a process holding a deleted lock file of the name at
+// p holds (see proc.NameLock.Deleted).
+func deletedLock(p paths) proc.NameLock {
+	return proc.NameLock{Base: filepath.Base(p.lock), Deleted: realPath(p.lock)}
 }
 
 // stillHolding returns those of pids, found by deletedLockHolders a moment
@@ -70,7 +90,7 @@ func deletedLockHolders(p paths, cur proc.FileID) []int {
 // searches every process again only once none of them holds it any more
 // (it may have handed the lock to another before it let go).
 func stillHolding(p paths, pids []int) []int {
-	l := proc.NameLock{Base: filepath.Base(p.lock), Deleted: realPath(p.lock)}
+	l := deletedLock(p)
 	var out []int
 	for _, pid := range pids {
 		if ok, err := proc.Holds(pid, l); err == nil && ok {

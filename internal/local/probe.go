@@ -75,8 +75,9 @@ type probeResult struct {
 
 // nameLock identifies what the holders of the name hold.
 func (r *probeResult) nameLock() proc.NameLock {
-	return proc.NameLock{Base: filepath.Base(r.paths.lock), Dev: r.lockDev, Ino: r.lockIno, Sock: r.sockIno,
-		Deleted: realPath(r.paths.lock)}
+	l := deletedLock(r.paths)
+	l.Dev, l.Ino, l.Sock = r.lockDev, r.lockIno, r.sockIno
+	return l
 }
 
 // findHolding fills in State.Holding: the processes that hold the lock
@@ -188,7 +189,7 @@ func (s *Store) probe(name string, mode probeMode) (*probeResult, error) {
 		}
 	}
 	if !r.state.Running && mode&noDeletedSearch == 0 &&
-		(f == nil || r.record.token == 0 || r.record.replaced || !r.record.describes(r.lockIno)) {
+		(f == nil || r.record.mayHideDeleted(r.lockIno)) {
 		// No lock file, one never held, a replacement, or one whose record
 		// was copied from another: the holder's tree may keep only the
 		// lock on a deleted one (see deletedLockHolders and

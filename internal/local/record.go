@@ -91,6 +91,13 @@ func writeRecord(f *os.File, r record) error {
 // not copied there.
 func (r record) describes(ino uint64) bool { return r.ino == ino }
 
+// mayHideDeleted reports whether a free lock file with inode ino and
+// record r may hide the holder of a deleted lock file of the name (see
+// needsDeletedSearch).
+func (r record) mayHideDeleted(ino uint64) bool {
+	return r.token == 0 || r.replaced || !r.describes(ino)
+}
+
 // nextToken returns a fencing token greater than every earlier one: greater
 // than the last recorded in the lock file and in the .info file, and never
 // less than the current time in microseconds since the epoch, so that

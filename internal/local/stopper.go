@@ -215,17 +215,17 @@ func (s *stopper) signalHandedOn() bool {
 		cur.Dev, cur.Ino = safefs.FileID(fi)
 	}
 	var old []proc.FileID
-	for _, id := range lockedOn(cur.Dev) {
-		if id != cur && slices.Contains(s.locked, id) {
+	for _, id := range lockedElsewhere(s.paths, cur) {
+		if slices.Contains(s.locked, id) {
 			old = append(old, id)
 		}
 	}
 	if len(old) == 0 {
 		return false
 	}
-	deleted := proc.NameLock{Base: s.lock.Base, Deleted: s.lock.Deleted}
+	deleted := deletedLock(s.paths)
 	held := false
-	for _, pid := range deletedLockHolders(s.paths, cur) {
+	for _, pid := range searchDeleted(s.paths) {
 		id, err := proc.Lookup(pid)
 		if err != nil || s.hasOwner && id == s.owner {
 			continue

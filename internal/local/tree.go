@@ -78,7 +78,7 @@ func (l *Lock) SignalTree(sig os.Signal) error {
 // nameLock identifies the lock file, the name token and earlier lock
 // files of the name, which the tree may hold after a restore.
 func (l *Lock) nameLock() (proc.NameLock, error) {
-	nl := proc.NameLock{Base: filepath.Base(l.paths.lock), Deleted: realPath(l.paths.lock)}
+	nl := deletedLock(l.paths)
 	if l.token != nil {
 		ino, err := nametoken.Inode(l.token)
 		if err != nil {
