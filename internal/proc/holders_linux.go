@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"iter"
 	"os"
 	"path/filepath"
 	"slices"
@@ -80,16 +81,7 @@ func holdsVia(pid int, l NameLock, threads bool) (bool, error) {
 		sock = "socket:[" + strconv.FormatUint(l.Sock, 10) + "]"
 	}
 	hasSock, lockedEarlier := false, false
-	for _, n := range names {
-		link, err := os.Readlink(dir + "/" + n)
-		if errors.Is(err, fs.ErrPermission) {
-			// Reading a descriptor's link needs the right to inspect the
-			// process, which is the same for all of them: none can be read.
-			break
-		}
-		if err != nil {
-			continue // closed meanwhile
-		}
+	for n, link := range fdLinks(dir, names) {
 		if sock != "" && link == sock {
 			hasSock = true
 			continue
@@ -128,13 +120,9 @@ func deletedLockFiles(pid int, l NameLock) ([]string, error) {
 	}
 	dir := base + "/fd"
 	var out []string
-	for _, n := range names {
-		link, err := os.Readlink(dir + "/" + n)
-		if errors.Is(err, fs.ErrPermission) {
-			break // see holdsVia
-		}
+	for n, link := range fdLinks(dir, names) {
 		path, ok := strings.CutSuffix(link, " (deleted)")
-		if err != nil || !ok || !strings.HasPrefix(path, "/") || !maybeOfName(link, l) {
+		if !ok || !strings.HasPrefix(path, "/") || !maybeOfName(link, l) {
 			continue
 		}
 		info, err := os.ReadFile(base + "/fdinfo/" + n)
@@ -143,6 +131,25 @@ func deletedLockFiles(pid int, l NameLock) ([]string, error) {
 		}
 	}
 	return out, nil
+}
+
+// fdLinks yields the descriptors named in names of the fd directory dir
+// (/proc/PID/fd, or a thread's), each with what its link reads; those
+// closed meanwhile are left out. Reading a link needs the right to inspect
+// the process, which is the same for all of them: at the first refusal,
+// none is left to read.
+func fdLinks(dir string, names []string) iter.Seq2[string, string] {
+	return func(yield func(string, string) bool) {
+		for _, n := range names {
+			link, err := os.Readlink(dir + "/" + n)
+			if errors.Is(err, fs.ErrPermission) {
+				return
+			}
+			if err == nil && !yield(n, link) {
+				return
+			}
+		}
+	}
 }
 
 // maybeOfName reports whether the descriptor whose link reads link may be
