@@ -130,7 +130,7 @@ func (fs *FlagSet) Usages() string {
 			left += "[=" + f.NoValue + "]"
 		}
 		right := f.Usage
-		if !isZero(f) {
+		if f.HasDefault() {
 			if f.Value.Type() == "string" {
 				right += fmt.Sprintf(" (default %q)", f.DefValue)
 			} else {
@@ -150,14 +150,14 @@ func (fs *FlagSet) Usages() string {
 	return b.String()
 }
 
-// isZero reports whether f's default is its type's zero value, which help
-// does not mention.
-func isZero(f *Flag) bool {
+// HasDefault reports whether f's default is worth stating: it is not its
+// type's zero value, which help does not mention.
+func (f *Flag) HasDefault() bool {
 	switch f.DefValue {
 	case "", "false", "0", "[]", "<nil>":
-		return true
+		return false
 	}
-	return false
+	return true
 }
 
 type boolValue bool

@@ -80,8 +80,8 @@ func options(flags []*cmdline.Flag) string {
 			tag += " \\fI" + escape(t) + "\\fR"
 		}
 		usage := f.Usage
-		if d := f.DefValue; d != "" && d != "false" && d != "0" {
-			usage += " (default " + d + ")"
+		if f.HasDefault() {
+			usage += " (default " + f.DefValue + ")"
 		}
 		b.WriteString(".TP\n" + tag + "\n" + escape(usage) + "\n")
 	}
