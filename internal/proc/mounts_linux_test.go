@@ -7,13 +7,13 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
-	"strings"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/singleinstance/singleinstance/internal/filelock"
 	"github.com/singleinstance/singleinstance/internal/proc"
+	"github.com/singleinstance/singleinstance/internal/testchild"
 )
 
 // lockDeletedEnv makes the test binary, re-executed, create the file it
@@ -59,23 +59,13 @@ func lockDeleted(path string) int {
 // holds it; the holder lets go when the test ends.
 func startLockDeleted(t *testing.T, cmd *exec.Cmd, path string) int {
 	t.Helper()
-	cmd.Env = append(cmd.Environ(), lockDeletedEnv+"="+path)
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { stdin.Close(); cmd.Wait() })
-	if line, _ := bufio.NewReader(stdout).ReadString('\n'); strings.TrimSpace(line) != "ready" {
+	// Under the race detector a child lingers a second at exit otherwise.
+	cmd.Env = append(cmd.Environ(), lockDeletedEnv+"="+path, "GORACE=atexit_sleep_ms=0")
+	c := testchild.Start(t, cmd)
+	if line := c.Next(); line != "ready" {
 		t.Fatalf("holder: %q", line)
 	}
-	return cmd.Process.Pid
+	return c.Pid
 }
 
 // TestDeletedLockFileInOtherMountNamespace: a process in another mount
