@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"os"
-	"os/exec"
 	"testing"
 	"time"
 
@@ -90,14 +89,8 @@ func TestReleasedReplacementKeepsSearching(t *testing.T) {
 		t.Fatal(err)
 	}
 	l.mu.Lock()
-	heir := exec.Command("sleep", "300")
-	heir.ExtraFiles = []*os.File{l.f}
-	err = heir.Start()
+	holdWith(t, l.f)
 	l.mu.Unlock()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { heir.Process.Kill(); heir.Wait() })
 	if err := os.Remove(l.paths.lock); err != nil {
 		t.Fatal(err)
 	}
