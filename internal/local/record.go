@@ -34,31 +34,74 @@ type record struct {
 	ino uint64
 }
 
-func (r record) bytes() []byte {
-	state := "free"
+// The record's fields sit at fixed offsets: a reader checks the text
+// around them and the digits in them, without fmt's scanner, which the
+// check command would otherwise load and run on every start.
+const (
+	recordTokenAt = len("singleinstance token=")
+	recordStateAt = recordTokenAt + recordDigits + len(" state=")
+	recordInodeAt = recordStateAt + len("held") + len(" inode=")
+	recordDigits  = 20 // the width of math.MaxUint64
+)
+
+// state is the record's state word.
+func (r record) state() string {
 	switch {
 	case r.held && r.replaced:
-		state = "repl"
+		return "repl"
 	case r.held:
-		state = "held"
+		return "held"
 	case r.replaced:
-		state = "left"
+		return "left"
 	}
-	return fmt.Appendf(nil, "singleinstance token=%020d state=%s inode=%020d\n", r.token, state, r.ino)
+	return "free"
 }
 
-// parseRecord reads a record; anything unparsable (a new file, or damage)
-// is the zero record: token 0, not held.
+func (r record) bytes() []byte {
+	b := make([]byte, 0, recordLen)
+	b = append(b, "singleinstance token="...)
+	b = appendDigits(b, r.token)
+	b = append(b, " state="...)
+	b = append(b, r.state()...)
+	b = append(b, " inode="...)
+	b = appendDigits(b, r.ino)
+	return append(b, '\n')
+}
+
+// appendDigits appends v in decimal, zero-padded to recordDigits digits.
+func appendDigits(b []byte, v uint64) []byte {
+	var d [recordDigits]byte
+	for i := len(d) - 1; i >= 0; i-- {
+		d[i] = byte('0' + v%10)
+		v /= 10
+	}
+	return append(b, d[:]...)
+}
+
+// parseRecord reads a record; anything else (a new file, damage, a record
+// of another version) is the zero record: token 0, not held. Only the
+// exact text that bytes writes parses.
 func parseRecord(b []byte) record {
-	var r record
-	var state string
 	if len(b) < recordLen {
 		return record{}
 	}
-	if _, err := fmt.Sscanf(string(b[:recordLen]), "singleinstance token=%020d state=%4s inode=%020d\n", &r.token, &state, &r.ino); err != nil {
+	b = b[:recordLen]
+	if string(b[:recordTokenAt]) != "singleinstance token=" ||
+		string(b[recordTokenAt+recordDigits:recordStateAt]) != " state=" ||
+		string(b[recordStateAt+len("held"):recordInodeAt]) != " inode=" ||
+		b[recordLen-1] != '\n' {
 		return record{}
 	}
-	switch state {
+	token, ok := parseDigits(b[recordTokenAt : recordTokenAt+recordDigits])
+	if !ok {
+		return record{}
+	}
+	ino, ok := parseDigits(b[recordInodeAt : recordInodeAt+recordDigits])
+	if !ok {
+		return record{}
+	}
+	r := record{token: token, ino: ino}
+	switch string(b[recordStateAt : recordStateAt+len("held")]) {
 	case "held":
 		r.held = true
 	case "repl":
@@ -70,6 +113,23 @@ func parseRecord(b []byte) record {
 		return record{}
 	}
 	return r
+}
+
+// parseDigits parses decimal digits, failing on anything else and on a
+// value above math.MaxUint64.
+func parseDigits(d []byte) (uint64, bool) {
+	var v uint64
+	for _, c := range d {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n := uint64(c - '0')
+		if v > (math.MaxUint64-n)/10 {
+			return 0, false
+		}
+		v = v*10 + n
+	}
+	return v, true
 }
 
 func readRecord(f *os.File) record {

@@ -1,6 +1,8 @@
 package local
 
 import (
+	"bytes"
+	"math"
 	"os"
 	"path/filepath"
 	"testing"
@@ -42,6 +44,72 @@ func TestRecordInLockFile(t *testing.T) {
 			t.Errorf("after writeRecord(%+v): %+v", want, got)
 		}
 	}
+}
+
+// TestRecordText: a record reads back as written, at the widest values too,
+// and only the exact text that bytes writes parses; anything else is the
+// zero record.
+func TestRecordText(t *testing.T) {
+	t.Parallel()
+	if got := recordInodeAt + recordDigits + 1; got != recordLen {
+		t.Fatalf("the field offsets end at %d, the record is %d bytes", got, recordLen)
+	}
+	for _, r := range []record{{}, {token: 1, held: true, ino: 2}, {token: math.MaxUint64, held: true, replaced: true, ino: math.MaxUint64},
+		{token: 12345678901234567890, replaced: true, ino: 42}} {
+		b := r.bytes()
+		if len(b) != recordLen {
+			t.Errorf("%+v.bytes() = %q: %d bytes, want %d", r, b, len(b), recordLen)
+		}
+		if got := parseRecord(b); got != r {
+			t.Errorf("parseRecord(%q) = %+v, want %+v", b, got, r)
+		}
+		// A longer file: the record overwrote its start.
+		if got := parseRecord(append(b, "rest of an older file\n"...)); got != r {
+			t.Errorf("parseRecord of %q and more = %+v, want %+v", b, got, r)
+		}
+	}
+	valid := "singleinstance token=00000000000000000042 state=held inode=00000000000000001234\n"
+	if got, want := parseRecord([]byte(valid)), (record{token: 42, held: true, ino: 1234}); got != want {
+		t.Fatalf("parseRecord(%q) = %+v, want %+v", valid, got, want)
+	}
+	for _, bad := range []string{
+		"",
+		valid[:recordLen-1],
+		"Singleinstance token=00000000000000000042 state=held inode=00000000000000001234\n",
+		"singleinstance token=0000000000000000004x state=held inode=00000000000000001234\n",
+		"singleinstance token=+0000000000000000042 state=held inode=00000000000000001234\n",
+		"singleinstance token= 0000000000000000042 state=held inode=00000000000000001234\n",
+		"singleinstance token=18446744073709551616 state=held inode=00000000000000001234\n",
+		"singleinstance token=99999999999999999999 state=held inode=00000000000000001234\n",
+		"singleinstance token=00000000000000000042 state=HELD inode=00000000000000001234\n",
+		"singleinstance token=00000000000000000042 state=gone inode=00000000000000001234\n",
+		"singleinstance token=00000000000000000042 state=held ino=000000000000000001234\n",
+		"singleinstance token=00000000000000000042 state=held inode=18446744073709551616\n",
+		"singleinstance token=00000000000000000042 state=held inode=00000000000000001234 ",
+		"singleinstance token=00000000000000000042 state=held\n",
+	} {
+		if got := parseRecord([]byte(bad)); got != (record{}) {
+			t.Errorf("parseRecord(%q) = %+v, want the zero record", bad, got)
+		}
+	}
+}
+
+// FuzzRecord: whatever the lock file holds, a record that parses is one
+// that bytes writes, byte for byte, so that a reader never acts on a
+// record no holder wrote; and every record reads back as written.
+func FuzzRecord(f *testing.F) {
+	f.Add([]byte("singleinstance token=00000000000000000042 state=held inode=00000000000000001234\n"), uint64(42), uint64(1234), true, false)
+	f.Add([]byte("singleinstance token=18446744073709551615 state=left inode=18446744073709551615\n"), uint64(math.MaxUint64), uint64(0), false, true)
+	f.Add([]byte("garbage"), uint64(0), uint64(0), false, false)
+	f.Fuzz(func(t *testing.T, b []byte, token, ino uint64, held, replaced bool) {
+		if r := parseRecord(b); r != (record{}) && !bytes.Equal(r.bytes(), b[:recordLen]) {
+			t.Errorf("parseRecord(%q) = %+v, which writes %q", b, r, r.bytes())
+		}
+		r := record{token: token, held: held, replaced: replaced, ino: ino}
+		if got := parseRecord(r.bytes()); got != r {
+			t.Errorf("parseRecord(%q) = %+v, want %+v", r.bytes(), got, r)
+		}
+	})
 }
 
 // TestNeedsDeletedSearch: a free lock file hides a holder of a deleted one
