@@ -182,6 +182,9 @@ func (a *app) close() {
 	if a.backend != nil {
 		a.backend.Close()
 	}
+	if a.closeStderr != nil {
+		a.closeStderr()
+	}
 }
 
 // lockOptions are the library options that reach the locks: the etcd

@@ -26,6 +26,8 @@ type app struct {
 
 	stdin          io.Reader
 	stdout, stderr io.Writer
+	// closeStderr closes what run made stderr (see writesWithoutSIGPIPE).
+	closeStderr func()
 
 	// connectEtcd dials etcd; nil in a build without etcd support.
 	connectEtcd etcdflags.Connector

@@ -122,6 +122,8 @@ func (a *app) run(ctx context.Context, name string, argv []string, wait time.Dur
 	}
 	sigs := catchSignals(a.stdin)
 	defer sigs.stop()
+	// Also for what Main writes once run returns.
+	a.stderr, a.closeStderr = writesWithoutSIGPIPE(a.stderr)
 	go warmStart()
 	fw := sigs.fw
 	ctx, cancel := context.WithCancelCause(ctx)
@@ -129,17 +131,14 @@ func (a *app) run(ctx context.Context, name string, argv []string, wait time.Dur
 	fw.onSignalBeforeLock(func(sig os.Signal) { cancel(signalledError{sig}) })
 
 	// The files describe the command once it has started, not this
-	// process first. The lock is taken while the signals are being caught;
-	// what the library logs meanwhile waits for them.
-	opts := append(a.optionsLoggingTo(afterCaught{a.stderr, sigs}), singleinstance.WithCommandHolder())
+	// process first.
+	opts := append(a.options(), singleinstance.WithCommandHolder())
 	if replace {
-		sigs.awaitCaught()
 		if err := a.replaceHolder(ctx, name); err != nil {
 			return err
 		}
 	}
 	inst, err := singleinstance.NewContext(ctx, name, opts...)
-	sigs.awaitCaught()
 	if errors.Is(err, singleinstance.ErrAlreadyRunning) && wait != 0 && ctx.Err() == nil {
 		if a.chatty() {
 			var conflict *singleinstance.AlreadyRunningError
@@ -166,18 +165,22 @@ func (a *app) run(ctx context.Context, name string, argv []string, wait time.Dur
 	}
 	// Over etcd, a release that etcd does not confirm changes the exit.
 	defer func() { err = a.release(name, inst, err) }()
+
+	// What needs no signal caught is done while they are being caught
+	// (they take longer to catch than the lock to take).
+	if err := becomeSubreaper(); err != nil && !errors.Is(err, errors.ErrUnsupported) {
+		a.logger().Debug("singleinstance: cannot become a subreaper; processes the command leaves behind go to init", "err", err)
+	}
+	c := exec.Command(argv[0], argv[1:]...)
+	c.Stdin, c.Stdout, c.Stderr = a.stdin, a.stdout, a.stderr
+
+	sigs.awaitCaught()
 	fw.locked()
 	if sig, ok := signalled(ctx); ok {
 		// Signalled after the lock was taken but before signals were
 		// queued for the command: do not start it.
 		return withCode(128+signalNumber(sig), nil)
 	}
-
-	if err := becomeSubreaper(); err != nil && !errors.Is(err, errors.ErrUnsupported) {
-		a.logger().Debug("singleinstance: cannot become a subreaper; processes the command leaves behind go to init", "err", err)
-	}
-	c := exec.Command(argv[0], argv[1:]...)
-	c.Stdin, c.Stdout, c.Stderr = a.stdin, a.stdout, a.stderr
 	if err := inst.StartCommand(c); err != nil {
 		if c.Process == nil {
 			return startError(argv[0], err)

@@ -21,5 +21,6 @@ func signalNumber(sig os.Signal) int { return 2 }
 
 func exitCodeOf(ps *os.ProcessState) int { return ps.ExitCode() }
 
-// Without Unix signals there is no SIGPIPE to survive.
-var pipeSignals []os.Signal
+// writesWithoutSIGPIPE returns w: without Unix signals there is no SIGPIPE
+// to survive.
+func writesWithoutSIGPIPE(w io.Writer) (_ io.Writer, close func()) { return w, func() {} }

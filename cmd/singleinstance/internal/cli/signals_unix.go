@@ -7,6 +7,7 @@ import (
 	"os"
 	"syscall"
 
+	"golang.org/x/sys/unix"
 	"golang.org/x/term"
 )
 
@@ -45,8 +46,33 @@ func exitCodeOf(ps *os.ProcessState) int {
 	return ps.ExitCode()
 }
 
-// pipeSignals are caught so that a write to a closed stdout or stderr
-// (run's output piped into "head", say) fails with EPIPE instead of
-// killing run with SIGPIPE. The signal is caught, not ignored, so the
-// command run starts gets the default action back.
-var pipeSignals = []os.Signal{syscall.SIGPIPE}
+// writesWithoutSIGPIPE returns a writer for run's own messages to w (its
+// standard error), which a closed pipe cannot kill: for descriptor 1 or 2,
+// a duplicate of it, and close to close that; else w itself. The runtime
+// ends a process that writes to a closed pipe on descriptor 1 or 2 (as in
+// "run ... 2>&1 | head"), which would leave the command unguarded; on any
+// other descriptor the write fails with EPIPE. Catching SIGPIPE instead
+// would cost run a signal hand-off (see runSignals) before it could write.
+// The command gets w's descriptor as it is, and the default SIGPIPE
+// action.
+func writesWithoutSIGPIPE(w io.Writer) (_ io.Writer, close func()) {
+	f, ok := w.(*os.File)
+	if !ok || f.Fd() > 2 {
+		return w, func() {}
+	}
+	// Not below 3: with descriptor 0 or 1 closed, a plain dup would take
+	// its place (and the command would get it as its standard input or
+	// output). Under ForkLock, so that no command started meanwhile
+	// inherits it (F_DUPFD_CLOEXEC is not everywhere).
+	syscall.ForkLock.RLock()
+	fd, err := unix.FcntlInt(f.Fd(), unix.F_DUPFD, 3)
+	if err == nil {
+		syscall.CloseOnExec(fd)
+	}
+	syscall.ForkLock.RUnlock()
+	if err != nil {
+		return w, func() {}
+	}
+	dup := os.NewFile(uintptr(fd), f.Name())
+	return dup, func() { dup.Close() }
+}
