@@ -53,4 +53,4 @@ func isLocked(f *os.File) (bool, error) {
 	return lk.Type != unix.F_UNLCK, nil
 }
 
-func newWatcher(path string) (watcher, error) { return &pollWatcher{}, nil }
+func newWatcher(path string, releaseOnly bool) (watcher, error) { return &pollWatcher{}, nil }

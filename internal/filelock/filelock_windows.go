@@ -70,4 +70,4 @@ func isLocked(f *os.File) (bool, error) {
 	return false, unlockFileEx(f)
 }
 
-func newWatcher(path string) (watcher, error) { return &pollWatcher{}, nil }
+func newWatcher(path string, releaseOnly bool) (watcher, error) { return &pollWatcher{}, nil }

@@ -36,8 +36,20 @@ type watcher interface {
 // Watch starts watching the file at path, which need not exist. The caller
 // must Close the Watcher. Watch first, then look at the lock, then Wait: a
 // change between the look and the Wait is then not lost.
-func Watch(path string) (*Watcher, error) {
-	w, err := newWatcher(path)
+func Watch(path string) (*Watcher, error) { return watch(path, false) }
+
+// WatchRelease is Watch for a process that waits to take the lock: its
+// Watcher does not wake on writes to the file, only on the events that
+// can end that wait (a close by a writer, which a release is, and the file
+// created, removed, renamed or changed). A holder writes its record right
+// before it unlocks and closes: waking on that write made the waiter try
+// the lock while the holder was still letting it go, and compete with it
+// for the processor, which delayed the handoff. Its quiet waits say
+// nothing of writes.
+func WatchRelease(path string) (*Watcher, error) { return watch(path, true) }
+
+func watch(path string, releaseOnly bool) (*Watcher, error) {
+	w, err := newWatcher(path, releaseOnly)
 	if err != nil {
 		return nil, &fs.PathError{Op: "watch", Path: path, Err: err}
 	}

@@ -84,6 +84,8 @@ const (
 	// made a waiter wake itself with its own look at the lock, forever.
 	fileMask = unix.IN_CLOSE_WRITE | unix.IN_MODIFY | unix.IN_ATTRIB |
 		unix.IN_DELETE_SELF | unix.IN_MOVE_SELF
+	// releaseMask is fileMask without writes, for WatchRelease.
+	releaseMask = fileMask &^ unix.IN_MODIFY
 	// dirMask, on the directory that holds the file: an entry of the
 	// file's name created, moved in or out, or deleted; the directory
 	// itself deleted or moved.
@@ -107,6 +109,9 @@ const (
 // that does for the next missing component.
 type inotifyWatcher struct {
 	path string
+	// fileEvents are the file's events that concern the Watcher: fileMask,
+	// or releaseMask. The kernel watch, shared, has fileMask.
+	fileEvents uint32
 	// wake holds a token when an event arrived since the last Wait
 	// returned; events between two Waits are not lost.
 	wake chan struct{}
@@ -118,8 +123,11 @@ type inotifyWatcher struct {
 	file *mark  // the file; nil while it does not exist
 }
 
-func newWatcher(path string) (watcher, error) {
-	w := &inotifyWatcher{path: filepath.Clean(path), wake: make(chan struct{}, 1)}
+func newWatcher(path string, releaseOnly bool) (watcher, error) {
+	w := &inotifyWatcher{path: filepath.Clean(path), fileEvents: fileMask, wake: make(chan struct{}, 1)}
+	if releaseOnly {
+		w.fileEvents = releaseMask
+	}
 	hub.mu.Lock()
 	defer hub.mu.Unlock()
 	if _, err := w.arm(); err != nil {
@@ -254,7 +262,7 @@ func (w *inotifyWatcher) wants(m *mark, mask uint32, name []byte) bool {
 	if mask&goneMask != 0 {
 		return true
 	}
-	if m == w.file && mask&fileMask != 0 {
+	if m == w.file && mask&w.fileEvents != 0 {
 		return true
 	}
 	if m == w.dir {

@@ -239,34 +239,36 @@ func TestWatcherSleepsThroughReaders(t *testing.T) {
 }
 
 // TestWatcherWakesOnChanges: each change that may free or take the lock,
-// or that replaces the file, wakes the Watcher.
+// or that replaces the file, wakes the Watcher; each but a write wakes a
+// WatchRelease Watcher too, which sleeps through the write.
 func TestWatcherWakesOnChanges(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
 		exists bool
 		open   bool // the test holds the file open for writing
+		write  bool // only a write: WatchRelease sleeps through it
 		do     func(path string, f *os.File) error
 	}{
-		{"holder closes", true, true, func(_ string, f *os.File) error { return f.Close() }},
-		{"holder records itself", true, true, func(_ string, f *os.File) error {
+		{"holder closes", true, true, false, func(_ string, f *os.File) error { return f.Close() }},
+		{"holder records itself", true, true, true, func(_ string, f *os.File) error {
 			_, err := f.WriteAt([]byte("held"), 0)
 			return err
 		}},
-		{"holder unlocks and closes", true, true, func(_ string, f *os.File) error {
+		{"holder unlocks and closes", true, true, false, func(_ string, f *os.File) error {
 			return errors.Join(Unlock(f), f.Close())
 		}},
-		{"removed", true, false, func(path string, _ *os.File) error { return os.Remove(path) }},
-		{"removed while open", true, true, func(path string, _ *os.File) error { return os.Remove(path) }},
-		{"replaced", true, false, func(path string, _ *os.File) error {
+		{"removed", true, false, false, func(path string, _ *os.File) error { return os.Remove(path) }},
+		{"removed while open", true, true, false, func(path string, _ *os.File) error { return os.Remove(path) }},
+		{"replaced", true, false, false, func(path string, _ *os.File) error {
 			if err := os.WriteFile(path+".new", nil, 0o644); err != nil {
 				return err
 			}
 			return os.Rename(path+".new", path)
 		}},
-		{"moved away", true, false, func(path string, _ *os.File) error { return os.Rename(path, path+".old") }},
-		{"created", false, false, func(path string, _ *os.File) error { return os.WriteFile(path, nil, 0o644) }},
-		{"mode changed", true, false, func(path string, _ *os.File) error { return os.Chmod(path, 0o600) }},
-		{"directory removed", false, false, func(path string, _ *os.File) error { return os.Remove(filepath.Dir(path)) }},
+		{"moved away", true, false, false, func(path string, _ *os.File) error { return os.Rename(path, path+".old") }},
+		{"created", false, false, false, func(path string, _ *os.File) error { return os.WriteFile(path, nil, 0o644) }},
+		{"mode changed", true, false, false, func(path string, _ *os.File) error { return os.Chmod(path, 0o600) }},
+		{"directory removed", false, false, false, func(path string, _ *os.File) error { return os.Remove(filepath.Dir(path)) }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "d", "x.lock")
@@ -282,11 +284,22 @@ func TestWatcherWakesOnChanges(t *testing.T) {
 					defer f.Close()
 				}
 			}
+			b := newBarrier(t)
 			w := mustWatch(t, path)
+			release, err := WatchRelease(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer release.Close()
 			if err := tc.do(path, f); err != nil {
 				t.Fatal(err)
 			}
 			t.Logf("woken after %v", expectWake(t, w, tc.name))
+			if tc.write {
+				expectQuiet(t, b, tc.name+", WatchRelease", release)
+			} else {
+				t.Logf("WatchRelease woken after %v", expectWake(t, release, tc.name))
+			}
 		})
 	}
 	noWatches(t)

@@ -138,7 +138,7 @@ func (l *Lock) takeLock(ctx context.Context, wait bool) (*os.File, error) {
 		if w == nil {
 			// Watch first, then retry: a release between the failed attempt
 			// and the watch would otherwise go unnoticed.
-			if w, err = filelock.Watch(l.paths.lock); err != nil {
+			if w, err = filelock.WatchRelease(l.paths.lock); err != nil {
 				w = nil
 				l.s.log.Debug("singleinstance: no file events, polling", "path", l.paths.lock, "err", err)
 				if err := sleepCtx(ctx, fallbackWake); err != nil {
