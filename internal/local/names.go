@@ -8,14 +8,17 @@ import (
 // MaxNameLen is the longest lock name accepted, in bytes.
 const MaxNameLen = 200
 
-// windowsReserved are device names that Windows reserves in every
-// directory, with or without an extension.
-var windowsReserved = map[string]bool{
-	"CON": true, "PRN": true, "AUX": true, "NUL": true, "CONIN$": true, "CONOUT$": true,
-	"COM0": true, "COM1": true, "COM2": true, "COM3": true, "COM4": true,
-	"COM5": true, "COM6": true, "COM7": true, "COM8": true, "COM9": true,
-	"LPT0": true, "LPT1": true, "LPT2": true, "LPT3": true, "LPT4": true,
-	"LPT5": true, "LPT6": true, "LPT7": true, "LPT8": true, "LPT9": true,
+// windowsReserved reports whether name (in upper case) is a device name
+// that Windows reserves in every directory, with or without an extension.
+// (A switch, not a map: a map literal is built at every start.)
+func windowsReserved(name string) bool {
+	switch name {
+	case "CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$",
+		"COM0", "COM1", "COM2", "COM3", "COM4", "COM5", "COM6", "COM7", "COM8", "COM9",
+		"LPT0", "LPT1", "LPT2", "LPT3", "LPT4", "LPT5", "LPT6", "LPT7", "LPT8", "LPT9":
+		return true
+	}
+	return false
 }
 
 const allowedNames = "1 to 200 ASCII letters, digits, '.', '_' or '-', starting with a letter or digit, " +
@@ -57,7 +60,7 @@ func ValidateName(name string) error {
 		return bad("ends with '.'")
 	}
 	base, _, _ := strings.Cut(name, ".")
-	if windowsReserved[strings.ToUpper(base)] {
+	if windowsReserved(strings.ToUpper(base)) {
 		return bad("is a device name reserved on Windows")
 	}
 	return nil

@@ -38,7 +38,7 @@ func FuzzValidateName(f *testing.F) {
 				t.Fatalf("accepted name with byte %#x: %q", c, name)
 			}
 		}
-		if base, _, _ := strings.Cut(name, "."); windowsReserved[strings.ToUpper(base)] {
+		if base, _, _ := strings.Cut(name, "."); windowsReserved(strings.ToUpper(base)) {
 			t.Fatalf("accepted reserved Windows name %q", name)
 		}
 		p := filepath.Join(dir, name+".lock")

@@ -4,19 +4,31 @@ package safefs
 
 import "golang.org/x/sys/unix"
 
-// Magic numbers from statfs(2) of file systems where locks are emulated,
-// forwarded or ignored.
-var networkMagics = map[int64]string{
-	unix.NFS_SUPER_MAGIC:  "nfs",
-	unix.SMB_SUPER_MAGIC:  "smb",
-	unix.SMB2_SUPER_MAGIC: "smb2",
-	unix.CIFS_SUPER_MAGIC: "cifs",
-	unix.FUSE_SUPER_MAGIC: "fuse",
-	unix.CEPH_SUPER_MAGIC: "ceph",
-	unix.AFS_SUPER_MAGIC:  "afs",
-	unix.CODA_SUPER_MAGIC: "coda",
-	0x6b414653:            "afs", // kAFS
-	0x01021997:            "9p",
+// networkKind names the file system with statfs(2) magic number magic if
+// locks are emulated, forwarded or ignored there. (A switch, not a map: a
+// map literal is built at every start of every program that links this.)
+func networkKind(magic int64) (string, bool) {
+	switch magic {
+	case unix.NFS_SUPER_MAGIC:
+		return "nfs", true
+	case unix.SMB_SUPER_MAGIC:
+		return "smb", true
+	case unix.SMB2_SUPER_MAGIC:
+		return "smb2", true
+	case unix.CIFS_SUPER_MAGIC:
+		return "cifs", true
+	case unix.FUSE_SUPER_MAGIC:
+		return "fuse", true
+	case unix.CEPH_SUPER_MAGIC:
+		return "ceph", true
+	case unix.AFS_SUPER_MAGIC, 0x6b414653: // AFS, kAFS
+		return "afs", true
+	case unix.CODA_SUPER_MAGIC:
+		return "coda", true
+	case 0x01021997:
+		return "9p", true
+	}
+	return "", false
 }
 
 func networkFS(path string) (string, bool, error) {
@@ -24,6 +36,6 @@ func networkFS(path string) (string, bool, error) {
 	if err := unix.Statfs(path, &st); err != nil {
 		return "", false, err
 	}
-	kind, ok := networkMagics[int64(st.Type)]
+	kind, ok := networkKind(int64(st.Type))
 	return kind, ok, nil
 }
