@@ -91,10 +91,7 @@ func (s *Store) Acquire(ctx context.Context, name string, o AcquireOptions) (*Lo
 			return nil, err
 		}
 	}
-	watchCtx, cancel := context.WithCancel(context.Background())
-	l.stopWatch = cancel
-	l.watchDone = make(chan struct{})
-	go l.watch(watchCtx, l.token != nil)
+	l.startWatch()
 	return l, nil
 }
 

@@ -18,8 +18,8 @@ import (
 const TouchInterval = time.Hour
 
 // eventsAfter is how long a holder with the name token keeps the lock
-// before it starts watching for file events (the first check runs at once,
-// the next after eventsAfter).
+// before it starts watching for file events (its first check runs then, or
+// after the check interval if that is shorter; see startWatch).
 //
 // An inotify instance costs its process at exit: the kernel retires the
 // instance's watches after an RCU grace period, and the process is not
@@ -32,11 +32,38 @@ const TouchInterval = time.Hour
 // squats it) the lock file is the only proof, and the watch starts at once.
 const eventsAfter = 100 * time.Millisecond
 
+// startWatch starts watch, which l.stopWatch stops, closing l.watchDone
+// once it has. Without the name token, watch starts at once. With it,
+// watch starts only when its first check is due (the check interval, or
+// eventsAfter if that comes first): a holder that lets go before then
+// never starts it, and its check right after the acquisition's own would
+// find nothing while the token keeps newcomers out anyway (see
+// eventsAfter). Starting and stopping the goroutine (a thread woken twice)
+// was about a third of the cost of New and Release in a loop, and stood
+// between the end of a short command under run and run's exit.
+func (l *Lock) startWatch() {
+	ctx, cancel := context.WithCancel(context.Background())
+	l.watchDone = make(chan struct{})
+	start := time.Now()
+	if l.token == nil {
+		l.stopWatch = cancel
+		go l.watch(ctx, false, start)
+		return
+	}
+	t := time.AfterFunc(min(l.s.checkInterval, eventsAfter), func() { l.watch(ctx, true, start) })
+	l.stopWatch = func() {
+		cancel()
+		if t.Stop() {
+			close(l.watchDone) // watch never ran
+		}
+	}
+}
+
 // watch runs while the lock is held. It wakes on file events for the lock
 // file (Linux) and at least every check interval, and keeps the lock file
 // and the info files in place. withToken says whether the name token is
-// held (see eventsAfter).
-func (l *Lock) watch(ctx context.Context, withToken bool) {
+// held (see eventsAfter); start is when the lock was taken.
+func (l *Lock) watch(ctx context.Context, withToken bool, start time.Time) {
 	defer close(l.watchDone)
 	var w *filelock.Watcher
 	defer func() {
@@ -44,7 +71,6 @@ func (l *Lock) watch(ctx context.Context, withToken bool) {
 			w.Close()
 		}
 	}()
-	start := time.Now()
 	lastTouch := start
 	noEventsYet := withToken
 	for checkNow := true; ; checkNow = false {
