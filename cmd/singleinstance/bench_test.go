@@ -264,8 +264,8 @@ func buildGoFlock(b *testing.B) string {
 }
 
 // buildLinked builds testdata/linked, a program that exits at once but
-// links and initialises what the CLI does (see its doc comment), the way
-// buildCLI builds the CLI, and returns its path.
+// links all the CLI links and initialises it (see its doc comment), the
+// way buildCLI builds the CLI, and returns its path.
 func buildLinked(b *testing.B) string {
 	b.Helper()
 	exe := filepath.Join(b.TempDir(), "linked")
@@ -281,10 +281,9 @@ func buildLinked(b *testing.B) string {
 //
 // It also runs the empty Go program of buildEmpty, which exits 0: the
 // floor of starting and ending any Go command (gomain-* metrics); and
-// testdata/linked (golinked-*), which exits 0 too but links and
-// initialises what the CLI does: the floor of a command built on these
-// packages (the library, its command-line tree), which is what check pays
-// above gomain before it does anything.
+// testdata/linked (golinked-*), which exits 0 too but links all the CLI
+// links and initialises it: the singleinstance binary's own start and end,
+// which is what check pays above gomain before it does anything.
 func BenchmarkCLICheck(b *testing.B) {
 	flock := flockPath(b)
 	exe := buildCLI(b)
