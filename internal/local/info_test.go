@@ -425,8 +425,8 @@ func TestSplitArgv(t *testing.T) {
 func TestRecordRoundTrip(t *testing.T) {
 	t.Parallel()
 	for _, token := range []uint64{0, 1, 42, uint64(time.Now().UnixMicro()), math.MaxUint64} {
-		for _, held := range []bool{true, false} {
-			r := record{token: token, held: held}
+		for _, state := range []record{{held: true}, {}, {held: true, replaced: true}, {replaced: true}} {
+			r := record{token: token, held: state.held, replaced: state.replaced, ino: token ^ 0x5a5a}
 			b := r.bytes()
 			if len(b) != recordLen {
 				t.Errorf("record%+v.bytes() = %q: %d bytes, want %d", r, b, len(b), recordLen)
