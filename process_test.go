@@ -408,3 +408,54 @@ func TestKillRunningStopsHolder(t *testing.T) {
 		})
 	}
 }
+
+// TestInfoOfAnotherLockNotTrusted: a .info file names its lock file by
+// device and inode only. One copied from another name of the lock
+// directory, or the whole directory copied (cp -a) while a holder ran,
+// names a lock file that is another lock's: the name must not look held,
+// KillRunning must signal nobody, and New must take it. The other lock's
+// holder runs on untouched.
+func TestInfoOfAnotherLockNotTrusted(t *testing.T) {
+	t.Parallel()
+	dir, _ := lockDir(t)
+	other := startChild(t, roleHold, dir, "other")
+	other.Expect("ready")
+	info, err := os.ReadFile(filepath.Join(dir, "other.info"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	copied := t.TempDir() // the directory as cp -a would copy it
+	for _, c := range []struct {
+		what string
+		dir  string
+		name string
+	}{
+		{"another name's .info", dir, testName},
+		{"the directory copied", copied, "other"},
+	} {
+		if err := os.WriteFile(filepath.Join(c.dir, c.name+".info"), info, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		opt := singleinstance.WithLockDir(c.dir)
+		if running, err := singleinstance.CheckRunning(c.name, opt); err != nil || running {
+			t.Errorf("%s: CheckRunning = %v, %v; want false", c.what, running, err)
+		}
+		if killed, err := singleinstance.KillRunning(c.name, true, opt); err != nil || killed {
+			t.Errorf("%s: KillRunning = %v, %v; want false, nil", c.what, killed, err)
+		}
+		inst, err := singleinstance.New(c.name, opt)
+		if err != nil {
+			t.Errorf("%s: New = %v; want the lock", c.what, err)
+			continue
+		}
+		inst.Release()
+	}
+	select {
+	case <-other.Exited():
+		t.Fatalf("the other lock's holder exited (code %d): it was signalled", other.ExitCode())
+	default:
+	}
+	if running, err := singleinstance.CheckRunning("other", singleinstance.WithLockDir(dir)); err != nil || !running {
+		t.Fatalf("CheckRunning(other) = %v, %v; want its holder still running", running, err)
+	}
+}

@@ -2,8 +2,11 @@ package local
 
 import (
 	"errors"
+	"os"
+	"slices"
 
 	"github.com/singleinstance/singleinstance/internal/proc"
+	"github.com/singleinstance/singleinstance/internal/safefs"
 )
 
 // maxOrphanLooks bounds how often orphanFromInfo follows a changing .info file.
@@ -24,7 +27,7 @@ func orphanFromInfo(p paths, dev, ino uint64, h *Record) *Record {
 		if h == nil || h.LockDevice == dev && h.LockInode == ino {
 			return nil
 		}
-		if holdsOldLockFile(h) {
+		if holdsOldLockFile(p, h) {
 			return h
 		}
 		next, err := readHolder(p)
@@ -38,22 +41,58 @@ func orphanFromInfo(p paths, dev, ino uint64, h *Record) *Record {
 
 // holdsOldLockFile reports whether the process h names, or the wrapper that
 // started it (its owner, which keeps holding for the command's tree after
-// the command has exited), still holds the lock file h recorded. Where the
-// process cannot be inspected from here (another PID namespace, no
-// permission), a lock on that file counts.
-func holdsOldLockFile(h *Record) bool {
-	locked, err := proc.InodeLocked(h.LockDevice, h.LockInode)
-	if err != nil || !locked {
+// the command has exited), still holds the lock file h recorded, and that
+// file is an earlier lock file of this name, deleted or replaced: it has
+// no link left, and was in the lock directory (see proc.NameLock.Deleted).
+// A .info file names its lock file by device and inode only. One copied
+// from another name or from another lock directory (cp -a of the
+// directory, a backup put back), or written by another user, names a file
+// that is still another lock's: it must neither make this name look held
+// nor have that lock's holder stopped for it.
+//
+// Where the process cannot be inspected from here (another PID namespace,
+// no permission), a lock on that file counts, unless the file is the lock
+// file of another name in the lock directory.
+func holdsOldLockFile(p paths, h *Record) bool {
+	old := proc.FileID{Dev: h.LockDevice, Ino: h.LockInode}
+	locked, err := proc.InodeLocked(old.Dev, old.Ino)
+	if err != nil || !locked || slices.Contains(lockFilesIn(p.dir), old) {
 		return false
 	}
-	held, err := holdsLock(h, h.LockDevice, h.LockInode, proc.NameLock{})
+	held, err := holdsDeletedLockFile(h.identity(), p, old)
 	if err == nil && held {
 		return true
 	}
 	if owner, ok := h.ownerIdentity(); ok {
-		if oh, oerr := proc.HoldsLock(owner, h.LockDevice, h.LockInode); oerr == nil && oh {
+		if oh, oerr := holdsDeletedLockFile(owner, p, old); oerr == nil && oh {
 			return true
 		}
 	}
 	return err != nil && !errors.Is(err, proc.ErrNotFound) && !errors.Is(err, proc.ErrNotSameProcess)
+}
+
+// holdsDeletedLockFile reports whether the process id holds a write lock
+// on the deleted lock file of the name at p that is old. It fails as
+// proc.Alive does if id is gone or cannot be seen, and with the error of
+// reading the process's descriptors if it cannot be inspected.
+func holdsDeletedLockFile(id proc.Identity, p paths, old proc.FileID) (bool, error) {
+	alive, err := proc.Alive(id)
+	if err != nil {
+		return false, err
+	}
+	if !alive {
+		return false, proc.ErrNotFound
+	}
+	fds, err := proc.DeletedLockFiles(id.PID, deletedLock(p))
+	if err != nil {
+		return false, err
+	}
+	for _, fd := range fds {
+		if fi, err := os.Stat(fd); err == nil {
+			if dev, ino := safefs.FileID(fi); dev == old.Dev && ino == old.Ino {
+				return true, nil
+			}
+		}
+	}
+	return false, nil
 }

@@ -85,7 +85,7 @@ func TestHoldsLock(t *testing.T) {
 }
 
 func TestFindOrphan(t *testing.T) {
-	s, _, h := heldHere(t, "orphan")
+	s, l, h := heldHere(t, "orphan")
 	p := pathsFor(s.dir, "orphan")
 	dev, ino := otherInode(t)
 
@@ -95,16 +95,25 @@ func TestFindOrphan(t *testing.T) {
 	if got := orphanFromInfo(p, h.LockDevice, h.LockInode, nil); got != nil {
 		t.Errorf("no .info: orphan %+v, want none", got)
 	}
-	// The lock path now names another file (dev, ino): the holder still
-	// holds the file its .info names, which has lost its name.
-	if got := orphanFromInfo(p, dev, ino, h); got == nil || got.PID != h.PID {
+	// The file the .info names is still at the lock path: whatever file
+	// the caller found there, it has not lost its name.
+	if got := orphanFromInfo(p, dev, ino, h); got != nil {
+		t.Errorf("the .info names the live lock file: orphan %+v, want none", got)
+	}
+	// A new file is renamed over the lock path (an editor, a backup put
+	// back; the holder's watch, stopped here, would lock it): the holder
+	// still holds the file its .info names, which has lost its name.
+	l.stopWatch()
+	<-l.watchDone
+	newDev, newIno := replaceWithNew(t, p.lock)
+	if got := orphanFromInfo(p, newDev, newIno, h); got == nil || got.PID != h.PID {
 		t.Errorf("holder of a replaced lock file: orphan %+v, want pid %d", got, h.PID)
 	}
 	// The .info read earlier named a file nobody holds; the .info now
 	// names the held one: orphanFromInfo follows it.
 	stale := *h
 	stale.LockDevice, stale.LockInode = dev, ino
-	if holdsOldLockFile(&stale) {
+	if holdsOldLockFile(p, &stale) {
 		t.Error("holdsOldLockFile of a record naming an unlocked file")
 	}
 	if got := orphanFromInfo(p, dev, ino+1, &stale); got == nil || got.LockInode != h.LockInode {
@@ -113,6 +122,40 @@ func TestFindOrphan(t *testing.T) {
 	// ... and stops when the file it names now is the one at the path.
 	if got := orphanFromInfo(p, h.LockDevice, h.LockInode, &stale); got != nil {
 		t.Errorf(".info now names the file at the lock path: orphan %+v, want none", got)
+	}
+}
+
+// replaceWithNew renames a new file over path and returns its device and
+// inode.
+func replaceWithNew(t *testing.T, path string) (dev, ino uint64) {
+	t.Helper()
+	if err := os.WriteFile(path+".new", nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(path+".new", path); err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return safefs.FileID(fi)
+}
+
+// TestOrphanNotFromAnotherLock: a .info copied from another name of the
+// lock directory, or from the same name in another lock directory (cp -a
+// of the directory), names a lock file that is still another lock's, held
+// by that lock's holder: it is no orphan of this name.
+func TestOrphanNotFromAnotherLock(t *testing.T) {
+	s, _, other := heldHere(t, "other")
+	p := pathsFor(s.dir, "orphan")
+	dev, ino := otherInode(t)
+	if got := orphanFromInfo(p, dev, ino, other); got != nil {
+		t.Errorf(".info of another name of the directory: orphan %+v, want none", got)
+	}
+	_, _, elsewhere := heldHere(t, "orphan") // the same name, another directory
+	if got := orphanFromInfo(p, dev, ino, elsewhere); got != nil {
+		t.Errorf(".info of the name in another directory: orphan %+v, want none", got)
 	}
 }
 
