@@ -7,6 +7,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -127,6 +129,42 @@ func TestConflictToClosedStderr(t *testing.T) {
 		w.Close()
 		if code := exitCode(err); code != exitNo {
 			t.Fatalf("round %d: run refused with a closed stderr ended with %v, want exit %d", round, err, exitNo)
+		}
+	}
+}
+
+// TestRunKeepsIgnoredSignalsIgnored: a signal ignored when run starts
+// (nohup ignores SIGHUP; a shell's background job, SIGINT) stays ignored
+// for the command, as it would without run; run does not catch it and
+// hand the command the default action instead.
+func TestRunKeepsIgnoredSignalsIgnored(t *testing.T) {
+	t.Parallel()
+	exe, env := cliIn(t, filepath.Join(t.TempDir(), "locks"))
+	const hup, intr = 1 << (syscall.SIGHUP - 1), 1 << (syscall.SIGINT - 1)
+	for _, tc := range []struct {
+		trap string
+		want uint64
+	}{
+		{"", 0},
+		{`trap "" HUP;`, hup},
+		{`trap "" HUP INT;`, hup | intr},
+	} {
+		cmd := exec.Command("sh", "-c", tc.trap+` exec "$0" run ignored -- sh -c 'grep SigIgn /proc/self/status'`, exe)
+		cmd.Env = env
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("%q: %v", tc.trap, err)
+		}
+		field, ok := strings.CutPrefix(strings.TrimSpace(string(out)), "SigIgn:")
+		if !ok {
+			t.Fatalf("%q: the command printed %q", tc.trap, out)
+		}
+		mask, err := strconv.ParseUint(strings.TrimSpace(field), 16, 64)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := mask & (hup | intr); got != tc.want {
+			t.Errorf("%q: the command ignores %#x of SIGHUP|SIGINT, want %#x", tc.trap, got, tc.want)
 		}
 	}
 }

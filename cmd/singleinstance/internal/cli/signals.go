@@ -4,6 +4,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"slices"
 )
 
 // runSignals are the signals run handles: those it forwards to the
@@ -39,8 +40,15 @@ func catchSignals(stdin io.Reader) *runSignals {
 	if len(childExitSignals) > 0 {
 		s.childExit = make(chan os.Signal, 1)
 	}
+	// A signal ignored when run started (nohup, or a shell's background
+	// job) stays ignored, for run and for the command, which inherits
+	// that: run neither catches nor forwards it.
+	forwarded := slices.DeleteFunc(slices.Clone(forwardedSignals), signal.Ignored)
 	go func() {
-		signal.Notify(s.fw.ch, forwardedSignals...)
+		// signal.Notify with no signals would catch every signal.
+		if len(forwarded) > 0 {
+			signal.Notify(s.fw.ch, forwarded...)
+		}
 		close(s.caught)
 		if s.childExit != nil {
 			signal.Notify(s.childExit, childExitSignals...)
