@@ -40,10 +40,7 @@ func catchSignals(stdin io.Reader) *runSignals {
 	if len(childExitSignals) > 0 {
 		s.childExit = make(chan os.Signal, 1)
 	}
-	// A signal ignored when run started (nohup, or a shell's background
-	// job) stays ignored, for run and for the command, which inherits
-	// that: run neither catches nor forwards it.
-	forwarded := slices.DeleteFunc(slices.Clone(forwardedSignals), signal.Ignored)
+	forwarded := slices.DeleteFunc(slices.Clone(forwardedSignals), keptIgnored)
 	go func() {
 		// signal.Notify with no signals would catch every signal.
 		if len(forwarded) > 0 {
@@ -60,6 +57,14 @@ func catchSignals(stdin io.Reader) *runSignals {
 	}()
 	return s
 }
+
+// keptIgnored reports whether sig was ignored when run started and stays
+// ignored, for run and for the command, which inherits that: SIGHUP under
+// nohup, so that the command outlives a hang-up as it would without run.
+// SIGINT is caught and forwarded even when ignored (a shell ignores it in
+// its background jobs, those with stdin from /dev/null): "kill -INT" to
+// run must reach the command (run_sigint_devnull.txtar).
+func keptIgnored(sig os.Signal) bool { return sig == hangupSignal && signal.Ignored(sig) }
 
 // awaitCaught returns once every signal of run but SIGCHLD is caught: from
 // then on the command may start.

@@ -13,6 +13,9 @@ var forwardedSignals = []os.Signal{os.Interrupt}
 
 var terminateSignal = os.Kill
 
+// hangupSignal is nil: there is no hang-up signal to keep ignored.
+var hangupSignal os.Signal
+
 func skipForward(sig os.Signal, fromTTY bool) bool { return true }
 
 func isTerminal(r io.Reader) bool { return false }

@@ -17,6 +17,9 @@ var forwardedSignals = []os.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGH
 
 var terminateSignal os.Signal = syscall.SIGTERM
 
+// hangupSignal is the signal nohup ignores (see keptIgnored).
+var hangupSignal os.Signal = syscall.SIGHUP
+
 // skipForward: a terminal sends SIGINT and SIGQUIT to its whole foreground
 // process group, the command included; sending them again would deliver
 // them twice.
