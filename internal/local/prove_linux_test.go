@@ -41,6 +41,12 @@ func otherInode(t *testing.T) (dev, ino uint64) {
 	if err := os.WriteFile(path, nil, 0o600); err != nil {
 		t.Fatal(err)
 	}
+	return fileIDOf(t, path)
+}
+
+// fileIDOf returns the device and inode of the file at path.
+func fileIDOf(t *testing.T, path string) (dev, ino uint64) {
+	t.Helper()
 	fi, err := os.Stat(path)
 	if err != nil {
 		t.Fatal(err)
@@ -135,11 +141,7 @@ func replaceWithNew(t *testing.T, path string) (dev, ino uint64) {
 	if err := os.Rename(path+".new", path); err != nil {
 		t.Fatal(err)
 	}
-	fi, err := os.Stat(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return safefs.FileID(fi)
+	return fileIDOf(t, path)
 }
 
 // TestOrphanNotFromAnotherLock: a .info copied from another name of the
