@@ -131,6 +131,11 @@ func (a *app) kill(ctx context.Context, name string, force bool, timeout time.Du
 	}
 	if err != nil {
 		fmt.Fprintf(a.stderr, "Failed to terminate '%s': %v\n", name, err)
+		if !errors.Is(err, singleinstance.ErrStopTimeout) {
+			// Failed before any signal went out (the holder not proven,
+			// or no signal could be sent): nothing was signalled.
+			result.PIDs, result.Signal = []int{}, ""
+		}
 		if a.json {
 			result.Error = strings.TrimPrefix(err.Error(), "singleinstance: ")
 			writeJSON(a.stdout, result)
