@@ -2,11 +2,9 @@ package local
 
 import (
 	"errors"
-	"os"
 	"slices"
 
 	"github.com/singleinstance/singleinstance/internal/proc"
-	"github.com/singleinstance/singleinstance/internal/safefs"
 )
 
 // maxOrphanLooks bounds how often orphanFromInfo follows a changing .info file.
@@ -39,11 +37,11 @@ func orphanFromInfo(p paths, dev, ino uint64, h *Record) *Record {
 	return nil
 }
 
-// holdsOldLockFile reports whether the process h names, or the wrapper that
-// started it (its owner, which keeps holding for the command's tree after
-// the command has exited), still holds the lock file h recorded, and that
-// file is an earlier lock file of this name, deleted or replaced: it has
-// no link left, and was in the lock directory (see proc.NameLock.Deleted).
+// holdsOldLockFile reports whether the lock file h recorded is still locked,
+// and the process h names, or the wrapper that started it (its owner, which
+// keeps holding for the command's tree after the command has exited),
+// holds an earlier lock file of this name, deleted or replaced: no link
+// left, and from the lock directory (see proc.NameLock.Deleted).
 // A .info file names its lock file by device and inode only. One copied
 // from another name or from another lock directory (cp -a of the
 // directory, a backup put back), or written by another user, names a file
@@ -59,12 +57,12 @@ func holdsOldLockFile(p paths, h *Record) bool {
 	if err != nil || !locked || slices.Contains(lockFilesIn(p.dir), old) {
 		return false
 	}
-	held, err := holdsDeletedLockFile(h.identity(), p, old)
+	held, err := holdsDeletedLockFile(h.identity(), p)
 	if err == nil && held {
 		return true
 	}
 	if owner, ok := h.ownerIdentity(); ok {
-		if oh, oerr := holdsDeletedLockFile(owner, p, old); oerr == nil && oh {
+		if oh, oerr := holdsDeletedLockFile(owner, p); oerr == nil && oh {
 			return true
 		}
 	}
@@ -72,10 +70,10 @@ func holdsOldLockFile(p paths, h *Record) bool {
 }
 
 // holdsDeletedLockFile reports whether the process id holds a write lock
-// on the deleted lock file of the name at p that is old. It fails as
+// on a deleted lock file of the name at p (see deletedLock). It fails as
 // proc.Alive does if id is gone or cannot be seen, and with the error of
 // reading the process's descriptors if it cannot be inspected.
-func holdsDeletedLockFile(id proc.Identity, p paths, old proc.FileID) (bool, error) {
+func holdsDeletedLockFile(id proc.Identity, p paths) (bool, error) {
 	alive, err := proc.Alive(id)
 	if err != nil {
 		return false, err
@@ -83,16 +81,5 @@ func holdsDeletedLockFile(id proc.Identity, p paths, old proc.FileID) (bool, err
 	if !alive {
 		return false, proc.ErrNotFound
 	}
-	fds, err := proc.DeletedLockFiles(id.PID, deletedLock(p))
-	if err != nil {
-		return false, err
-	}
-	for _, fd := range fds {
-		if fi, err := os.Stat(fd); err == nil {
-			if dev, ino := safefs.FileID(fi); dev == old.Dev && ino == old.Ino {
-				return true, nil
-			}
-		}
-	}
-	return false, nil
+	return proc.Holds(id.PID, deletedLock(p))
 }
