@@ -7,7 +7,12 @@ import (
 
 // acquireIn takes name in dir at once, as the root package's New does.
 func acquireIn(dir, name string, cleanup bool) (*Lock, error) {
-	s, err := Open(Config{Dir: dir, CheckInterval: time.Second, Cleanup: cleanup})
+	return acquireWith(Config{Dir: dir, CheckInterval: time.Second, Cleanup: cleanup}, name)
+}
+
+// acquireWith takes name at once in a Store opened with cfg.
+func acquireWith(cfg Config, name string) (*Lock, error) {
+	s, err := Open(cfg)
 	if err != nil {
 		return nil, err
 	}

@@ -37,11 +37,7 @@ func (a *announcer) WithGroup(string) slog.Handler      { return a }
 func TestWaiterSurvivesLockDirRemoved(t *testing.T) {
 	t.Parallel()
 	dir := filepath.Join(t.TempDir(), "locks")
-	holderStore, err := Open(Config{Dir: dir, CheckInterval: time.Hour})
-	if err != nil {
-		t.Fatal(err)
-	}
-	holder, err := holderStore.Acquire(context.Background(), "app", AcquireOptions{})
+	holder, err := acquireWith(Config{Dir: dir, CheckInterval: time.Hour}, "app")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,7 +1,6 @@
 package local
 
 import (
-	"context"
 	"errors"
 	"os"
 	"testing"
@@ -19,11 +18,7 @@ import (
 func TestDeletedBeforeEventsStartIsRestored(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	s, err := Open(Config{Dir: dir, CheckInterval: time.Hour})
-	if err != nil {
-		t.Fatal(err)
-	}
-	l, err := s.Acquire(context.Background(), "early", AcquireOptions{})
+	l, err := acquireWith(Config{Dir: dir, CheckInterval: time.Hour}, "early")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -37,11 +32,7 @@ func TestDeletedBeforeEventsStartIsRestored(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		newcomer, err := Open(Config{Dir: dir})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if nl, err := newcomer.Acquire(context.Background(), "early", AcquireOptions{}); !errors.Is(err, ErrAlreadyRunning) {
+		if nl, err := acquireWith(Config{Dir: dir}, "early"); !errors.Is(err, ErrAlreadyRunning) {
 			if nl != nil {
 				nl.Release()
 			}
@@ -80,11 +71,7 @@ func awaitRestored(t *testing.T, l *Lock) {
 func TestReleasedReplacementKeepsSearching(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	s, err := Open(Config{Dir: dir, CheckInterval: time.Hour})
-	if err != nil {
-		t.Fatal(err)
-	}
-	l, err := s.Acquire(context.Background(), "passed", AcquireOptions{})
+	l, err := acquireWith(Config{Dir: dir, CheckInterval: time.Hour}, "passed")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -98,18 +85,14 @@ func TestReleasedReplacementKeepsSearching(t *testing.T) {
 	if err := l.Release(); err != nil {
 		t.Fatal(err)
 	}
-	newcomer, err := Open(Config{Dir: dir})
-	if err != nil {
-		t.Fatal(err)
-	}
-	nl, err := newcomer.Acquire(context.Background(), "passed", AcquireOptions{})
+	nl, err := acquireWith(Config{Dir: dir}, "passed")
 	if !errors.Is(err, ErrAlreadyRunning) {
 		if nl != nil {
 			nl.Release()
 		}
 		t.Fatalf("a newcomer while another process holds the replaced lock file got %v, want ErrAlreadyRunning", err)
 	}
-	if running, err := newcomer.Running("passed"); err != nil || !running {
+	if running, err := runningIn(dir, "passed"); err != nil || !running {
 		t.Errorf("Running = %v, %v; want true", running, err)
 	}
 }
