@@ -2,6 +2,7 @@ package singleinstance_test
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -193,4 +194,63 @@ func TestKillSeesTreeMemberWhoseMainThreadExited(t *testing.T) {
 	if running, err := singleinstance.CheckRunning(testName, opt); err != nil || running {
 		t.Fatalf("CheckRunning after the stop = %v, %v; want false", running, err)
 	}
+}
+
+// TestKillRefusesLinkedLockFile: a lock file at the path with another
+// name too (a hard link, which no acquisition makes) ties its holder to
+// no name. Another name's held lock file linked onto NAME.lock, with or
+// without its .info copied alongside, must not let KillRunning(NAME) stop
+// that name's holder; a holder of NAME whose lock file merely got a second
+// link (a hard-link backup of the directory) is still proven by its name
+// token, and stopped.
+func TestKillRefusesLinkedLockFile(t *testing.T) {
+	t.Parallel()
+	dir, opt := lockDir(t)
+	other := startChild(t, roleHold, dir, "other")
+	other.Expect("ready")
+	info, err := os.ReadFile(filepath.Join(dir, "other.info"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Link(filepath.Join(dir, "other.lock"), filepath.Join(dir, testName+".lock")); err != nil {
+		t.Fatal(err)
+	}
+	for _, copyInfo := range []bool{false, true} {
+		if copyInfo {
+			if err := os.WriteFile(filepath.Join(dir, testName+".info"), info, 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}
+		stopped, err := singleinstance.KillRunning(testName, true, opt)
+		if stopped || !errors.Is(err, singleinstance.ErrHolderUnproven) {
+			t.Errorf(".info copied %v: KillRunning = %v, %v; want false and ErrHolderUnproven", copyInfo, stopped, err)
+		}
+		st, err := singleinstance.Status(testName, opt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(st.Holding) != 0 {
+			t.Errorf(".info copied %v: Status lists %v as holding %s; want none proven", copyInfo, st.Holding, testName)
+		}
+	}
+	select {
+	case <-other.Exited():
+		t.Fatalf("the other lock's holder exited (code %d): it was signalled", other.ExitCode())
+	default:
+	}
+	if running, err := singleinstance.CheckRunning("other", opt); err != nil || !running {
+		t.Fatalf("CheckRunning(other) = %v, %v; want its holder still running", running, err)
+	}
+
+	const name = "backedup"
+	holder := startChild(t, roleHold, dir, name)
+	holder.Expect("ready")
+	if err := os.Link(filepath.Join(dir, name+".lock"), filepath.Join(t.TempDir(), name+".lock")); err != nil {
+		t.Fatal(err)
+	}
+	stopped, err := singleinstance.KillRunning(name, false, opt)
+	if err != nil || !stopped {
+		t.Fatalf("KillRunning of a holder whose lock file has a backup link = %v, %v; want true, nil", stopped, err)
+	}
+	expectStopped(t, holder, false)
 }

@@ -58,6 +58,10 @@ type probeResult struct {
 	record  record // the lock file's record, identical before and after the lock check
 	lockDev uint64
 	lockIno uint64
+	// pathFile and pathLinks are the identity and link count of the file
+	// at the lock path, when there is one (see linkedElsewhere).
+	pathFile  proc.FileID
+	pathLinks uint64
 	// holderErr says why the .info file could not be read.
 	holderErr error
 	// recordMatches: the lock record and the .info file name the same
@@ -73,11 +77,26 @@ type probeResult struct {
 	deleted []int
 }
 
-// nameLock identifies what the holders of the name hold.
+// nameLock identifies what the holders of the name hold. A lock on the
+// file at the path counts only while that file has no other name (see
+// linkedElsewhere).
 func (r *probeResult) nameLock() proc.NameLock {
 	l := deletedLock(r.paths)
 	l.Dev, l.Ino, l.Sock = r.lockDev, r.lockIno, r.sockIno
+	if r.linkedElsewhere() {
+		l.Dev, l.Ino = 0, 0
+	}
 	return l
+}
+
+// linkedElsewhere reports whether the lock file found held is the file at
+// the path and has another name too: a hard link, which no acquisition
+// makes (one refuses such a file), so someone made it, and it may be
+// another name's lock file or another lock directory's linked here. Then
+// a lock on it ties its holder to no name: only the name token, held with
+// a lock file of the name, proves a holder.
+func (r *probeResult) linkedElsewhere() bool {
+	return r.pathLinks > 1 && r.lockIno != 0 && r.lockIno == r.pathFile.Ino && r.lockDev == r.pathFile.Dev
 }
 
 // findHolding fills in State.Holding: the processes that hold the lock
@@ -145,6 +164,8 @@ func (s *Store) probe(name string, mode probeMode) (*probeResult, error) {
 		}
 		if fi, err := f.Stat(); err == nil {
 			r.lockDev, r.lockIno = safefs.FileID(fi)
+			r.pathFile = proc.FileID{Dev: r.lockDev, Ino: r.lockIno}
+			r.pathLinks = safefs.LinkCount(fi)
 		}
 	}
 	if !r.state.Running {

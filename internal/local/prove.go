@@ -107,8 +107,17 @@ func verifyHolder(r *probeResult) (*Record, error) {
 		return nil, fmt.Errorf("singleinstance: %q is running, but %w: pid %d is gone or belongs to another process",
 			r.state.Name, ErrHolderUnproven, h.PID)
 	}
-	holds, err := holdsLock(h, r.lockDev, r.lockIno, r.nameLock())
+	dev, ino := r.lockDev, r.lockIno
+	linked := r.linkedElsewhere()
+	if linked {
+		// Its lock ties no holder to the name: only the name token can.
+		dev, ino = 0, 0
+	}
+	holds, err := holdsLock(h, dev, ino, r.nameLock())
 	switch {
+	case linked && (!holds || err != nil):
+		return nil, fmt.Errorf("singleinstance: %q is running, but %w: its lock file %s has %d links, so the lock on it may be another lock's, and pid %d does not hold the name token",
+			r.state.Name, ErrHolderUnproven, r.paths.lock, r.pathLinks, h.PID)
 	case errors.Is(err, errors.ErrUnsupported):
 		// No kernel view of locks: the record check above is the proof.
 	case err != nil:

@@ -161,6 +161,10 @@ func SameFile(f *os.File, path string) (bool, error) {
 	return os.SameFile(fi, cur) && linkCount(fi) > 0, nil
 }
 
+// LinkCount returns the number of hard links to fi; 1 where the platform
+// does not tell.
+func LinkCount(fi fs.FileInfo) uint64 { return linkCount(fi) }
+
 // FileID returns the device and inode numbers of fi (on Windows, the
 // volume serial number and file index, when known).
 func FileID(fi fs.FileInfo) (dev, ino uint64) { return fileID(fi) }
