@@ -112,7 +112,7 @@ func newReleaseFloor(b *testing.B, dir string) func() time.Duration {
 	description := make([]byte, 400) // about the size of a real .info
 	return func() time.Duration {
 		start := time.Now()
-		f, err := safefs.OpenLockFile(lock, 0o600)
+		f, _, err := safefs.OpenLockFile(lock, 0o600)
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -30,11 +30,12 @@ const maxDeletedPause = time.Second
 // because the lock file was replaced under it.
 const maxReplacedRetries = 100
 
-// takeLock returns the locked lock file, waiting if wait is set until ctx
-// is done.
-func (l *Lock) takeLock(ctx context.Context, wait bool) (*os.File, error) {
+// takeLock returns the locked lock file and its FileInfo as it was opened
+// (see safefs.OpenLockFile), waiting if wait is set until ctx is done.
+func (l *Lock) takeLock(ctx context.Context, wait bool) (*os.File, fs.FileInfo, error) {
 	start := time.Now()
 	var f *os.File
+	var fi fs.FileInfo
 	var w *filelock.Watcher
 	defer func() {
 		if w != nil {
@@ -51,7 +52,7 @@ func (l *Lock) takeLock(ctx context.Context, wait bool) (*os.File, error) {
 	for retries := 0; ; {
 		if f == nil {
 			var err error
-			f, err = safefs.OpenLockFile(l.paths.lock, lockFilePerm)
+			f, fi, err = safefs.OpenLockFile(l.paths.lock, lockFilePerm)
 			if errors.Is(err, fs.ErrNotExist) && (retries < maxReplacedRetries || wait && ctx.Err() == nil) {
 				// The lock directory was deleted (a cleaner, rm -rf) since
 				// it was prepared, or while this waited: make it again.
@@ -61,7 +62,7 @@ func (l *Lock) takeLock(ctx context.Context, wait bool) (*os.File, error) {
 				}
 			}
 			if err != nil {
-				return nil, classify("lock file "+l.paths.lock, err)
+				return nil, nil, classify("lock file "+l.paths.lock, err)
 			}
 		}
 		// A lock file never held, or a replacement whose holder died
@@ -72,13 +73,16 @@ func (l *Lock) takeLock(ctx context.Context, wait bool) (*os.File, error) {
 		// and only if the file is free (a waiter on a live holder does not
 		// search).
 		var orphan *Record
-		if locked, lerr := filelock.IsLocked(f); lerr == nil && !locked && needsDeletedSearch(f) {
+		// The record first: it rarely calls for the search, and then the
+		// question to the kernel is spared.
+		_, ino := safefs.FileID(fi)
+		if needsDeletedSearch(f, ino) && isFree(f) {
 			// The holders found last time, if they still hold, spare the
 			// search.
 			if orphans = stillHolding(l.paths, orphans); len(orphans) > 0 {
 				orphan = tokenHolder(l.paths, orphans)
 			} else {
-				orphan, orphans = l.holderOfDeleted(f)
+				orphan, orphans = l.holderOfDeleted(fi)
 			}
 		} else {
 			orphans = nil
@@ -96,7 +100,7 @@ func (l *Lock) takeLock(ctx context.Context, wait bool) (*os.File, error) {
 			if err != nil {
 				filelock.Unlock(f)
 				f.Close()
-				return nil, classify("lock file "+l.paths.lock, err)
+				return nil, nil, classify("lock file "+l.paths.lock, err)
 			}
 			if !same {
 				// We locked a file that was deleted or replaced after we
@@ -106,22 +110,22 @@ func (l *Lock) takeLock(ctx context.Context, wait bool) (*os.File, error) {
 				f.Close()
 				f = nil
 				if retries++; retries > maxReplacedRetries {
-					return nil, fmt.Errorf("singleinstance: lock file %s keeps being replaced", l.paths.lock)
+					return nil, nil, fmt.Errorf("singleinstance: lock file %s keeps being replaced", l.paths.lock)
 				}
 				continue
 			}
-			orphan = orphanedHolder(l.paths, f, l.s.log)
+			orphan = orphanedHolder(l.paths, fi, l.s.log)
 			switch {
 			case orphan == nil:
 				tok, pids, err := claimToken(l.tokenKey, filepath.Base(l.paths.lock), l.s.log)
 				if err == nil {
 					l.token = tok
-					return f, nil
+					return f, fi, nil
 				}
 				filelock.Unlock(f)
 				if !errors.Is(err, ErrAlreadyRunning) {
 					f.Close()
-					return nil, err
+					return nil, nil, err
 				}
 				orphan = tokenHolder(l.paths, pids)
 			default:
@@ -129,11 +133,11 @@ func (l *Lock) takeLock(ctx context.Context, wait bool) (*os.File, error) {
 			}
 		case !errors.Is(err, filelock.ErrLocked):
 			f.Close()
-			return nil, classify("lock "+l.paths.lock, err)
+			return nil, nil, classify("lock "+l.paths.lock, err)
 		}
 		if !wait || ctx.Err() != nil {
 			f.Close()
-			return nil, l.conflict(orphan, time.Since(start), ctx.Err())
+			return nil, nil, l.conflict(orphan, time.Since(start), ctx.Err())
 		}
 		if w == nil {
 			// Watch first, then retry: a release between the failed attempt
@@ -143,7 +147,7 @@ func (l *Lock) takeLock(ctx context.Context, wait bool) (*os.File, error) {
 				l.s.log.Debug("singleinstance: no file events, polling", "path", l.paths.lock, "err", err)
 				if err := sleepCtx(ctx, fallbackWake); err != nil {
 					f.Close()
-					return nil, l.conflict(orphan, time.Since(start), err)
+					return nil, nil, l.conflict(orphan, time.Since(start), err)
 				}
 			}
 			continue
@@ -154,7 +158,7 @@ func (l *Lock) takeLock(ctx context.Context, wait bool) (*os.File, error) {
 		}
 		if _, err := waitEvent(ctx, w, pause, orphans); err != nil {
 			f.Close()
-			return nil, l.conflict(orphan, time.Since(start), err)
+			return nil, nil, l.conflict(orphan, time.Since(start), err)
 		}
 		if same, _ := safefs.SameFile(f, l.paths.lock); !same {
 			f.Close()
@@ -199,24 +203,21 @@ func waitEvent(ctx context.Context, w eventSource, max time.Duration, pids []int
 // or its record was copied from another file. A holder that died on its
 // first file leaves its processes on that very file, which would not be
 // free.
-func needsDeletedSearch(f *os.File) bool {
-	rec := readRecord(f)
-	fi, err := f.Stat()
-	if err != nil {
-		return true
-	}
-	_, ino := safefs.FileID(fi)
-	return rec.mayHideDeleted(ino)
+// ino is f's inode.
+func needsDeletedSearch(f *os.File, ino uint64) bool {
+	return readRecord(f).mayHideDeleted(ino)
+}
+
+// isFree reports whether the kernel shows no lock on f.
+func isFree(f *os.File) bool {
+	locked, err := filelock.IsLocked(f)
+	return err == nil && !locked
 }
 
 // holderOfDeleted returns a process that holds a deleted lock file of the
-// name, other than f, the file at the lock path, and the PIDs of all that
-// do (see deletedLockHolders).
-func (l *Lock) holderOfDeleted(f *os.File) (*Record, []int) {
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, nil
-	}
+// name, other than the file at the lock path (fi), and the PIDs of all
+// that do (see deletedLockHolders).
+func (l *Lock) holderOfDeleted(fi fs.FileInfo) (*Record, []int) {
 	dev, ino := safefs.FileID(fi)
 	pids := deletedLockHolders(l.paths, proc.FileID{Dev: dev, Ino: ino})
 	if len(pids) == 0 {
@@ -282,15 +283,11 @@ func holdingList(hs []Process, owner int) string {
 }
 
 // orphanedHolder looks for a holder that still runs on a lock file that has been
-// deleted or replaced (see orphanFromInfo) while f, the file now at the lock
-// path, is locked by the caller. A newcomer must then not run.
-func orphanedHolder(p paths, f *os.File, log *slog.Logger) *Record {
+// deleted or replaced (see orphanFromInfo) while the file now at the lock
+// path (fi) is locked by the caller. A newcomer must then not run.
+func orphanedHolder(p paths, fi fs.FileInfo, log *slog.Logger) *Record {
 	h, err := readHolder(p)
 	if err != nil || h == nil {
-		return nil
-	}
-	fi, err := f.Stat()
-	if err != nil {
 		return nil
 	}
 	dev, ino := safefs.FileID(fi)

@@ -2,7 +2,11 @@ package local
 
 import (
 	"context"
+	"os"
+	"testing"
 	"time"
+
+	"github.com/singleinstance/singleinstance/internal/safefs"
 )
 
 // acquireIn takes name in dir at once, as the root package's New does.
@@ -26,4 +30,15 @@ func runningIn(dir, name string) (bool, error) {
 		return false, err
 	}
 	return s.Running(name)
+}
+
+// inodeOf returns the inode of the open file f.
+func inodeOf(t testing.TB, f *os.File) uint64 {
+	t.Helper()
+	fi, err := f.Stat()
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, ino := safefs.FileID(fi)
+	return ino
 }

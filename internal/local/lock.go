@@ -33,9 +33,13 @@ type Lock struct {
 	releaseOnce sync.Once
 	releaseErr  error
 
-	mu     sync.Mutex // guards the fields below
-	f      *os.File   // the locked lock file
-	shared bool       // a started command shares f and token
+	mu sync.Mutex // guards the fields below
+	f  *os.File   // the locked lock file
+	// fDev and fIno identify f, which keeps its identity while open.
+	fDev, fIno uint64
+	// tokenIno is the name token's socket inode, once nameLock needed it.
+	tokenIno uint64
+	shared   bool // a started command shares f and token
 	// inheritedDev and inheritedIno identify the lock file the command
 	// inherited: after a restore, its tree still holds that one.
 	inheritedDev, inheritedIno uint64
@@ -101,11 +105,12 @@ func (s *Store) Acquire(ctx context.Context, name string, o AcquireOptions) (*Lo
 // file meanwhile, having found no description to refuse on), it gives the
 // lock up and asks to retry: only one of the two may go on.
 func (l *Lock) acquire(ctx context.Context, o AcquireOptions) (retry bool, err error) {
-	f, err := l.takeLock(ctx, o.Wait)
+	f, fi, err := l.takeLock(ctx, o.Wait)
 	if err != nil {
 		return false, err
 	}
 	l.f = f
+	l.fDev, l.fIno = safefs.FileID(fi)
 	// Self, made just before, is fresh unless this acquisition waited:
 	// the arguments and working directory may have changed meanwhile.
 	self := o.Self
@@ -118,7 +123,7 @@ func (l *Lock) acquire(ctx context.Context, o AcquireOptions) (retry bool, err e
 	// Only the name token keeps an undescribed holder in sight of a
 	// newcomer that locks a replacement lock file (see orphanedHolder and
 	// claimToken): without one, this process describes itself at once.
-	if err := l.recordAcquisition(self, !o.ForCommand || l.token == nil); err != nil {
+	if err := l.recordAcquisition(fi, self, !o.ForCommand || l.token == nil); err != nil {
 		l.abandon()
 		return false, err
 	}
@@ -138,8 +143,9 @@ func (l *Lock) acquire(ctx context.Context, o AcquireOptions) (retry bool, err e
 }
 
 // recordAcquisition hands out the fencing token and writes the lock record
-// and, if describe is set, the .info and the .pid files.
-func (l *Lock) recordAcquisition(self *Record, describe bool) error {
+// and, if describe is set, the .info and the .pid files. fi is what
+// opening the lock file found.
+func (l *Lock) recordAcquisition(fi fs.FileInfo, self *Record, describe bool) error {
 	prev := readRecord(l.f)
 	var infoToken uint64
 	if data, err := safefs.ReadBounded(l.paths.info, MaxInfoSize); err == nil {
@@ -153,16 +159,12 @@ func (l *Lock) recordAcquisition(self *Record, describe bool) error {
 		return fmt.Errorf("singleinstance: lock file %s: %w", l.paths.lock, err)
 	}
 	h.AcquiredAt = Now()
-	fi, err := l.f.Stat()
-	if err != nil {
-		return classify("lock file "+l.paths.lock, err)
-	}
-	h.LockDevice, h.LockInode = safefs.FileID(fi)
+	h.LockDevice, h.LockInode = l.fDev, l.fIno
 	if fi.Mode().Perm()&^lockFilePerm != 0 {
 		// Made by an older version, or by hand: no other user may lock it.
 		l.f.Chmod(lockFilePerm)
 	}
-	if err := writeRecord(l.f, record{token: h.Token, held: true}); err != nil {
+	if err := writeRecord(l.f, l.fIno, record{token: h.Token, held: true}); err != nil {
 		return classify("write lock file "+l.paths.lock, err)
 	}
 	l.holder = h
@@ -200,7 +202,7 @@ func (l *Lock) abandon() {
 	}
 	// Never lower the record: the acquisition may have failed before it
 	// had a token of its own.
-	writeRecord(l.f, record{token: max(l.holder.Token, readRecord(l.f).token), replaced: l.restored})
+	writeRecord(l.f, l.fIno, record{token: max(l.holder.Token, readRecord(l.f).token), replaced: l.restored})
 	l.closeLock()
 }
 
@@ -215,7 +217,7 @@ func (l *Lock) closeLock() error {
 	var errs []error
 	if l.token != nil {
 		errs = append(errs, l.token.Close())
-		l.token = nil
+		l.token, l.tokenIno = nil, 0
 	}
 	if !l.shared {
 		errs = append(errs, filelock.Unlock(l.f))
@@ -261,7 +263,7 @@ func (l *Lock) giveUp() error {
 		// .info describes a process that has not released yet.
 		// "left" for a replacement: what this acquisition replaced may
 		// still be held by a process it passed the lock to.
-		errs = append(errs, writeRecord(l.f, record{token: l.holder.Token, replaced: l.restored}))
+		errs = append(errs, writeRecord(l.f, l.fIno, record{token: l.holder.Token, replaced: l.restored}))
 	}
 	errs = append(errs, l.closeLock())
 	if err := errors.Join(errs...); err != nil {
@@ -321,9 +323,7 @@ func (l *Lock) Share(cmd *exec.Cmd) (done func(started bool), err error) {
 	return func(started bool) {
 		if started {
 			l.shared = true
-			if fi, err := l.f.Stat(); err == nil {
-				l.inheritedDev, l.inheritedIno = safefs.FileID(fi)
-			}
+			l.inheritedDev, l.inheritedIno = l.fDev, l.fIno
 		}
 		l.mu.Unlock()
 	}, nil

@@ -5,8 +5,6 @@ import (
 	"math"
 	"os"
 	"time"
-
-	"github.com/singleinstance/singleinstance/internal/safefs"
 )
 
 // The lock file holds one fixed-width line written only by the lock's
@@ -138,11 +136,10 @@ func readRecord(f *os.File) record {
 	return parseRecord(b[:n])
 }
 
-// writeRecord writes r to f, naming f's inode.
-func writeRecord(f *os.File, r record) error {
-	if fi, err := f.Stat(); err == nil {
-		_, r.ino = safefs.FileID(fi)
-	}
+// writeRecord writes r to f, naming ino, f's inode (which the caller knows:
+// an open file keeps its inode).
+func writeRecord(f *os.File, ino uint64, r record) error {
+	r.ino = ino
 	_, err := f.WriteAt(r.bytes(), 0)
 	return err
 }

@@ -6,8 +6,6 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
-
-	"github.com/singleinstance/singleinstance/internal/safefs"
 )
 
 // TestRecordInLockFile reads and writes the record in a real file, as the
@@ -29,17 +27,13 @@ func TestRecordInLockFile(t *testing.T) {
 	if got := readRecord(f); got != (record{}) {
 		t.Errorf("damaged lock file: %+v, want the zero record", got)
 	}
-	fi, err := f.Stat()
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, ino := safefs.FileID(fi)
+	ino := inodeOf(t, f)
 	for _, want := range []record{{token: 7, held: true}, {token: 7}, {token: 8, held: true},
 		{token: 9, held: true, replaced: true}, {token: 9, replaced: true}} {
-		if err := writeRecord(f, want); err != nil {
+		if err := writeRecord(f, ino, want); err != nil {
 			t.Fatal(err)
 		}
-		want.ino = ino // writeRecord names the file
+		want.ino = ino // the record names the file
 		if got := readRecord(f); got != want || !got.describes(ino) {
 			t.Errorf("after writeRecord(%+v): %+v", want, got)
 		}
@@ -122,7 +116,7 @@ func TestNeedsDeletedSearch(t *testing.T) {
 			t.Fatal(err)
 		}
 		if tc.rec != (record{}) {
-			if err := writeRecord(f, tc.rec); err != nil {
+			if err := writeRecord(f, inodeOf(t, f), tc.rec); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -143,7 +137,7 @@ func TestNeedsDeletedSearch(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		if got := needsDeletedSearch(f); got != tc.want {
+		if got := needsDeletedSearch(f, inodeOf(t, f)); got != tc.want {
 			t.Errorf("record %q (copied %v): needsDeletedSearch = %v, want %v", tc.rec.bytes(), tc.copied, got, tc.want)
 		}
 		f.Close()

@@ -35,7 +35,7 @@ func lockedWithToken(t *testing.T, path string, token uint64) *os.File {
 	if err := filelock.TryLock(f); err != nil {
 		t.Fatal(err)
 	}
-	if err := writeRecord(f, record{token: token, held: true}); err != nil {
+	if err := writeRecord(f, inodeOf(t, f), record{token: token, held: true}); err != nil {
 		t.Fatal(err)
 	}
 	return f

@@ -9,7 +9,6 @@ import (
 
 	"github.com/singleinstance/singleinstance/internal/nametoken"
 	"github.com/singleinstance/singleinstance/internal/proc"
-	"github.com/singleinstance/singleinstance/internal/safefs"
 )
 
 // Tree returns the PIDs of the other processes that share this instance's
@@ -79,18 +78,15 @@ func (l *Lock) SignalTree(sig os.Signal) error {
 // files of the name, which the tree may hold after a restore.
 func (l *Lock) nameLock() (proc.NameLock, error) {
 	nl := deletedLock(l.paths)
-	if l.token != nil {
+	if l.token != nil && l.tokenIno == 0 {
 		ino, err := nametoken.Inode(l.token)
 		if err != nil {
 			return nl, err
 		}
-		nl.Sock = ino
+		l.tokenIno = ino
 	}
-	fi, err := l.f.Stat()
-	if err != nil {
-		return nl, err
-	}
-	nl.Dev, nl.Ino = safefs.FileID(fi)
+	nl.Sock = l.tokenIno
+	nl.Dev, nl.Ino = l.fDev, l.fIno
 	nl.Inherited.Dev, nl.Inherited.Ino = l.inheritedDev, l.inheritedIno
 	return nl, nil
 }

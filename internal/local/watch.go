@@ -161,7 +161,7 @@ func (l *Lock) restore() error {
 	if err := prepareLockDir(l.paths.dir, false); err != nil {
 		return err
 	}
-	nf, err := safefs.OpenLockFile(l.paths.lock, lockFilePerm)
+	nf, fi, err := safefs.OpenLockFile(l.paths.lock, lockFilePerm)
 	if err != nil {
 		return err
 	}
@@ -177,23 +177,18 @@ func (l *Lock) restore() error {
 		}
 		return errors.New("lock file replaced again while restoring")
 	}
-	fi, err := nf.Stat()
-	if err != nil {
-		filelock.Unlock(nf)
-		nf.Close()
-		return err
-	}
+	nDev, nIno := safefs.FileID(fi)
 	l.restored = true
-	if err := writeRecord(nf, record{token: l.holder.Token, held: true, replaced: true}); err != nil {
+	if err := writeRecord(nf, nIno, record{token: l.holder.Token, held: true, replaced: true}); err != nil {
 		filelock.Unlock(nf)
 		nf.Close()
 		return err
 	}
 	// Order matters for readers (see probe): the new file is locked, then
 	// the .info names it, and only then is the old lock given up.
-	old := l.f
-	l.f = nf
-	l.holder.LockDevice, l.holder.LockInode = safefs.FileID(fi)
+	old, oldIno := l.f, l.fIno
+	l.f, l.fDev, l.fIno = nf, nDev, nIno
+	l.holder.LockDevice, l.holder.LockInode = nDev, nIno
 	// Not described yet (ForCommand), Describe names the new file.
 	if l.described() {
 		if err := l.writeInfoFiles(); err != nil {
@@ -207,7 +202,7 @@ func (l *Lock) restore() error {
 	if !l.shared {
 		// A started command's tree still holds the old file; it must not
 		// read as free.
-		writeRecord(old, record{token: l.holder.Token})
+		writeRecord(old, oldIno, record{token: l.holder.Token})
 	}
 	old.Close()
 	return nil

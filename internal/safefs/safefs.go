@@ -31,17 +31,21 @@ var ErrInsecureDir = errors.New("directory is not private")
 
 // OpenLockFile opens (creating it with perm if missing) the lock file at path
 // for reading and writing. It refuses a symbolic link, anything that is not
-// a regular file, and, on Unix, a file owned by another user.
-func OpenLockFile(path string, perm fs.FileMode) (*os.File, error) {
+// a regular file, and, on Unix, a file owned by another user or with more
+// than one hard link. It also returns what it checked: the open file's
+// FileInfo, whose device and inode stay the file's for as long as it is
+// open (its link count and mode may change).
+func OpenLockFile(path string, perm fs.FileMode) (*os.File, fs.FileInfo, error) {
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|openFlags, perm)
 	if err != nil {
-		return nil, explainOpen(path, err)
+		return nil, nil, explainOpen(path, err)
 	}
-	if err := checkRegularOwned(f); err != nil {
+	fi, err := checkRegularOwned(f)
+	if err != nil {
 		f.Close()
-		return nil, err
+		return nil, nil, err
 	}
-	return f, nil
+	return f, fi, nil
 }
 
 // OpenExisting opens the file at path read-only, without creating it and

@@ -15,8 +15,8 @@ const openFlags = 0
 
 func explainOpen(path string, err error) error { return err }
 
-func checkRegularOwned(f *os.File) error {
-	return &fs.PathError{Op: "open", Path: f.Name(), Err: errors.ErrUnsupported}
+func checkRegularOwned(f *os.File) (fs.FileInfo, error) {
+	return nil, &fs.PathError{Op: "open", Path: f.Name(), Err: errors.ErrUnsupported}
 }
 
 func checkPrivateDir(path string, fix bool) error {

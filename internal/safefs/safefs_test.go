@@ -31,7 +31,7 @@ func readFile(t *testing.T, path string) string {
 
 func TestOpenLockFileCreatesAndReopens(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "app.pid")
-	f, err := safefs.OpenLockFile(path, 0o600)
+	f, _, err := safefs.OpenLockFile(path, 0o600)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -39,7 +39,7 @@ func TestOpenLockFileCreatesAndReopens(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.Close()
-	g, err := safefs.OpenLockFile(path, 0o600)
+	g, _, err := safefs.OpenLockFile(path, 0o600)
 	if err != nil {
 		t.Fatalf("reopen: %v", err)
 	}
@@ -209,7 +209,7 @@ func TestRemoveIfSame(t *testing.T) {
 func TestSameFile(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "app.pid")
-	f, err := safefs.OpenLockFile(path, 0o600)
+	f, _, err := safefs.OpenLockFile(path, 0o600)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -274,7 +274,7 @@ func TestEnsureDir(t *testing.T) {
 
 func TestTouch(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "app.pid")
-	f, err := safefs.OpenLockFile(path, 0o600)
+	f, _, err := safefs.OpenLockFile(path, 0o600)
 	if err != nil {
 		t.Fatal(err)
 	}

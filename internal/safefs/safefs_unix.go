@@ -26,23 +26,23 @@ func explainOpen(path string, err error) error {
 	return err
 }
 
-func checkRegularOwned(f *os.File) error {
+func checkRegularOwned(f *os.File) (fs.FileInfo, error) {
 	fi, err := f.Stat()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if !fi.Mode().IsRegular() {
-		return &fs.PathError{Op: "open", Path: f.Name(), Err: fmt.Errorf("%w: %s", ErrNotRegular, fi.Mode().Type())}
+		return nil, &fs.PathError{Op: "open", Path: f.Name(), Err: fmt.Errorf("%w: %s", ErrNotRegular, fi.Mode().Type())}
 	}
 	if uid := owner(fi); uid != os.Geteuid() {
-		return &fs.PathError{Op: "open", Path: f.Name(), Err: fmt.Errorf("%w: uid %d, not %d", ErrForeignOwner, uid, os.Geteuid())}
+		return nil, &fs.PathError{Op: "open", Path: f.Name(), Err: fmt.Errorf("%w: uid %d, not %d", ErrForeignOwner, uid, os.Geteuid())}
 	}
 	// A hard link planted at the lock path would make the lock record
 	// overwrite the start of some other file.
 	if n := linkCount(fi); n > 1 {
-		return &fs.PathError{Op: "open", Path: f.Name(), Err: fmt.Errorf("%w: has %d hard links", ErrNotRegular, n)}
+		return nil, &fs.PathError{Op: "open", Path: f.Name(), Err: fmt.Errorf("%w: has %d hard links", ErrNotRegular, n)}
 	}
-	return nil
+	return fi, nil
 }
 
 func checkPrivateDir(path string, fix bool) error {

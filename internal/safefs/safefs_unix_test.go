@@ -64,7 +64,7 @@ func TestOpenLockFileRefuses(t *testing.T) {
 			if err := tc.plant(path); err != nil {
 				t.Fatal(err)
 			}
-			f, err := safefs.OpenLockFile(path, 0o600)
+			f, _, err := safefs.OpenLockFile(path, 0o600)
 			if !errors.Is(err, tc.want) {
 				if f != nil {
 					f.Close()
@@ -84,7 +84,7 @@ func TestOpenLockFileForeignOwner(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "app.pid")
 	writeFile(t, path, "")
 	chown(t, path, otherUID)
-	f, err := safefs.OpenLockFile(path, 0o600)
+	f, _, err := safefs.OpenLockFile(path, 0o600)
 	if !errors.Is(err, safefs.ErrForeignOwner) {
 		if f != nil {
 			f.Close()
@@ -173,7 +173,7 @@ func TestWriteAtomicIsAtomic(t *testing.T) {
 func TestSameFileRemovedOrReplaced(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "app.pid")
-	f, err := safefs.OpenLockFile(path, 0o600)
+	f, _, err := safefs.OpenLockFile(path, 0o600)
 	if err != nil {
 		t.Fatal(err)
 	}

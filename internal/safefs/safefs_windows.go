@@ -18,15 +18,15 @@ const openFlags = 0
 
 func explainOpen(path string, err error) error { return err }
 
-func checkRegularOwned(f *os.File) error {
+func checkRegularOwned(f *os.File) (fs.FileInfo, error) {
 	fi, err := f.Stat()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if !fi.Mode().IsRegular() {
-		return &fs.PathError{Op: "open", Path: f.Name(), Err: fmt.Errorf("%w: %s", ErrNotRegular, fi.Mode().Type())}
+		return nil, &fs.PathError{Op: "open", Path: f.Name(), Err: fmt.Errorf("%w: %s", ErrNotRegular, fi.Mode().Type())}
 	}
-	return nil
+	return fi, nil
 }
 
 func checkPrivateDir(path string, fix bool) error {
