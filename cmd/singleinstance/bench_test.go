@@ -168,18 +168,30 @@ func compare(b *testing.B, ours func() cost, others ...contender) {
 }
 
 // buildEmpty builds "package main; func main() {}" the way buildCLI builds
-// the CLI, the floor of any Go
-// command's start-up, and returns its path.
+// the CLI, the floor of any Go command's start-up, and returns its path.
 func buildEmpty(b *testing.B) string {
+	return buildProgram(b, "empty", "package main\n\nfunc main() {}\n")
+}
+
+// buildEmptyOS builds an empty Go program that imports package os (to
+// exit with a code, as every command does) the way buildCLI builds the
+// CLI, and returns its path: the floor of a Go command that uses os.
+func buildEmptyOS(b *testing.B) string {
+	return buildProgram(b, "emptyos", "package main\n\nimport \"os\"\n\nfunc main() { os.Exit(0) }\n")
+}
+
+// buildProgram builds the one-file main package source as module name the
+// way buildCLI builds the CLI, and returns its path.
+func buildProgram(b *testing.B, name, source string) string {
 	b.Helper()
 	dir := b.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "go.mod"), []byte("module empty\n\ngo 1.26\n"), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, "go.mod"), []byte("module "+name+"\n\ngo 1.26\n"), 0o644); err != nil {
 		b.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(dir, "main.go"), []byte("package main\n\nfunc main() {}\n"), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, "main.go"), []byte(source), 0o644); err != nil {
 		b.Fatal(err)
 	}
-	exe := filepath.Join(dir, "empty")
+	exe := filepath.Join(dir, name)
 	goBuild(b, dir, exe)
 	return exe
 }
@@ -249,19 +261,7 @@ func main() {
 
 // buildGoFlock builds goFlockSource the way buildCLI builds the CLI and
 // returns its path.
-func buildGoFlock(b *testing.B) string {
-	b.Helper()
-	dir := b.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "go.mod"), []byte("module goflock\n\ngo 1.26\n"), 0o644); err != nil {
-		b.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "main.go"), []byte(goFlockSource), 0o644); err != nil {
-		b.Fatal(err)
-	}
-	exe := filepath.Join(dir, "goflock")
-	goBuild(b, dir, exe)
-	return exe
-}
+func buildGoFlock(b *testing.B) string { return buildProgram(b, "goflock", goFlockSource) }
 
 // buildLinked builds testdata/linked, a program that exits at once but
 // links all the CLI links and initialises it (see its doc comment), the
@@ -280,14 +280,17 @@ func buildLinked(b *testing.B) string {
 // 1 without running true): each tool's answer to "is it taken?".
 //
 // It also runs the empty Go program of buildEmpty, which exits 0: the
-// floor of starting and ending any Go command (gomain-* metrics); and
-// testdata/linked (golinked-*), which exits 0 too but links all the CLI
-// links and initialises it: the singleinstance binary's own start and end,
-// which is what check pays above gomain before it does anything.
+// floor of starting and ending any Go command (gomain-* metrics); the
+// empty program that imports os (goos-*), which any command needs for its
+// arguments and exit code; and testdata/linked (golinked-*), which exits
+// 0 too but links all the CLI links and initialises it: the
+// singleinstance binary's own start and end, which is what check pays
+// above gomain before it does anything.
 func BenchmarkCLICheck(b *testing.B) {
 	flock := flockPath(b)
 	exe := buildCLI(b)
 	empty := buildEmpty(b)
+	emptyOS := buildEmptyOS(b)
 	linked := buildLinked(b)
 	for _, held := range []bool{false, true} {
 		b.Run(fmt.Sprintf("held=%v", held), func(b *testing.B) {
@@ -321,6 +324,9 @@ func BenchmarkCLICheck(b *testing.B) {
 				}},
 				{"gomain", func() cost {
 					return timedRun(b, exec.Command(empty), 0)
+				}},
+				{"goos", func() cost {
+					return timedRun(b, exec.Command(emptyOS), 0)
 				}},
 				{"golinked", func() cost {
 					return timedRun(b, exec.Command(linked), 0)
