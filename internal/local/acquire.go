@@ -196,14 +196,14 @@ func waitEvent(ctx context.Context, w eventSource, max time.Duration, pids []int
 	return quiet && err == nil, nil
 }
 
-// needsDeletedSearch reports whether f, free, may hide the holder of a
-// deleted lock file of the name (see deletedLockHolders): f was never held
+// needsDeletedSearch reports whether f (whose inode is ino), if free, may
+// hide the holder of a deleted lock file of the name (see
+// deletedLockHolders), as its record tells: f was never held
 // (the file before it was deleted), or its holder had replaced its first
 // file, which processes it started or passed the lock to may still hold,
 // or its record was copied from another file. A holder that died on its
 // first file leaves its processes on that very file, which would not be
 // free.
-// ino is f's inode.
 func needsDeletedSearch(f *os.File, ino uint64) bool {
 	return readRecord(f).mayHideDeleted(ino)
 }
