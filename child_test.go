@@ -55,6 +55,10 @@ const (
 	// idleUntilKilledEnv makes roleIdle ignore stdin and run until it is
 	// killed.
 	idleUntilKilledEnv = "SI_IDLE_UNTIL_KILLED"
+	// closeTokenEnv makes roleIdle, run as a command (under roleWrap),
+	// close descriptor 4, the name token it inherited, before it says
+	// "ready".
+	closeTokenEnv = "SI_CLOSE_TOKEN"
 )
 
 func runChild(role string) int {
@@ -192,6 +196,9 @@ func runChild(role string) int {
 		io.Copy(io.Discard, os.Stdin)
 		return 0
 	case roleIdle:
+		if os.Getenv(closeTokenEnv) != "" {
+			os.NewFile(4, "token").Close()
+		}
 		fmt.Printf("ready %d\n", os.Getpid())
 		if os.Getenv(idleUntilKilledEnv) != "" {
 			// Ended by a signal from the test; the timer only bounds a

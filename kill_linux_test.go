@@ -254,3 +254,24 @@ func TestKillRefusesLinkedLockFile(t *testing.T) {
 	}
 	expectStopped(t, holder, false)
 }
+
+// TestKillLinkedLockFileWrapperProves: where the lock file has another link
+// too, only the name token proves a holder (TestKillRefusesLinkedLockFile).
+// A command that closed the token it inherited is proven by its wrapper,
+// which holds the token and the lock, as it is when the lock file has one
+// link: KillRunning stops it.
+func TestKillLinkedLockFileWrapperProves(t *testing.T) {
+	t.Parallel()
+	dir, opt := lockDir(t)
+	wrapper := startChild(t, roleWrap, dir, testName, closeTokenEnv+"=1")
+	wrapper.Expect("wrapping")
+	wrapper.Expect("ready")
+	if err := os.Link(filepath.Join(dir, testName+".lock"), filepath.Join(t.TempDir(), testName+".lock")); err != nil {
+		t.Fatal(err)
+	}
+	stopped, err := singleinstance.KillRunning(testName, false, opt)
+	if err != nil || !stopped {
+		t.Fatalf("KillRunning of a command that closed its token, lock file with a backup link = %v, %v; want true, nil", stopped, err)
+	}
+	wrapper.Expect("command ended")
+}

@@ -130,30 +130,44 @@ func verifyHolder(r *probeResult) (*Record, error) {
 	return h, nil
 }
 
+// holdsWithToken reports whether the process id holds the name token of l
+// with a lock file of the name (one the path may no longer name, or one
+// that has another link too), and is still that process.
+func holdsWithToken(id proc.Identity, l proc.NameLock) bool {
+	if l.Sock == 0 {
+		return false
+	}
+	t, err := proc.Holds(id.PID, l)
+	if err != nil || !t {
+		return false
+	}
+	alive, err := proc.Alive(id)
+	return err == nil && alive
+}
+
 // holdsLock asks the kernel whether h's process holds the lock file with
 // device dev and inode ino. A command started by a wrapper with
 // StartCommand may have closed the descriptor it inherited; then the
 // wrapper, recorded as owner, must hold the lock and be the command's
-// parent.
+// parent. Either may instead hold the name token with a lock file of the
+// name (see holdsWithToken): the only proof where the file at the path
+// has another link too (see linkedElsewhere), dev and ino then being 0.
 func holdsLock(h *Record, dev, ino uint64, l proc.NameLock) (bool, error) {
 	holds, err := proc.HoldsLock(h.identity(), dev, ino)
 	if holds || errors.Is(err, errors.ErrUnsupported) {
 		return holds, err
 	}
-	if l.Sock != 0 && err == nil {
-		// A process of the tree that holds a lock file the path no longer
-		// names, with the name token.
-		if t, terr := proc.Holds(h.PID, l); terr == nil && t {
-			if alive, aerr := proc.Alive(h.identity()); aerr == nil && alive {
-				return true, nil
-			}
-		}
+	if err == nil && holdsWithToken(h.identity(), l) {
+		return true, nil
 	}
 	owner, ok := h.ownerIdentity()
 	if !ok {
 		return holds, err
 	}
 	ownerHolds, oerr := proc.HoldsLock(owner, dev, ino)
+	if oerr == nil && !ownerHolds {
+		ownerHolds = holdsWithToken(owner, l)
+	}
 	if oerr != nil || !ownerHolds {
 		return holds, err
 	}
