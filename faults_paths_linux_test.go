@@ -7,6 +7,7 @@ package singleinstance_test
 // The shared helpers and the overview are in faults_helpers_linux_test.go.
 
 import (
+	"bytes"
 	"fmt"
 	"github.com/singleinstance/singleinstance/internal/local"
 	"net"
@@ -212,4 +213,51 @@ func TestFaultInvalidLockDir(t *testing.T) {
 		faultNotRunning(t, opt)
 		faultAssertAbsent(t, filepath.Join(dir, "missing"))
 	})
+}
+
+// TestFaultLinkedLockFileReplacedWhenFree: a hard-link copy of the lock
+// directory (cp -al) gives the lock file a second link, and an acquisition
+// refuses a lock file with other links. While it is held, a newcomer is
+// refused; once nobody holds it, the next acquisition replaces the lock
+// path's name with a new file instead of refusing until someone removes
+// the link by hand. The copy keeps the old file, untouched.
+func TestFaultLinkedLockFileReplacedWhenFree(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	opt := singleinstance.WithLockDir(dir)
+	backup := filepath.Join(dir, "backup")
+	if err := os.Mkdir(backup, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	copied := filepath.Join(backup, faultName+".lock")
+
+	holder := faultMustNew(t, opt)
+	if err := os.Link(faultPath(dir, ".lock"), copied); err != nil {
+		t.Fatal(err)
+	}
+	if inst, err := singleinstance.New(faultName, opt); err == nil {
+		inst.Release()
+		t.Fatal("New took a held lock whose file has a second link")
+	}
+	faultAssertHeldByMe(t, opt)
+	faultMustRelease(t, holder)
+	before := faultSnapshot(t, copied)
+
+	inst := faultMustNew(t, opt)
+	cur, err := os.Stat(faultPath(dir, ".lock"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	old, err := os.Stat(copied)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if os.SameFile(cur, old) {
+		t.Error("the lock path still names the linked file")
+	}
+	faultMustRelease(t, inst)
+	after := faultSnapshot(t, copied)
+	if after.nlink != 1 || !bytes.Equal(after.data, before.data) || !after.mtime.Equal(before.mtime) {
+		t.Errorf("the copy changed: before %+v, after %+v", before, after)
+	}
 }

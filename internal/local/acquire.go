@@ -49,10 +49,17 @@ func (l *Lock) takeLock(ctx context.Context, wait bool) (*os.File, fs.FileInfo, 
 	// one found, the pause doubles up to maxDeletedPause.
 	pause := fallbackWake
 	var orphans []int // holders of a deleted lock file, whose exit ends a wait
+	droppedLinked := false
 	for retries := 0; ; {
 		if f == nil {
 			var err error
 			f, fi, err = safefs.OpenLockFile(l.paths.lock, lockFilePerm)
+			if errors.Is(err, safefs.ErrHardLinked) && !droppedLinked {
+				droppedLinked = true
+				if l.dropLinkedFree() {
+					continue
+				}
+			}
 			if errors.Is(err, fs.ErrNotExist) && (retries < maxReplacedRetries || wait && ctx.Err() == nil) {
 				// The lock directory was deleted (a cleaner, rm -rf) since
 				// it was prepared, or while this waited: make it again.
@@ -194,6 +201,33 @@ func waitEvent(ctx context.Context, w eventSource, max time.Duration, pids []int
 		return false, err
 	}
 	return quiet && err == nil, nil
+}
+
+// dropLinkedFree removes the lock path's name of a lock file that other
+// names reach too (a hard link, such as a hard-link copy of the lock
+// directory), if no process holds a lock on it, and reports whether it
+// did: an acquisition refuses such a file, so it would keep every later
+// one out until someone removed it by hand. The file itself stays under
+// its other names, untouched; the next open creates a new lock file,
+// which the usual checks (the search for a deleted lock file's holders,
+// the name token) then treat as any new one. A held one stays: its
+// holder, or another name's holder whose file was linked here, runs.
+func (l *Lock) dropLinkedFree() bool {
+	f, err := safefs.OpenExisting(l.paths.lock)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil || safefs.LinkCount(fi) < 2 || !isFree(f) {
+		return false
+	}
+	if err := safefs.RemoveIfSame(l.paths.lock, fi); err != nil {
+		return false
+	}
+	l.s.log.Warn("singleinstance: the lock file had other hard links and nobody held it; it was replaced by a new one",
+		"lock", l.paths.lock, "links", safefs.LinkCount(fi))
+	return true
 }
 
 // needsDeletedSearch reports whether f (whose inode is ino), if free, may

@@ -19,6 +19,10 @@ import (
 // a symbolic link, a FIFO, a device or a socket.
 var ErrNotRegular = errors.New("not a regular file")
 
+// ErrHardLinked means a lock file has more than one hard link: another
+// name reaches it too. It comes wrapped with ErrNotRegular.
+var ErrHardLinked = errors.New("has more than one hard link")
+
 // ErrTooLarge means a file is larger than the reader's bound.
 var ErrTooLarge = errors.New("file too large")
 
