@@ -35,7 +35,8 @@ one can take the lock until the holder is certain to have stopped (about
 one --etcd-ttl); kill waits for that too.
 
 With --json it prints one object on stdout: {"name", "stopped" (boolean),
-"pids" (the processes that held NAME and were signalled), "signal"
+"pids" (the processes that held NAME when kill looked; a run wrapper among
+them is not signalled itself, its command is), "signal"
 (SIGTERM or SIGKILL; over etcd, the SIGTERM that the holder's "run" sends,
 and "host")}, with "error" when the holder could not be stopped.
 
