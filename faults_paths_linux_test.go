@@ -8,12 +8,14 @@ package singleinstance_test
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"github.com/singleinstance/singleinstance/internal/local"
 	"net"
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -217,8 +219,9 @@ func TestFaultInvalidLockDir(t *testing.T) {
 
 // TestFaultLinkedLockFileReplacedWhenFree: a hard-link copy of the lock
 // directory (cp -al) gives the lock file a second link, and an acquisition
-// refuses a lock file with other links. While it is held, a newcomer is
-// refused; once nobody holds it, the next acquisition replaces the lock
+// never uses a lock file with other links. While it is held, a newcomer
+// meets its holder as it would any (ErrAlreadyRunning), and a waiter
+// waits; once nobody holds it, the next acquisition replaces the lock
 // path's name with a new file instead of refusing until someone removes
 // the link by hand. The copy keeps the old file, untouched.
 func TestFaultLinkedLockFileReplacedWhenFree(t *testing.T) {
@@ -235,9 +238,15 @@ func TestFaultLinkedLockFileReplacedWhenFree(t *testing.T) {
 	if err := os.Link(faultPath(dir, ".lock"), copied); err != nil {
 		t.Fatal(err)
 	}
-	if inst, err := singleinstance.New(faultName, opt); err == nil {
-		inst.Release()
-		t.Fatal("New took a held lock whose file has a second link")
+	for _, wait := range []time.Duration{0, 300 * time.Millisecond} {
+		inst, err := singleinstance.New(faultName, opt, singleinstance.WithTimeout(wait))
+		if err == nil {
+			inst.Release()
+			t.Fatalf("New (timeout %v) took a held lock whose file has a second link", wait)
+		}
+		if !errors.Is(err, singleinstance.ErrAlreadyRunning) {
+			t.Errorf("New (timeout %v) of a held lock whose file has a second link = %v; want ErrAlreadyRunning", wait, err)
+		}
 	}
 	faultAssertHeldByMe(t, opt)
 	faultMustRelease(t, holder)

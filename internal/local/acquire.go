@@ -49,14 +49,23 @@ func (l *Lock) takeLock(ctx context.Context, wait bool) (*os.File, fs.FileInfo, 
 	// one found, the pause doubles up to maxDeletedPause.
 	pause := fallbackWake
 	var orphans []int // holders of a deleted lock file, whose exit ends a wait
-	droppedLinked := false
 	for retries := 0; ; {
 		if f == nil {
 			var err error
 			f, fi, err = safefs.OpenLockFile(l.paths.lock, lockFilePerm)
-			if errors.Is(err, safefs.ErrHardLinked) && !droppedLinked {
-				droppedLinked = true
-				if l.dropLinkedFree() {
+			if errors.Is(err, safefs.ErrHardLinked) && retries < maxReplacedRetries {
+				// Refused for its other links: free, it is replaced; held,
+				// its holder (or another name's, linked here) runs.
+				switch held, dropped := l.dropLinkedFree(); {
+				case dropped:
+					retries++
+					continue
+				case held && (!wait || ctx.Err() != nil):
+					return nil, nil, l.conflict(nil, time.Since(start), ctx.Err())
+				case held:
+					if err := sleepCtx(ctx, fallbackWake); err != nil {
+						return nil, nil, l.conflict(nil, time.Since(start), err)
+					}
 					continue
 				}
 			}
@@ -210,24 +219,35 @@ func waitEvent(ctx context.Context, w eventSource, max time.Duration, pids []int
 // one out until someone removed it by hand. The file itself stays under
 // its other names, untouched; the next open creates a new lock file,
 // which the usual checks (the search for a deleted lock file's holders,
-// the name token) then treat as any new one. A held one stays: its
-// holder, or another name's holder whose file was linked here, runs.
-func (l *Lock) dropLinkedFree() bool {
+// the name token) then treat as any new one. A held one stays, and
+// dropLinkedFree reports it held: its holder, or another name's holder
+// whose file was linked here, runs, and an acquisition meets it as it
+// meets any holder (a conflict, or a wait; it then looks again, as it
+// has no file of its own to watch). Neither is reported if the file
+// cannot be looked at.
+func (l *Lock) dropLinkedFree() (held, dropped bool) {
 	f, err := safefs.OpenExisting(l.paths.lock)
 	if err != nil {
-		return false
+		return false, false
 	}
 	defer f.Close()
 	fi, err := f.Stat()
-	if err != nil || safefs.LinkCount(fi) < 2 || !isFree(f) {
-		return false
+	if err != nil || safefs.LinkCount(fi) < 2 {
+		return false, false
+	}
+	locked, err := filelock.IsLocked(f)
+	switch {
+	case err != nil:
+		return false, false
+	case locked:
+		return true, false
 	}
 	if err := safefs.RemoveIfSame(l.paths.lock, fi); err != nil {
-		return false
+		return false, false
 	}
 	l.s.log.Warn("singleinstance: the lock file had other hard links and nobody held it; it was replaced by a new one",
 		"lock", l.paths.lock, "links", safefs.LinkCount(fi))
-	return true
+	return false, true
 }
 
 // needsDeletedSearch reports whether f (whose inode is ino), if free, may
