@@ -226,13 +226,12 @@ func waitEvent(ctx context.Context, w eventSource, max time.Duration, pids []int
 // has no file of its own to watch). Neither is reported if the file
 // cannot be looked at.
 func (l *Lock) dropLinkedFree() (held, dropped bool) {
-	f, err := safefs.OpenExisting(l.paths.lock)
+	f, fi, err := safefs.OpenExisting(l.paths.lock)
 	if err != nil {
 		return false, false
 	}
 	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil || safefs.LinkCount(fi) < 2 {
+	if safefs.LinkCount(fi) < 2 {
 		return false, false
 	}
 	locked, err := filelock.IsLocked(f)

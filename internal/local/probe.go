@@ -151,7 +151,7 @@ func (s *Store) probe(name string, mode probeMode) (*probeResult, error) {
 			return nil, err
 		}
 	}
-	f, err := safefs.OpenExisting(p.lock)
+	f, fi, err := safefs.OpenExisting(p.lock)
 	switch {
 	case errors.Is(err, os.ErrNotExist):
 		f = nil
@@ -162,11 +162,9 @@ func (s *Store) probe(name string, mode probeMode) (*probeResult, error) {
 		if err := r.checkLock(f); err != nil {
 			return nil, err
 		}
-		if fi, err := f.Stat(); err == nil {
-			r.lockDev, r.lockIno = safefs.FileID(fi)
-			r.pathFile = proc.FileID{Dev: r.lockDev, Ino: r.lockIno}
-			r.pathLinks = safefs.LinkCount(fi)
-		}
+		r.lockDev, r.lockIno = safefs.FileID(fi)
+		r.pathFile = proc.FileID{Dev: r.lockDev, Ino: r.lockIno}
+		r.pathLinks = safefs.LinkCount(fi)
 	}
 	if !r.state.Running {
 		// The holder's lock file may have been deleted with its .info:

@@ -187,7 +187,7 @@ func tokenHeldBy(key, path string, token uint64) (bool, error) {
 	if err != nil || !held {
 		return false, err
 	}
-	f, err := safefs.OpenExisting(path)
+	f, _, err := safefs.OpenExisting(path)
 	if err != nil {
 		return true, nil
 	}
@@ -201,7 +201,7 @@ func tokenHeldBy(key, path string, token uint64) (bool, error) {
 }
 
 func released(path string, token uint64) (bool, error) {
-	f, err := safefs.OpenExisting(path)
+	f, _, err := safefs.OpenExisting(path)
 	if errors.Is(err, os.ErrNotExist) {
 		return true, nil
 	}

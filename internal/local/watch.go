@@ -246,7 +246,7 @@ func (l *Lock) touch() {
 	defer l.mu.Unlock()
 	safefs.Touch(l.f)
 	for _, p := range []string{l.paths.info, l.paths.pid} {
-		if f, err := safefs.OpenExisting(p); err == nil {
+		if f, _, err := safefs.OpenExisting(p); err == nil {
 			safefs.Touch(f)
 			f.Close()
 		}

@@ -54,32 +54,34 @@ func OpenLockFile(path string, perm fs.FileMode) (*os.File, fs.FileInfo, error) 
 
 // OpenExisting opens the file at path read-only, without creating it and
 // without following a symbolic link. It refuses anything but a regular file.
-func OpenExisting(path string) (*os.File, error) {
+// It also returns the open file's FileInfo, which it checked (see
+// OpenLockFile).
+func OpenExisting(path string) (*os.File, fs.FileInfo, error) {
 	f, err := os.OpenFile(path, os.O_RDONLY|openFlags, 0)
 	if err != nil {
-		return nil, explainOpen(path, err)
+		return nil, nil, explainOpen(path, err)
 	}
 	fi, err := f.Stat()
 	if err != nil {
 		f.Close()
-		return nil, err
+		return nil, nil, err
 	}
 	if !fi.Mode().IsRegular() {
 		f.Close()
-		return nil, &fs.PathError{Op: "open", Path: path, Err: ErrNotRegular}
+		return nil, nil, &fs.PathError{Op: "open", Path: path, Err: ErrNotRegular}
 	}
-	return f, nil
+	return f, fi, nil
 }
 
 // ReadBounded reads the regular file at path, failing with ErrTooLarge if it
 // holds more than max bytes. It never reads more than max+1 bytes.
 func ReadBounded(path string, max int64) ([]byte, error) {
-	f, err := OpenExisting(path)
+	f, fi, err := OpenExisting(path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	if fi, err := f.Stat(); err == nil && fi.Size() > max {
+	if fi.Size() > max {
 		return nil, &fs.PathError{Op: "read", Path: path, Err: fmt.Errorf("%w: %d bytes, more than %d", ErrTooLarge, fi.Size(), max)}
 	}
 	b, err := io.ReadAll(io.LimitReader(f, max+1))

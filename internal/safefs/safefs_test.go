@@ -54,13 +54,13 @@ func TestOpenLockFileCreatesAndReopens(t *testing.T) {
 func TestOpenExisting(t *testing.T) {
 	dir := t.TempDir()
 	missing := filepath.Join(dir, "missing")
-	if _, err := safefs.OpenExisting(missing); !errors.Is(err, fs.ErrNotExist) {
+	if _, _, err := safefs.OpenExisting(missing); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("missing file: %v, want ErrNotExist", err)
 	}
 	if _, err := os.Lstat(missing); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("OpenExisting created %s", missing)
 	}
-	if f, err := safefs.OpenExisting(dir); !errors.Is(err, safefs.ErrNotRegular) {
+	if f, _, err := safefs.OpenExisting(dir); !errors.Is(err, safefs.ErrNotRegular) {
 		if f != nil {
 			f.Close()
 		}
@@ -68,7 +68,7 @@ func TestOpenExisting(t *testing.T) {
 	}
 	path := filepath.Join(dir, "app.info")
 	writeFile(t, path, "x")
-	f, err := safefs.OpenExisting(path)
+	f, _, err := safefs.OpenExisting(path)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -100,7 +100,7 @@ func TestOpenExistingRefusesLinksAndFIFOs(t *testing.T) {
 	if err := os.Symlink(v, link); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := safefs.OpenExisting(link); !errors.Is(err, safefs.ErrNotRegular) {
+	if _, _, err := safefs.OpenExisting(link); !errors.Is(err, safefs.ErrNotRegular) {
 		t.Errorf("symlink: %v, want ErrNotRegular", err)
 	}
 	if _, err := safefs.ReadBounded(link, 64); !errors.Is(err, safefs.ErrNotRegular) {
