@@ -53,7 +53,13 @@ func (l *Lock) takeLock(ctx context.Context, wait bool) (*os.File, fs.FileInfo, 
 		if f == nil {
 			var err error
 			f, fi, err = safefs.OpenLockFile(l.paths.lock, lockFilePerm)
-			if errors.Is(err, safefs.ErrHardLinked) && retries < maxReplacedRetries {
+			if errors.Is(err, safefs.ErrHardLinked) && retries >= maxReplacedRetries {
+				// Someone keeps linking it back: the same error as before,
+				// said as what happened.
+				return nil, nil, fmt.Errorf("singleinstance: lock file %s keeps getting other hard links while nobody holds it (gave up after %d retries): %w",
+					l.paths.lock, retries, classify("lock file "+l.paths.lock, err))
+			}
+			if errors.Is(err, safefs.ErrHardLinked) {
 				// Refused for its other links: free, it is replaced; held,
 				// its holder (or another name's, linked here) runs.
 				switch held, dropped := l.dropLinkedFree(); {
