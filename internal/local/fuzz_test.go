@@ -102,6 +102,11 @@ func FuzzInfoRoundTrip(f *testing.F) {
 		if n := strings.Count(string(data), "\n"); n != 17 {
 			t.Fatalf("encoded info has %d lines, want 17: %q", n, data)
 		}
+		// The argv line, quoted and escaped in one pass, is the escaped
+		// form of the shell-quoted words.
+		if line := "\nargv=" + escapeValue(quoteArgv(boundForInfo(h).Argv)) + "\n"; !strings.Contains(string(data), line) {
+			t.Fatalf("encoded info has no line %q: %q", line, data)
+		}
 		got, err := parseInfo(data)
 		if err != nil {
 			t.Fatalf("parseInfo(encodeInfo(h)) = %v\nencoded: %q", err, data)

@@ -1,7 +1,6 @@
 package local
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"github.com/singleinstance/singleinstance/internal/shellword"
@@ -66,35 +65,86 @@ type Record struct {
 func encodeInfo(name string, h *Record) []byte {
 	h = boundForInfo(h)
 	name = truncateValue(name, maxNameEncoded)
-	var b bytes.Buffer
-	kv := func(k, v string) {
-		b.WriteString(k)
-		b.WriteByte('=')
-		b.WriteString(escapeValue(v))
-		b.WriteByte('\n')
+	argvLen := len(h.Argv)
+	for _, a := range h.Argv {
+		argvLen += len(a) + 2
 	}
-	kv("format", infoFormat)
-	kv("name", name)
-	kv("pid", strconv.Itoa(h.PID))
-	kv("started", h.Started.Format(time.RFC3339Nano))
-	kv("acquired", h.AcquiredAt.Format(time.RFC3339Nano))
-	kv("executable", h.Executable)
-	kv("argv", quoteArgv(h.Argv))
-	kv("cwd", h.Cwd)
-	kv("user", h.User)
-	kv("uid", strconv.Itoa(h.UID))
-	kv("host", h.Host)
-	kv("token", strconv.FormatUint(h.Token, 10))
-	kv("start_id", strconv.FormatUint(h.StartID, 10))
-	kv("boot_id", h.BootID)
-	kv("pid_ns", strconv.FormatUint(h.PIDNamespace, 10))
+	e := infoEncoder{b: make([]byte, 0, 512+len(name)+len(h.Executable)+len(h.Cwd)+argvLen)}
+	e.str("format", infoFormat)
+	e.str("name", name)
+	e.int("pid", int64(h.PID))
+	e.time("started", h.Started)
+	e.time("acquired", h.AcquiredAt)
+	e.str("executable", h.Executable)
+	e.argv("argv", h.Argv)
+	e.str("cwd", h.Cwd)
+	e.str("user", h.User)
+	e.int("uid", int64(h.UID))
+	e.str("host", h.Host)
+	e.uint("token", h.Token)
+	e.uint("start_id", h.StartID)
+	e.str("boot_id", h.BootID)
+	e.uint("pid_ns", h.PIDNamespace)
 	if h.OwnerPID != 0 {
-		kv("owner_pid", strconv.Itoa(h.OwnerPID))
-		kv("owner_start_id", strconv.FormatUint(h.OwnerStartID, 10))
+		e.int("owner_pid", int64(h.OwnerPID))
+		e.uint("owner_start_id", h.OwnerStartID)
 	}
-	kv("lock_dev", strconv.FormatUint(h.LockDevice, 10))
-	kv("lock_ino", strconv.FormatUint(h.LockInode, 10))
-	return b.Bytes()
+	e.uint("lock_dev", h.LockDevice)
+	e.uint("lock_ino", h.LockInode)
+	return e.b
+}
+
+// An infoEncoder appends "key=value" lines to b. Numbers and times are
+// written as they are: their text never needs escaping.
+type infoEncoder struct{ b []byte }
+
+func (e *infoEncoder) key(k string) { e.b = append(append(e.b, k...), '=') }
+
+func (e *infoEncoder) str(k, v string) {
+	e.key(k)
+	e.b = append(appendEscaped(e.b, v), '\n')
+}
+
+func (e *infoEncoder) int(k string, v int64) {
+	e.key(k)
+	e.b = append(strconv.AppendInt(e.b, v, 10), '\n')
+}
+
+func (e *infoEncoder) uint(k string, v uint64) {
+	e.key(k)
+	e.b = append(strconv.AppendUint(e.b, v, 10), '\n')
+}
+
+func (e *infoEncoder) time(k string, v time.Time) {
+	e.key(k)
+	e.b = append(v.AppendFormat(e.b, time.RFC3339Nano), '\n')
+}
+
+// argv writes the escaped form of quoteArgv(argv). Escaping works
+// character by character and quoting adds only ASCII around and between
+// characters, so each word is quoted and escaped in one pass.
+func (e *infoEncoder) argv(k string, argv []string) {
+	e.key(k)
+	for i, a := range argv {
+		if i > 0 {
+			e.b = append(e.b, ' ')
+		}
+		if shellword.Bare(a) {
+			e.b = append(e.b, a...) // nothing in a bare word needs escaping
+			continue
+		}
+		e.b = append(e.b, '\'')
+		for {
+			q := strings.IndexByte(a, '\'')
+			if q < 0 {
+				break
+			}
+			e.b = append(appendEscaped(e.b, a[:q]), `'\\''`...) // '\'' escaped
+			a = a[q+1:]
+		}
+		e.b = append(appendEscaped(e.b, a), '\'')
+	}
+	e.b = append(e.b, '\n')
 }
 
 // parseInfo parses a .info file strictly: every line is key=value with a
@@ -204,27 +254,35 @@ func validKey(k string) bool {
 
 // escapeValue escapes backslashes, control bytes and invalid UTF-8 so that a
 // value fits on one line.
-func escapeValue(s string) string {
-	var b strings.Builder
+func escapeValue(s string) string { return string(appendEscaped(nil, s)) }
+
+// appendEscaped appends escapeValue(s) to b.
+func appendEscaped(b []byte, s string) []byte {
+	const hex = "0123456789abcdef"
 	for i := 0; i < len(s); {
+		if c := s[i]; c >= 0x20 && c < 0x7f && c != '\\' {
+			b = append(b, c)
+			i++
+			continue
+		}
 		r, size := utf8.DecodeRuneInString(s[i:])
 		switch {
 		case r == '\\':
-			b.WriteString(`\\`)
+			b = append(b, `\\`...)
 		case r == '\n':
-			b.WriteString(`\n`)
+			b = append(b, `\n`...)
 		case r == '\t':
-			b.WriteString(`\t`)
+			b = append(b, `\t`...)
 		case r == '\r':
-			b.WriteString(`\r`)
+			b = append(b, `\r`...)
 		case r == utf8.RuneError && size == 1, r < 0x20, r == 0x7f:
-			fmt.Fprintf(&b, `\x%02x`, s[i])
+			b = append(b, '\\', 'x', hex[s[i]>>4], hex[s[i]&0xf])
 		default:
-			b.WriteString(s[i : i+size])
+			b = append(b, s[i:i+size]...)
 		}
 		i += size
 	}
-	return b.String()
+	return b
 }
 
 func unescapeValue(s string) (string, error) {
@@ -350,6 +408,14 @@ func escapedLen(s string) int {
 	return n
 }
 
+// The most a byte of a value can cost in the .info file: an invalid byte
+// escaped as \xNN, or a single quote inside a quoted word, '\” with its
+// backslash escaped.
+const (
+	maxEscapedByte = len(`\xNN`)
+	maxQuotedByte  = len(`'\\''`)
+)
+
 // escapedRune returns how many bytes escapeValue writes for the first
 // character of s, and how many bytes of s that character takes.
 func escapedRune(s string) (cost, size int) {
@@ -394,7 +460,7 @@ const truncMarkerReserve = len(TruncatedMarker+" more bytes in  args]") + 2*20 +
 // otherwise its longest prefix that fits together with a marker
 // "…[truncated: N more bytes]".
 func truncateValue(s string, budget int) string {
-	if escapedLen(s) <= budget {
+	if len(s)*maxEscapedByte <= budget || escapedLen(s) <= budget {
 		return s
 	}
 	p := fitPrefix(s, budget-truncMarkerReserve, false)
@@ -408,6 +474,13 @@ func truncateValue(s string, budget int) string {
 // the bytes left out and M the arguments cut or left out.
 func truncateArgv(argv []string, budget int) []string {
 	used := 0
+	for _, a := range argv {
+		used += 1 + len(`''`) + len(a)*maxQuotedByte
+	}
+	if used <= budget {
+		return argv // fits however it is quoted and escaped
+	}
+	used = 0
 	for i, a := range argv {
 		if i > 0 {
 			used++ // the separating space

@@ -9,14 +9,23 @@ import "strings"
 // It does not escape control characters; callers that print to a terminal
 // must (see package termtext).
 func Quote(s string) string {
+	if Bare(s) {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// Bare reports whether Quote returns s as it is: s is not empty and is
+// made only of letters, digits and @%+=:,./_-.
+func Bare(s string) bool {
 	if s == "" {
-		return "''"
+		return false
 	}
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("@%+=:,./_-", c) >= 0) {
-			return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+			return false
 		}
 	}
-	return s
+	return true
 }
