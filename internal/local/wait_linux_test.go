@@ -1,6 +1,7 @@
 package local
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"os"
@@ -104,13 +105,22 @@ func TestWaitForFreeFollowsHandedOnLock(t *testing.T) {
 	}
 	heirFile := filepath.Join(dir, "heir")
 	holder := exec.Command("sh", "-c", `trap 'sleep 300 & echo $! > "$1"; exit 0' TERM
+echo trapped
 sleep 300 3>&- &
 wait`, "sh", heirFile)
 	holder.ExtraFiles = []*os.File{f}
+	trapped, err := holder.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := holder.Start(); err != nil {
 		t.Fatal(err)
 	}
 	f.Close()
+	// A TERM before the trap is set would end the holder with no heir.
+	if _, err := bufio.NewReader(trapped).ReadString('\n'); err != nil {
+		t.Fatalf("holder did not start: %v", err)
+	}
 	if err := os.Remove(s.LockPath("app")); err != nil {
 		t.Fatal(err)
 	}

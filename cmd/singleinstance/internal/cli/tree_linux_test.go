@@ -391,7 +391,9 @@ func waitExists(t *testing.T, path string) {
 
 // journalCommand appends "start PID" to $J, holds until SIGTERM, then
 // appends "end PID": the journal shows whether two copies ever overlapped.
-const journalCommand = `echo "start $$" >> "$J"; trap 'echo "end $$" >> "$J"; exit 0' TERM; sleep 300 </dev/null >/dev/null 2>&1 & wait`
+// It sets its trap before it journals its start, so that a TERM sent once
+// the start is seen always gets its "end".
+const journalCommand = `trap 'echo "end $$" >> "$J"; exit 0' TERM; echo "start $$" >> "$J"; sleep 300 </dev/null >/dev/null 2>&1 & wait`
 
 // TestTreeCleanerDeletesEverythingWhileWaitersQueue deletes every file in
 // the lock directory (as a temporary-file cleaner does) while waiters are
