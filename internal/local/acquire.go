@@ -30,9 +30,11 @@ const maxDeletedPause = time.Second
 // because the lock file was replaced under it.
 const maxReplacedRetries = 100
 
-// takeLock returns the locked lock file and its FileInfo as it was opened
-// (see safefs.OpenLockFile), waiting if wait is set until ctx is done.
-func (l *Lock) takeLock(ctx context.Context, wait bool) (*os.File, fs.FileInfo, error) {
+// takeLock returns the locked lock file, its FileInfo as it was opened
+// (see safefs.OpenLockFile), and what the .info file said once it was
+// locked (nil if nothing readable), waiting if wait is set until ctx is
+// done.
+func (l *Lock) takeLock(ctx context.Context, wait bool) (*os.File, fs.FileInfo, *Record, error) {
 	start := time.Now()
 	var f *os.File
 	var fi fs.FileInfo
@@ -56,7 +58,7 @@ func (l *Lock) takeLock(ctx context.Context, wait bool) (*os.File, fs.FileInfo, 
 			if errors.Is(err, safefs.ErrHardLinked) && retries >= maxReplacedRetries {
 				// Someone keeps linking it back: the same error as before,
 				// said as what happened.
-				return nil, nil, fmt.Errorf("singleinstance: lock file %s keeps getting other hard links while nobody holds it (gave up after %d retries): %w",
+				return nil, nil, nil, fmt.Errorf("singleinstance: lock file %s keeps getting other hard links while nobody holds it (gave up after %d retries): %w",
 					l.paths.lock, retries, classify("lock file "+l.paths.lock, err))
 			}
 			if errors.Is(err, safefs.ErrHardLinked) {
@@ -67,10 +69,10 @@ func (l *Lock) takeLock(ctx context.Context, wait bool) (*os.File, fs.FileInfo, 
 					retries++
 					continue
 				case held && (!wait || ctx.Err() != nil):
-					return nil, nil, l.conflict(nil, time.Since(start), ctx.Err())
+					return nil, nil, nil, l.conflict(nil, time.Since(start), ctx.Err())
 				case held:
 					if err := sleepCtx(ctx, fallbackWake); err != nil {
-						return nil, nil, l.conflict(nil, time.Since(start), err)
+						return nil, nil, nil, l.conflict(nil, time.Since(start), err)
 					}
 					continue
 				}
@@ -84,7 +86,7 @@ func (l *Lock) takeLock(ctx context.Context, wait bool) (*os.File, fs.FileInfo, 
 				}
 			}
 			if err != nil {
-				return nil, nil, classify("lock file "+l.paths.lock, err)
+				return nil, nil, nil, classify("lock file "+l.paths.lock, err)
 			}
 		}
 		// A lock file never held, or a replacement whose holder died
@@ -97,7 +99,7 @@ func (l *Lock) takeLock(ctx context.Context, wait bool) (*os.File, fs.FileInfo, 
 		var orphan *Record
 		// The record first: it rarely calls for the search, and then the
 		// question to the kernel is spared.
-		_, ino := safefs.FileID(fi)
+		dev, ino := safefs.FileID(fi)
 		if needsDeletedSearch(f, ino) && isFree(f) {
 			// The holders found last time, if they still hold, spare the
 			// search.
@@ -118,11 +120,11 @@ func (l *Lock) takeLock(ctx context.Context, wait bool) (*os.File, fs.FileInfo, 
 		}
 		switch {
 		case err == nil:
-			same, err := safefs.SameFile(f, l.paths.lock)
+			same, err := safefs.SameFileID(f, dev, ino, l.paths.lock)
 			if err != nil {
 				filelock.Unlock(f)
 				f.Close()
-				return nil, nil, classify("lock file "+l.paths.lock, err)
+				return nil, nil, nil, classify("lock file "+l.paths.lock, err)
 			}
 			if !same {
 				// We locked a file that was deleted or replaced after we
@@ -132,22 +134,23 @@ func (l *Lock) takeLock(ctx context.Context, wait bool) (*os.File, fs.FileInfo, 
 				f.Close()
 				f = nil
 				if retries++; retries > maxReplacedRetries {
-					return nil, nil, fmt.Errorf("singleinstance: lock file %s keeps being replaced", l.paths.lock)
+					return nil, nil, nil, fmt.Errorf("singleinstance: lock file %s keeps being replaced", l.paths.lock)
 				}
 				continue
 			}
-			orphan = orphanedHolder(l.paths, fi, l.s.log)
+			described, _ := readHolder(l.paths)
+			orphan = orphanedHolder(l.paths, fi, described, l.s.log)
 			switch {
 			case orphan == nil:
 				tok, pids, err := claimToken(l.tokenKey, filepath.Base(l.paths.lock), l.s.log)
 				if err == nil {
 					l.token = tok
-					return f, fi, nil
+					return f, fi, described, nil
 				}
 				filelock.Unlock(f)
 				if !errors.Is(err, ErrAlreadyRunning) {
 					f.Close()
-					return nil, nil, err
+					return nil, nil, nil, err
 				}
 				orphan = tokenHolder(l.paths, pids)
 			default:
@@ -155,11 +158,11 @@ func (l *Lock) takeLock(ctx context.Context, wait bool) (*os.File, fs.FileInfo, 
 			}
 		case !errors.Is(err, filelock.ErrLocked):
 			f.Close()
-			return nil, nil, classify("lock "+l.paths.lock, err)
+			return nil, nil, nil, classify("lock "+l.paths.lock, err)
 		}
 		if !wait || ctx.Err() != nil {
 			f.Close()
-			return nil, nil, l.conflict(orphan, time.Since(start), ctx.Err())
+			return nil, nil, nil, l.conflict(orphan, time.Since(start), ctx.Err())
 		}
 		if w == nil {
 			// Watch first, then retry: a release between the failed attempt
@@ -169,7 +172,7 @@ func (l *Lock) takeLock(ctx context.Context, wait bool) (*os.File, fs.FileInfo, 
 				l.s.log.Debug("singleinstance: no file events, polling", "path", l.paths.lock, "err", err)
 				if err := sleepCtx(ctx, fallbackWake); err != nil {
 					f.Close()
-					return nil, nil, l.conflict(orphan, time.Since(start), err)
+					return nil, nil, nil, l.conflict(orphan, time.Since(start), err)
 				}
 			}
 			continue
@@ -180,9 +183,9 @@ func (l *Lock) takeLock(ctx context.Context, wait bool) (*os.File, fs.FileInfo, 
 		}
 		if _, err := waitEvent(ctx, w, pause, orphans); err != nil {
 			f.Close()
-			return nil, nil, l.conflict(orphan, time.Since(start), err)
+			return nil, nil, nil, l.conflict(orphan, time.Since(start), err)
 		}
-		if same, _ := safefs.SameFile(f, l.paths.lock); !same {
+		if same, _ := safefs.SameFileID(f, dev, ino, l.paths.lock); !same {
 			f.Close()
 			f = nil
 			w.Close()
@@ -343,10 +346,10 @@ func holdingList(hs []Process, owner int) string {
 
 // orphanedHolder looks for a holder that still runs on a lock file that has been
 // deleted or replaced (see orphanFromInfo) while the file now at the lock
-// path (fi) is locked by the caller. A newcomer must then not run.
-func orphanedHolder(p paths, fi fs.FileInfo, log *slog.Logger) *Record {
-	h, err := readHolder(p)
-	if err != nil || h == nil {
+// path (fi) is locked by the caller, h being what the .info file says (nil
+// if nothing readable). A newcomer must then not run.
+func orphanedHolder(p paths, fi fs.FileInfo, h *Record, log *slog.Logger) *Record {
+	if h == nil {
 		return nil
 	}
 	dev, ino := safefs.FileID(fi)

@@ -105,7 +105,7 @@ func (s *Store) Acquire(ctx context.Context, name string, o AcquireOptions) (*Lo
 // file meanwhile, having found no description to refuse on), it gives the
 // lock up and asks to retry: only one of the two may go on.
 func (l *Lock) acquire(ctx context.Context, o AcquireOptions) (retry bool, err error) {
-	f, fi, err := l.takeLock(ctx, o.Wait)
+	f, fi, described, err := l.takeLock(ctx, o.Wait)
 	if err != nil {
 		return false, err
 	}
@@ -123,11 +123,11 @@ func (l *Lock) acquire(ctx context.Context, o AcquireOptions) (retry bool, err e
 	// Only the name token keeps an undescribed holder in sight of a
 	// newcomer that locks a replacement lock file (see orphanedHolder and
 	// claimToken): without one, this process describes itself at once.
-	if err := l.recordAcquisition(fi, self, !o.ForCommand || l.token == nil); err != nil {
+	if err := l.recordAcquisition(fi, described, self, !o.ForCommand || l.token == nil); err != nil {
 		l.abandon()
 		return false, err
 	}
-	same, err := safefs.SameFile(l.f, l.paths.lock)
+	same, err := safefs.SameFileID(l.f, l.fDev, l.fIno, l.paths.lock)
 	if err == nil && same {
 		return false, nil
 	}
@@ -144,14 +144,15 @@ func (l *Lock) acquire(ctx context.Context, o AcquireOptions) (retry bool, err e
 
 // recordAcquisition hands out the fencing token and writes the lock record
 // and, if describe is set, the .info and the .pid files. fi is what
-// opening the lock file found.
-func (l *Lock) recordAcquisition(fi fs.FileInfo, self *Record, describe bool) error {
+// opening the lock file found, described what the .info file said once
+// the lock was taken (nil if nothing readable): a lock file made anew
+// starts a new record, and the .info file's token keeps the tokens
+// rising.
+func (l *Lock) recordAcquisition(fi fs.FileInfo, described, self *Record, describe bool) error {
 	prev := readRecord(l.f)
 	var infoToken uint64
-	if data, err := safefs.ReadBounded(l.paths.info, MaxInfoSize); err == nil {
-		if h, err := parseInfo(data); err == nil {
-			infoToken = h.Token
-		}
+	if described != nil {
+		infoToken = described.Token
 	}
 	h := *self
 	var err error

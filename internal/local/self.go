@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"strconv"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/singleinstance/singleinstance/internal/proc"
@@ -25,11 +26,23 @@ func DescribeSelf() (*Record, error) {
 	// The arguments and the working directory can change while the process
 	// runs: read them each time.
 	h.Argv = append([]string(nil), os.Args...)
-	h.Cwd, _ = os.Getwd()
+	h.Cwd = workingDir()
 	if host, err := os.Hostname(); err == nil {
 		h.Host = host
 	}
 	return &h, nil
+}
+
+// workingDir returns this process's working directory as the kernel names
+// it, the name /proc shows for any process, in one system call (os.Getwd
+// first compares the directory with $PWD); os.Getwd's answer where the
+// system call fails (a path too long for it), "" where neither knows.
+func workingDir() string {
+	if wd, err := syscall.Getwd(); err == nil {
+		return wd
+	}
+	wd, _ := os.Getwd()
+	return wd
 }
 
 // selfFixed is the part of the calling process's description that cannot
@@ -117,7 +130,7 @@ func DescribeCommand(base Record, cmd *exec.Cmd) (h Record, ok bool, err error) 
 	if cmd.Dir != "" {
 		h.Cwd, _ = filepath.Abs(cmd.Dir)
 	} else {
-		h.Cwd, _ = os.Getwd()
+		h.Cwd = workingDir()
 	}
 	return h, true, nil
 }

@@ -123,7 +123,7 @@ func (l *Lock) check() (replaced, lost bool) {
 	if l.released || l.lostErr != nil {
 		return false, true
 	}
-	same, err := safefs.SameFile(l.f, l.paths.lock)
+	same, err := safefs.SameFileID(l.f, l.fDev, l.fIno, l.paths.lock)
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		l.s.log.Warn("singleinstance: cannot check lock file", "lock", l.paths.lock, "err", err)
 	}
@@ -169,7 +169,8 @@ func (l *Lock) restore() error {
 		nf.Close()
 		return err
 	}
-	if same, err := safefs.SameFile(nf, l.paths.lock); err != nil || !same {
+	nDev, nIno := safefs.FileID(fi)
+	if same, err := safefs.SameFileID(nf, nDev, nIno, l.paths.lock); err != nil || !same {
 		filelock.Unlock(nf)
 		nf.Close()
 		if err != nil {
@@ -177,7 +178,6 @@ func (l *Lock) restore() error {
 		}
 		return errors.New("lock file replaced again while restoring")
 	}
-	nDev, nIno := safefs.FileID(fi)
 	l.restored = true
 	if err := writeRecord(nf, nIno, record{token: l.holder.Token, held: true, replaced: true}); err != nil {
 		filelock.Unlock(nf)

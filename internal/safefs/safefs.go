@@ -171,6 +171,27 @@ func SameFile(f *os.File, path string) (bool, error) {
 	return os.SameFile(fi, cur) && linkCount(fi) > 0, nil
 }
 
+// SameFileID is SameFile for an f known to be the file dev, ino (see
+// FileID, of what opening it found): one look, at path only. An open
+// file keeps its identity, and an inode a process holds open is never
+// given to another file, so path naming that identity is path naming f,
+// which therefore still has a name. Where identities are unknown (ino 0)
+// it is SameFile.
+func SameFileID(f *os.File, dev, ino uint64, path string) (bool, error) {
+	if ino == 0 {
+		return SameFile(f, path)
+	}
+	cur, err := os.Lstat(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	curDev, curIno := fileID(cur)
+	return curDev == dev && curIno == ino, nil
+}
+
 // LinkCount returns the number of hard links to fi; 1 where the platform
 // does not tell.
 func LinkCount(fi fs.FileInfo) uint64 { return linkCount(fi) }

@@ -170,24 +170,49 @@ func TestWriteAtomicIsAtomic(t *testing.T) {
 	}
 }
 
+// TestSameFileRemovedOrReplaced checks SameFile and SameFileID, which
+// looks only at the path, alike: the path must name the very file open.
 func TestSameFileRemovedOrReplaced(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "app.pid")
-	f, _, err := safefs.OpenLockFile(path, 0o600)
+	f, fi, err := safefs.OpenLockFile(path, 0o600)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer f.Close()
+	dev, ino := safefs.FileID(fi)
+	check := func(what string, want bool) {
+		t.Helper()
+		if same, err := safefs.SameFile(f, path); same != want || err != nil {
+			t.Errorf("%s: SameFile = %v, %v; want %v, nil", what, same, err, want)
+		}
+		if same, err := safefs.SameFileID(f, dev, ino, path); same != want || err != nil {
+			t.Errorf("%s: SameFileID = %v, %v; want %v, nil", what, same, err, want)
+		}
+	}
+	check("in place", true)
+	moved := filepath.Join(dir, "moved")
+	if err := os.Rename(path, moved); err != nil {
+		t.Fatal(err)
+	}
+	check("moved away", false)
+	if err := os.Symlink(moved, path); err != nil {
+		t.Fatal(err)
+	}
+	check("a symbolic link to it in its place", false)
 	if err := os.Remove(path); err != nil {
 		t.Fatal(err)
 	}
-	if same, err := safefs.SameFile(f, path); same || err != nil {
-		t.Errorf("removed: %v, %v; want false, nil", same, err)
+	if err := os.Rename(moved, path); err != nil {
+		t.Fatal(err)
 	}
+	check("moved back", true)
+	if err := os.Remove(path); err != nil {
+		t.Fatal(err)
+	}
+	check("removed", false)
 	writeFile(t, path, "")
-	if same, err := safefs.SameFile(f, path); same || err != nil {
-		t.Errorf("replaced by a new file: %v, %v; want false, nil", same, err)
-	}
+	check("replaced by a new file", false)
 }
 
 func TestEnsurePrivateDirModes(t *testing.T) {
