@@ -1,17 +1,20 @@
 package singleinstance_test
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/singleinstance/singleinstance"
 	"github.com/singleinstance/singleinstance/internal/filelock"
+	"github.com/singleinstance/singleinstance/internal/nametoken"
 	"github.com/singleinstance/singleinstance/internal/safefs"
 )
 
@@ -47,35 +50,39 @@ func runHandoffChild(dir, name string) int {
 }
 
 // BenchmarkNewRelease measures New and Release of a free lock, paired
-// with newReleaseFloor: each iteration runs both, alternating which goes
-// first, so that both see the same load (the disk's above all). It
-// reports the mean of New+Release as ns/op, medians and 90th percentiles
-// of both, and the ratios (floor-p50-ratio is the target's).
+// with newReleaseFloor and newReleaseChecksFloor: each iteration runs all
+// three, rotating which goes first, so that all see the same load (the
+// disk's above all). It reports the mean of New+Release as ns/op, medians
+// and 90th percentiles of each, and the ratios (floor-p50-ratio is the
+// target's; checks-p50-ratio is New+Release against the same system calls
+// made directly).
 func BenchmarkNewRelease(b *testing.B) {
 	dir := b.TempDir()
 	opt := singleinstance.WithLockDir(dir)
 	floor := newReleaseFloor(b, b.TempDir())
-	var ours, floors []time.Duration
+	checks := newReleaseChecksFloor(b, b.TempDir())
+	var ours, floors, checked []time.Duration
 	var sum time.Duration
-	for i := 0; b.Loop(); i++ {
-		newRelease := func() {
-			start := time.Now()
-			inst, err := singleinstance.New("bench", opt)
-			if err != nil {
-				b.Fatal(err)
-			}
-			if err := inst.Release(); err != nil {
-				b.Fatal(err)
-			}
-			d := time.Since(start)
-			ours, sum = append(ours, d), sum+d
+	newRelease := func() {
+		start := time.Now()
+		inst, err := singleinstance.New("bench", opt)
+		if err != nil {
+			b.Fatal(err)
 		}
-		if i%2 == 0 {
-			newRelease()
-			floors = append(floors, floor())
-		} else {
-			floors = append(floors, floor())
-			newRelease()
+		if err := inst.Release(); err != nil {
+			b.Fatal(err)
+		}
+		d := time.Since(start)
+		ours, sum = append(ours, d), sum+d
+	}
+	steps := []func(){
+		newRelease,
+		func() { floors = append(floors, floor()) },
+		func() { checked = append(checked, checks()) },
+	}
+	for i := 0; b.Loop(); i++ {
+		for j := range steps {
+			steps[(i+j)%len(steps)]()
 		}
 	}
 	q := func(ds []time.Duration, p float64) float64 {
@@ -90,9 +97,11 @@ func BenchmarkNewRelease(b *testing.B) {
 	b.ReportMetric(q(floors, 0.9), "floor-p90-ns")
 	b.ReportMetric(q(ours, 0.5)/q(floors, 0.5), "floor-p50-ratio")
 	b.ReportMetric(q(ours, 0.9)/q(floors, 0.9), "floor-p90-ratio")
+	b.ReportMetric(q(checked, 0.5), "checks-p50-ns")
+	b.ReportMetric(q(checked, 0.5)/q(floors, 0.5), "checks-floor-p50-ratio")
+	b.ReportMetric(q(ours, 0.5)/q(checked, 0.5), "checks-p50-ratio")
 }
 
-// BenchmarkNewReleaseFloor runs newReleaseFloor alone.
 func BenchmarkNewReleaseFloor(b *testing.B) {
 	floor := newReleaseFloor(b, b.TempDir())
 	for b.Loop() {
@@ -127,6 +136,77 @@ func newReleaseFloor(b *testing.B, dir string) func() time.Duration {
 		}
 		os.Remove(info)
 		os.Remove(pid)
+		filelock.Unlock(f)
+		f.Close()
+		return time.Since(start)
+	}
+}
+
+// newReleaseChecksFloor is newReleaseFloor plus, made directly, every
+// system call of the checks that New and Release keep (no safety for
+// speed): what New+Release would cost if the library were nothing but
+// these calls. In order:
+//   - the description: the working directory and the host name;
+//   - the lock directory: its mode (for the .pid file's), its file system
+//     (the network warning), and its path with symbolic links resolved
+//     (the name token's scope), a look at each component;
+//   - opening the lock file, and its record, read before locking (whether
+//     a holder of a deleted lock file must be searched for);
+//   - once locked: the lock path still names the file; the .info file
+//     (an orphaned holder, and the fencing token's floor); the name token
+//     bound; the record read and written (the fencing token, "held");
+//   - the .info and .pid files written, then the lock path looked at
+//     again (replaced meanwhile?);
+//   - on release: each file removed only if it is still the one written,
+//     the record marked free, the token closed, the lock let go.
+func newReleaseChecksFloor(b *testing.B, dir string) func() time.Duration {
+	lock := filepath.Join(dir, "bench.lock")
+	info, pid := filepath.Join(dir, "bench.info"), filepath.Join(dir, "bench.pid")
+	real, err := filepath.EvalSymlinks(dir)
+	if err != nil {
+		b.Fatal(err)
+	}
+	key := nametoken.Key(os.Geteuid(), real, "bench-checks-floor")
+	description := make([]byte, 400) // about the size of a real .info
+	record := make([]byte, 80)       // the lock file's record
+	return func() time.Duration {
+		start := time.Now()
+		syscall.Getwd()
+		os.Hostname()
+		os.Stat(dir)
+		safefs.NetworkFS(dir)
+		filepath.EvalSymlinks(dir)
+		f, _, err := safefs.OpenLockFile(lock, 0o600)
+		if err != nil {
+			b.Fatal(err)
+		}
+		f.ReadAt(record, 0)
+		if err := filelock.TryLock(f); err != nil {
+			b.Fatal(err)
+		}
+		os.Lstat(lock)
+		safefs.ReadBounded(info, 64<<10)
+		tok, err := nametoken.Claim(key)
+		if err != nil && !errors.Is(err, errors.ErrUnsupported) {
+			b.Fatal(err)
+		}
+		f.ReadAt(record, 0)
+		f.WriteAt(record, 0)
+		infoFile, err := safefs.WriteAtomic(info, description, 0o600)
+		if err != nil {
+			b.Fatal(err)
+		}
+		pidFile, err := safefs.WriteAtomic(pid, []byte("12345\n"), 0o644)
+		if err != nil {
+			b.Fatal(err)
+		}
+		os.Lstat(lock)
+		safefs.RemoveIfSame(info, infoFile)
+		safefs.RemoveIfSame(pid, pidFile)
+		f.WriteAt(record, 0)
+		if tok != nil {
+			tok.Close()
+		}
 		filelock.Unlock(f)
 		f.Close()
 		return time.Since(start)
