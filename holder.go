@@ -25,7 +25,9 @@ type Holder struct {
 	// "…[truncated: N more bytes in M args]" (see TruncatedMarker), where
 	// M counts the arguments cut or left out.
 	Argv []string `json:"argv"`
-	// Cwd is its working directory when it took the lock. Like Executable,
+	// Cwd is its working directory when it took the lock, as the system
+	// reports it (on Unix with symbolic links resolved, whatever $PWD
+	// says; the name /proc shows on Linux). Like Executable,
 	// User and Host, a value too long for the .info file is recorded cut,
 	// ending in "…[truncated: N more bytes]".
 	Cwd string `json:"cwd"`
