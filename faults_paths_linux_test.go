@@ -8,12 +8,16 @@ package singleinstance_test
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"github.com/singleinstance/singleinstance/internal/local"
+	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -270,3 +274,99 @@ func TestFaultLinkedLockFileReplacedWhenFree(t *testing.T) {
 		t.Errorf("the copy changed: before %+v, after %+v", before, after)
 	}
 }
+
+// TestFaultLockFileRelinkedInALoopWaiterOutlasts: someone links a free
+// copy of the lock file over the lock path each time an acquisition has
+// replaced it. One that does not wait gives up after a bounded number of
+// tries; one that waits must not: it keeps trying, at a slower pace and
+// saying so, until its deadline, and takes the lock once the re-linking
+// stops. The re-linking is done from the acquisition's own log (after
+// each "replaced by a new one", before it makes the new file), so that
+// every try meets a linked file.
+func TestFaultLockFileRelinkedInALoopWaiterOutlasts(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	opt := singleinstance.WithLockDir(dir)
+	faultMustRelease(t, faultMustNew(t, opt))
+	backup := filepath.Join(dir, "backup")
+	if err := os.Mkdir(backup, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	copied := filepath.Join(backup, faultName+".lock")
+	if err := os.Link(faultPath(dir, ".lock"), copied); err != nil {
+		t.Fatal(err)
+	}
+	relinker := &relinkOnLog{t: t, from: copied, to: faultPath(dir, ".lock")}
+	newRelinked := func(wait time.Duration, untilSlowed bool) (*singleinstance.Instance, error) {
+		relinker.reset(untilSlowed)
+		return singleinstance.New(faultName, opt, singleinstance.WithTimeout(wait), singleinstance.WithLogger(slog.New(relinker)))
+	}
+
+	inst, err := newRelinked(0, false)
+	if err == nil {
+		faultMustRelease(t, inst)
+		t.Fatalf("New without waiting took the lock while its file was re-linked at every try (%d times)", relinker.relinks)
+	}
+	if !strings.Contains(err.Error(), "keeps getting other hard links") || strings.Contains(err.Error(), "waited") {
+		t.Errorf("New without waiting, re-linked at every try = %v; want it to give up, saying the file keeps getting links", err)
+	}
+
+	// Re-linked until the end of the wait: it gives up then, saying so.
+	inst, err = newRelinked(time.Second, false)
+	if err == nil {
+		faultMustRelease(t, inst)
+		t.Fatalf("New with a second to wait took the lock while its file was re-linked at every try (%d times)", relinker.relinks)
+	}
+	if !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "waited") || !relinker.slowed {
+		t.Errorf("New with a second to wait, re-linked at every try = %v (slowed: %v); want it to keep trying, slower, until the deadline, and say so", err, relinker.slowed)
+	}
+
+	inst, err = newRelinked(time.Minute, true)
+	if err != nil {
+		t.Fatalf("New with a minute to wait, re-linked %d times = %v; want it to keep trying until the re-linking stops", relinker.relinks, err)
+	}
+	if !relinker.slowed {
+		t.Error("the waiting New did not say that the lock file keeps being replaced")
+	}
+	faultMustRelease(t, inst)
+}
+
+// relinkOnLog is a slog handler that links from over to each time the
+// log says the lock file was replaced by a new one; if untilSlowed, only
+// until the log says it keeps being replaced (slowed).
+type relinkOnLog struct {
+	t           *testing.T
+	from, to    string
+	mu          sync.Mutex
+	untilSlowed bool
+	relinks     int
+	slowed      bool
+}
+
+func (h *relinkOnLog) reset(untilSlowed bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.untilSlowed, h.relinks, h.slowed = untilSlowed, 0, false
+}
+
+func (h *relinkOnLog) Enabled(context.Context, slog.Level) bool { return true }
+func (h *relinkOnLog) Handle(_ context.Context, r slog.Record) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	switch {
+	case strings.Contains(r.Message, "keeps being replaced"):
+		h.slowed = true
+	case strings.Contains(r.Message, "replaced by a new one") && !(h.untilSlowed && h.slowed):
+		tmp := h.from + ".tmp"
+		os.Remove(tmp)
+		if err := os.Link(h.from, tmp); err != nil {
+			h.t.Error(err)
+		} else if err := os.Rename(tmp, h.to); err != nil {
+			h.t.Error(err)
+		}
+		h.relinks++
+	}
+	return nil
+}
+func (h *relinkOnLog) WithAttrs([]slog.Attr) slog.Handler { return h }
+func (h *relinkOnLog) WithGroup(string) slog.Handler      { return h }

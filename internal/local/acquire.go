@@ -51,6 +51,7 @@ func (l *Lock) takeLock(ctx context.Context, wait bool) (*os.File, fs.FileInfo, 
 	// one found, the pause doubles up to maxDeletedPause.
 	pause := fallbackWake
 	var orphans []int // holders of a deleted lock file, whose exit ends a wait
+	warnedReplaced := false
 	for retries := 0; ; {
 		if f == nil {
 			var err error
@@ -58,8 +59,10 @@ func (l *Lock) takeLock(ctx context.Context, wait bool) (*os.File, fs.FileInfo, 
 			if errors.Is(err, safefs.ErrHardLinked) && retries >= maxReplacedRetries {
 				// Someone keeps linking it back: the same error as before,
 				// said as what happened.
-				return nil, nil, nil, fmt.Errorf("singleinstance: lock file %s keeps getting other hard links while nobody holds it (gave up after %d retries): %w",
-					l.paths.lock, retries, classify("lock file "+l.paths.lock, err))
+				if cause := l.replacedTooOften(ctx, wait, &warnedReplaced); cause != nil {
+					return nil, nil, nil, gaveUp(fmt.Errorf("singleinstance: lock file %s keeps getting other hard links while nobody holds it (gave up after %d retries): %w",
+						l.paths.lock, retries, classify("lock file "+l.paths.lock, err)), cause, start)
+				}
 			}
 			if errors.Is(err, safefs.ErrHardLinked) {
 				// Refused for its other links: free, it is replaced; held,
@@ -134,7 +137,10 @@ func (l *Lock) takeLock(ctx context.Context, wait bool) (*os.File, fs.FileInfo, 
 				f.Close()
 				f = nil
 				if retries++; retries > maxReplacedRetries {
-					return nil, nil, nil, fmt.Errorf("singleinstance: lock file %s keeps being replaced", l.paths.lock)
+					if cause := l.replacedTooOften(ctx, wait, &warnedReplaced); cause != nil {
+						return nil, nil, nil, gaveUp(fmt.Errorf("singleinstance: lock file %s keeps being replaced (gave up after %d retries)",
+							l.paths.lock, retries), cause, start)
+					}
 				}
 				continue
 			}
@@ -192,6 +198,38 @@ func (l *Lock) takeLock(ctx context.Context, wait bool) (*os.File, fs.FileInfo, 
 			w = nil
 		}
 	}
+}
+
+// replacedTooOften decides what an acquisition does once the lock file
+// has been replaced or re-linked under it more than maxReplacedRetries
+// times (someone does it in a loop). One that does not wait gives up: it
+// returns errGaveUp. One that waits keeps trying until ctx is done (then
+// it returns ctx's error), but pauses fallbackWake before each further
+// try, so that the loop costs it no CPU, and says so once (warned).
+func (l *Lock) replacedTooOften(ctx context.Context, wait bool, warned *bool) error {
+	if !wait {
+		return errGaveUp
+	}
+	if !*warned {
+		*warned = true
+		l.s.log.Warn("singleinstance: the lock file keeps being replaced or getting other hard links; trying again every "+
+			fallbackWake.String()+" until the wait ends", "lock", l.paths.lock)
+	}
+	return sleepCtx(ctx, fallbackWake)
+}
+
+// errGaveUp is replacedTooOften's answer to an acquisition that does not
+// wait.
+var errGaveUp = errors.New("gave up")
+
+// gaveUp is err, the reason an acquisition gave up, with the end of its
+// wait if that was the cause (replacedTooOften's answer): how long it
+// waited, and ctx's error, which the result matches.
+func gaveUp(err, cause error, start time.Time) error {
+	if cause == errGaveUp {
+		return err
+	}
+	return fmt.Errorf("%w; waited %v: %w", err, time.Since(start).Round(time.Millisecond), cause)
 }
 
 // waitEvent waits for a file event on w, at most max, until ctx is done;

@@ -86,13 +86,19 @@ func (s *Store) Acquire(ctx context.Context, name string, o AcquireOptions) (*Lo
 	warnNetworkFS(s.log, s.dir)
 	l := &Lock{s: s, name: name, paths: pathsFor(s.dir, name), pidPerm: pidPerm, lost: make(chan struct{}),
 		tokenKey: tokenKey(s.dir, s.private, name)}
+	warnedReplaced := false
 	for attempt := 1; ; attempt++ {
 		retry, err := l.acquire(ctx, o)
 		if err == nil {
 			break
 		}
-		if !retry || attempt >= maxReplacedRetries {
+		if !retry {
 			return nil, err
+		}
+		if attempt >= maxReplacedRetries {
+			if cause := l.replacedTooOften(ctx, o.Wait, &warnedReplaced); cause != nil {
+				return nil, err
+			}
 		}
 	}
 	l.startWatch()
