@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -116,5 +117,50 @@ func waitStopped(t *testing.T, pid int) {
 			t.Fatalf("process %d did not stop within 30s", pid)
 		}
 		time.Sleep(time.Millisecond) // no event announces a stop
+	}
+}
+
+// TestTokenLockDirLinkRepointed: the lock directory is reached through a
+// symbolic link (a deploy's "current"), which is re-pointed to another
+// directory while the holder runs. A newcomer given the same lock
+// directory finds a free lock file of its own there, but the name token,
+// keyed on the directory as given, shows the holder: the newcomer is
+// refused and CheckRunning says running. The holder's checks are an hour
+// apart, so that it does not move its lock over first.
+func TestTokenLockDirLinkRepointed(t *testing.T) {
+	t.Parallel()
+	base := t.TempDir()
+	current := filepath.Join(base, "current")
+	for _, release := range []string{"rel1", "rel2"} {
+		if err := os.Mkdir(filepath.Join(base, release), 0o700); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Symlink("rel1", current); err != nil {
+		t.Fatal(err)
+	}
+	opt := singleinstance.WithLockDir(current)
+	holder, err := singleinstance.New(testName, opt, singleinstance.WithCheckInterval(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer holder.Release()
+	next := filepath.Join(base, "current.next")
+	if err := os.Symlink("rel2", next); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(next, current); err != nil {
+		t.Fatal(err)
+	}
+	inst, err := singleinstance.New(testName, opt)
+	if err == nil {
+		inst.Release()
+		t.Fatal("a newcomer took the name through the re-pointed lock directory while the holder runs")
+	}
+	if !errors.Is(err, singleinstance.ErrAlreadyRunning) {
+		t.Errorf("New through the re-pointed lock directory = %v; want ErrAlreadyRunning", err)
+	}
+	if running, err := singleinstance.CheckRunning(testName, opt); !running || err != nil {
+		t.Errorf("CheckRunning through the re-pointed lock directory = %v, %v; want true, nil", running, err)
 	}
 }

@@ -29,9 +29,14 @@ func tokenKey(dir string, private bool, name string) string {
 
 // tokenScope is the lock directory as the token knows it: "" for the
 // user's default directory, whichever of its candidates a start chose (or
-// another spelling of one), else the directory with every symbolic link
-// resolved, so that /var/lock/x and /run/lock/x, one a link to the other,
-// are one scope.
+// another spelling of one), else the directory as it was given (cleaned),
+// symbolic links not resolved. A program started with the same lock
+// directory finds the token even where that path now leads elsewhere: a
+// "current" link re-pointed to another release's directory while a holder
+// runs on the old one would otherwise give a newcomer a lock file and a
+// token of its own, and two holders. Another spelling of the same
+// directory shares the lock file itself instead, and a holder of a deleted
+// one is found by its kernel-given path (see deletedLockHolders).
 //
 // A directory is a default candidate if it is the same directory (one
 // look at each), or, while it does not exist, if it is spelled the same.
@@ -42,31 +47,22 @@ func tokenScope(dir string, private bool) string {
 	if private {
 		return ""
 	}
-	real := resolved(dir)
+	given := filepath.Clean(dir)
 	defaults := defaultLockDirs()
-	if !slices.ContainsFunc(defaults, func(d string) bool { return filepath.Base(d) == filepath.Base(real) }) {
-		return real
+	if !slices.ContainsFunc(defaults, func(d string) bool { return filepath.Base(d) == filepath.Base(given) }) {
+		return given
 	}
 	fi, err := os.Stat(dir)
 	for _, d := range defaults {
 		if err != nil {
-			if filepath.Clean(dir) == filepath.Clean(d) {
+			if given == filepath.Clean(d) {
 				return ""
 			}
 		} else if dfi, derr := os.Stat(d); derr == nil && os.SameFile(fi, dfi) {
 			return ""
 		}
 	}
-	return real
-}
-
-// resolved is dir with every symbolic link resolved, or dir as it is if
-// that fails (it does not exist yet).
-func resolved(dir string) string {
-	if r, err := filepath.EvalSymlinks(dir); err == nil {
-		return r
-	}
-	return filepath.Clean(dir)
+	return given
 }
 
 // A token can be bound while nothing holds the name: by a holder that is
