@@ -66,7 +66,9 @@ func writeHolder(w io.Writer, h *Holder, o Observed, indent, note string) {
 	line("cwd", termtext.Text(h.Cwd))
 	line("user", termtext.Text(h.User))
 	line("host", termtext.Text(h.Host))
-	line("token", fmt.Sprint(h.Token)+note)
+	if h.Token != 0 { // 0: described from the process alone, token unknown
+		line("token", fmt.Sprint(h.Token)+note)
+	}
 	switch {
 	case o.Process != nil:
 		line("status", termtext.Text(o.Process.Status))

@@ -167,6 +167,11 @@ func TestAlreadyRunningReportVariants(t *testing.T) {
 	exited := sampleConflict(t, dir)
 	exited.Process, exited.Visible, exited.Exited = nil, false, true
 
+	// Found through the name token or the kernel alone: no .info, so no
+	// token to show.
+	undescribed := sampleConflict(t, dir)
+	undescribed.Holder.Token = 0
+
 	unreadable := &AlreadyRunningError{Name: "trading_bot", LockPath: filepath.Join(dir, "trading_bot.lock"),
 		HolderErr: fmt.Errorf("read info: %w", ErrCorruptInfo)}
 	unwritten := &AlreadyRunningError{Name: "trading_bot", LockPath: filepath.Join(dir, "trading_bot.lock")}
@@ -180,6 +185,7 @@ func TestAlreadyRunningReportVariants(t *testing.T) {
 		{"not visible", notVisible, []string{"status=not visible from here"}},
 		{"visible without stats", visibleNoStats, []string{"status=running\n"}},
 		{"exited, its tree holding", exited, []string{"status=exited; other processes of its tree hold the name"}},
+		{"holder without a token", undescribed, []string{"pid="}},
 		{"holder unreadable", unreadable, []string{"Holder details unavailable: read info: " + ErrCorruptInfo.Error()}},
 		{"holder not written", unwritten, []string{"Holder details unavailable: it has not written them yet"}},
 	}
@@ -204,6 +210,9 @@ func TestAlreadyRunningReportVariants(t *testing.T) {
 			}
 			if tt.e.Holder == nil && strings.Contains(report, "pid=") {
 				t.Errorf("Report() without holder shows a pid:\n%s", report)
+			}
+			if hasToken := strings.Contains(report, "token="); tt.e.Holder != nil && hasToken != (tt.e.Holder.Token != 0) {
+				t.Errorf("Report() of a holder with token %d shows a token line: %v\n%s", tt.e.Holder.Token, hasToken, report)
 			}
 		})
 	}
