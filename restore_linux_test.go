@@ -2,9 +2,11 @@ package singleinstance_test
 
 import (
 	"bytes"
+	"context"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -80,4 +82,122 @@ func TestRestoreWithoutDescriptionSaysSo(t *testing.T) {
 	if err != nil || !running {
 		t.Fatalf("CheckRunning = %v, %v; want true", running, err)
 	}
+}
+
+// TestRestoreBlockedByLinkedFileDoesNotSpin: the lock path is made a hard
+// link to another name's lock file, held by its own holder. The holder of
+// this name cannot use that file (it has two links) and keeps its old one;
+// its own tries open the file for writing, which wakes its watch, so it
+// must pause between tries and warn once, not spin and flood the log.
+// Once the link is removed it restores its lock file.
+func TestRestoreBlockedByLinkedFileDoesNotSpin(t *testing.T) {
+	t.Parallel()
+	dir, opt := lockDir(t)
+	other, err := singleinstance.New("other", opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Release()
+	tries := &restoreTries{restored: make(chan struct{}, 1)}
+	inst, err := singleinstance.New(testName, opt, singleinstance.WithLogger(slog.New(tries)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer inst.Release()
+	lock := filepath.Join(dir, testName+".lock")
+	if err := os.Link(filepath.Join(dir, "other.lock"), lock+".tmp"); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(lock+".tmp", lock); err != nil {
+		t.Fatal(err)
+	}
+	// Four tries, as they come: spinning, they would come microseconds
+	// apart; pausing, a fifth of a second.
+	at := tries.await(t, 4)
+	for i := 1; i < len(at); i++ {
+		if gap := at[i].Sub(at[i-1]); gap < 100*time.Millisecond {
+			t.Errorf("tries %d and %d to restore came %v apart; want a pause between them", i, i+1, gap)
+		}
+	}
+	if warnings := tries.warnings(); warnings != 1 {
+		t.Errorf("%d warnings for one blocked restore; want 1, the rest at debug level", warnings)
+	}
+	if err := os.Remove(lock); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-tries.restored:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the lock file was not restored once the link was removed")
+	}
+	if err := inst.Err(); err != nil {
+		t.Errorf("Err() = %v after the restore; want nil", err)
+	}
+}
+
+// restoreTries is a slog handler that records when a holder failed to
+// restore its lock file, at which level, and signals its restore.
+type restoreTries struct {
+	mu       sync.Mutex
+	at       []time.Time
+	levels   []slog.Level
+	changed  chan struct{}
+	restored chan struct{}
+}
+
+func (h *restoreTries) Enabled(context.Context, slog.Level) bool { return true }
+func (h *restoreTries) Handle(_ context.Context, r slog.Record) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	switch {
+	case strings.Contains(r.Message, "cannot be restored yet"):
+		h.at, h.levels = append(h.at, r.Time), append(h.levels, r.Level)
+		if h.changed != nil {
+			close(h.changed)
+			h.changed = nil
+		}
+	case strings.Contains(r.Message, "protection restored"):
+		select {
+		case h.restored <- struct{}{}:
+		default:
+		}
+	}
+	return nil
+}
+func (h *restoreTries) WithAttrs([]slog.Attr) slog.Handler { return h }
+func (h *restoreTries) WithGroup(string) slog.Handler      { return h }
+
+// await returns the times of the first n failed tries, once there are.
+func (h *restoreTries) await(t *testing.T, n int) []time.Time {
+	t.Helper()
+	deadline := time.After(30 * time.Second)
+	for {
+		h.mu.Lock()
+		if len(h.at) >= n {
+			at := slices.Clone(h.at[:n])
+			h.mu.Unlock()
+			return at
+		}
+		changed := make(chan struct{})
+		h.changed = changed
+		h.mu.Unlock()
+		select {
+		case <-changed:
+		case <-deadline:
+			t.Fatalf("fewer than %d tries to restore within 30s", n)
+		}
+	}
+}
+
+// warnings counts the failed tries logged as warnings.
+func (h *restoreTries) warnings() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	n := 0
+	for _, l := range h.levels {
+		if l >= slog.LevelWarn {
+			n++
+		}
+	}
+	return n
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"time"
 
@@ -73,6 +74,7 @@ func (l *Lock) watch(ctx context.Context, withToken bool, start time.Time) {
 	}()
 	lastTouch := start
 	noEventsYet := withToken
+	failures := 0 // restores failed in a row
 	for checkNow := true; ; checkNow = false {
 		if w == nil && !noEventsYet {
 			if w, _ = filelock.Watch(l.paths.lock); w != nil && !w.Evented() {
@@ -100,13 +102,25 @@ func (l *Lock) watch(ctx context.Context, withToken bool, start time.Time) {
 		if err != nil {
 			return
 		}
-		replaced, lost := l.check()
+		replaced, lost, failed := l.check(failures)
 		if lost {
 			return
 		}
 		if replaced && w != nil {
 			w.Close()
 			w = nil
+		}
+		if failed {
+			// The path names a file this holder cannot lock (one with
+			// other links, another user's): the holder keeps its old one.
+			// Its own tries can wake it again (opening such a file for
+			// writing is an event), so it pauses before the next.
+			failures++
+			if err := sleepCtx(ctx, min(fallbackWake, l.s.checkInterval)); err != nil {
+				return
+			}
+		} else {
+			failures = 0
 		}
 		if time.Since(lastTouch) >= TouchInterval {
 			lastTouch = time.Now()
@@ -117,11 +131,14 @@ func (l *Lock) watch(ctx context.Context, withToken bool, start time.Time) {
 
 // check verifies that the lock path still names the locked file, restoring
 // it if not, and that the .info and .pid files are still the ones written.
-func (l *Lock) check() (replaced, lost bool) {
+// It reports whether it restored it, whether the lock is lost, and whether
+// a restore failed (the holder keeps its old file). failures is how many
+// restores failed just before: only the first of a row is a warning.
+func (l *Lock) check(failures int) (replaced, lost, failed bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.released || l.lostErr != nil {
-		return false, true
+		return false, true, false
 	}
 	same, err := safefs.SameFileID(l.f, l.fDev, l.fIno, l.paths.lock)
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
@@ -131,11 +148,15 @@ func (l *Lock) check() (replaced, lost bool) {
 		if err := l.restore(); err != nil {
 			if errors.Is(err, ErrLockLost) {
 				l.markLost(err)
-				return true, true
+				return true, true, false
 			}
-			l.s.log.Warn("singleinstance: lock file was deleted or replaced and cannot be restored yet; "+
+			level := slog.LevelWarn
+			if failures > 0 {
+				level = slog.LevelDebug
+			}
+			l.s.log.Log(context.Background(), level, "singleinstance: lock file was deleted or replaced and cannot be restored yet; "+
 				"still holding the old one, retrying", "lock", l.paths.lock, "err", err)
-			return false, false
+			return false, false, true
 		}
 		l.s.log.Warn("singleinstance: lock file was deleted or replaced; protection restored",
 			"lock", l.paths.lock, "pid", l.holder.PID)
@@ -146,7 +167,7 @@ func (l *Lock) check() (replaced, lost bool) {
 			l.s.log.Warn("singleinstance: cannot rewrite info files", "err", err)
 		}
 	}
-	return replaced, false
+	return replaced, false, false
 }
 
 func stillSame(path string, fi os.FileInfo) bool {
