@@ -51,7 +51,6 @@ func (l *Lock) takeLock(ctx context.Context, wait bool) (*os.File, fs.FileInfo, 
 	// one found, the pause doubles up to maxDeletedPause.
 	pause := fallbackWake
 	var orphans []int // holders of a deleted lock file, whose exit ends a wait
-	warnedReplaced := false
 	for retries := 0; ; {
 		if f == nil {
 			var err error
@@ -59,9 +58,9 @@ func (l *Lock) takeLock(ctx context.Context, wait bool) (*os.File, fs.FileInfo, 
 			if errors.Is(err, safefs.ErrHardLinked) && retries >= maxReplacedRetries {
 				// Someone keeps linking it back: the same error as before,
 				// said as what happened.
-				if cause := l.replacedTooOften(ctx, wait, &warnedReplaced); cause != nil {
+				if giveUp, waitErr := l.replacedTooOften(ctx, wait); giveUp {
 					return nil, nil, nil, gaveUp(fmt.Errorf("singleinstance: lock file %s keeps getting other hard links while nobody holds it (gave up after %d retries): %w",
-						l.paths.lock, retries, classify("lock file "+l.paths.lock, err)), cause, start)
+						l.paths.lock, retries, classify("lock file "+l.paths.lock, err)), waitErr, start)
 				}
 			}
 			if errors.Is(err, safefs.ErrHardLinked) {
@@ -137,9 +136,9 @@ func (l *Lock) takeLock(ctx context.Context, wait bool) (*os.File, fs.FileInfo, 
 				f.Close()
 				f = nil
 				if retries++; retries > maxReplacedRetries {
-					if cause := l.replacedTooOften(ctx, wait, &warnedReplaced); cause != nil {
+					if giveUp, waitErr := l.replacedTooOften(ctx, wait); giveUp {
 						return nil, nil, nil, gaveUp(fmt.Errorf("singleinstance: lock file %s keeps being replaced (gave up after %d retries)",
-							l.paths.lock, retries), cause, start)
+							l.paths.lock, retries), waitErr, start)
 					}
 				}
 				continue
@@ -202,34 +201,34 @@ func (l *Lock) takeLock(ctx context.Context, wait bool) (*os.File, fs.FileInfo, 
 
 // replacedTooOften decides what an acquisition does once the lock file
 // has been replaced or re-linked under it more than maxReplacedRetries
-// times (someone does it in a loop). One that does not wait gives up: it
-// returns errGaveUp. One that waits keeps trying until ctx is done (then
-// it returns ctx's error), but pauses fallbackWake before each further
-// try, so that the loop costs it no CPU, and says so once (warned).
-func (l *Lock) replacedTooOften(ctx context.Context, wait bool, warned *bool) error {
+// times (someone does it in a loop): it reports whether to give up, and
+// the error that ended the wait if one did. One that does not wait gives
+// up. One that waits keeps trying until ctx is done, but pauses
+// fallbackWake before each further try, so that the loop costs it no CPU,
+// and says so once per acquisition.
+func (l *Lock) replacedTooOften(ctx context.Context, wait bool) (giveUp bool, waitErr error) {
 	if !wait {
-		return errGaveUp
+		return true, nil
 	}
-	if !*warned {
-		*warned = true
+	if !l.warnedReplaced {
+		l.warnedReplaced = true
 		l.s.log.Warn("singleinstance: the lock file keeps being replaced or getting other hard links; trying again every "+
 			fallbackWake.String()+" until the wait ends", "lock", l.paths.lock)
 	}
-	return sleepCtx(ctx, fallbackWake)
+	if err := sleepCtx(ctx, fallbackWake); err != nil {
+		return true, err
+	}
+	return false, nil
 }
 
-// errGaveUp is replacedTooOften's answer to an acquisition that does not
-// wait.
-var errGaveUp = errors.New("gave up")
-
 // gaveUp is err, the reason an acquisition gave up, with the end of its
-// wait if that was the cause (replacedTooOften's answer): how long it
-// waited, and ctx's error, which the result matches.
-func gaveUp(err, cause error, start time.Time) error {
-	if cause == errGaveUp {
+// wait if waitErr ended it: how long it waited, and waitErr, which the
+// result matches.
+func gaveUp(err, waitErr error, start time.Time) error {
+	if waitErr == nil {
 		return err
 	}
-	return fmt.Errorf("%w; waited %v: %w", err, time.Since(start).Round(time.Millisecond), cause)
+	return fmt.Errorf("%w; waited %v: %w", err, time.Since(start).Round(time.Millisecond), waitErr)
 }
 
 // waitEvent waits for a file event on w, at most max, until ctx is done;

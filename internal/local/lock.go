@@ -22,6 +22,9 @@ type Lock struct {
 	paths paths
 	// pidPerm is the .pid file's mode (see lockDirPidPerm).
 	pidPerm fs.FileMode
+	// warnedReplaced: this acquisition has said that the lock file keeps
+	// being replaced (see replacedTooOften).
+	warnedReplaced bool
 	// tokenKey names the name token (see token.go); token is the bound
 	// token, nil where the platform has none or another user squats it.
 	tokenKey string
@@ -86,7 +89,6 @@ func (s *Store) Acquire(ctx context.Context, name string, o AcquireOptions) (*Lo
 	warnNetworkFS(s.log, s.dir)
 	l := &Lock{s: s, name: name, paths: pathsFor(s.dir, name), pidPerm: pidPerm, lost: make(chan struct{}),
 		tokenKey: tokenKey(s.dir, s.private, name)}
-	warnedReplaced := false
 	for attempt := 1; ; attempt++ {
 		retry, err := l.acquire(ctx, o)
 		if err == nil {
@@ -96,7 +98,7 @@ func (s *Store) Acquire(ctx context.Context, name string, o AcquireOptions) (*Lo
 			return nil, err
 		}
 		if attempt >= maxReplacedRetries {
-			if cause := l.replacedTooOften(ctx, o.Wait, &warnedReplaced); cause != nil {
+			if giveUp, _ := l.replacedTooOften(ctx, o.Wait); giveUp {
 				return nil, err
 			}
 		}
