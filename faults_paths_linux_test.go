@@ -310,6 +310,9 @@ func TestFaultLockFileRelinkedInALoopWaiterOutlasts(t *testing.T) {
 	if !strings.Contains(err.Error(), "keeps getting other hard links") || strings.Contains(err.Error(), "waited") {
 		t.Errorf("New without waiting, re-linked at every try = %v; want it to give up, saying the file keeps getting links", err)
 	}
+	if relinker.warnings != 1 {
+		t.Errorf("New said %d times, as warnings, that it replaced a linked lock file (re-linked %d times); want once, the rest at debug level", relinker.warnings, relinker.relinks)
+	}
 
 	// Re-linked until the end of the wait: it gives up then, saying so.
 	inst, err = newRelinked(time.Second, false)
@@ -331,6 +334,71 @@ func TestFaultLockFileRelinkedInALoopWaiterOutlasts(t *testing.T) {
 	faultMustRelease(t, inst)
 }
 
+// TestFaultLockFileRelinkedConcurrentlyWaiterOutlasts: the same, raced
+// for real. A loop links a free copy over the lock path as fast as it
+// can, a fixed number of times, so the path changes under every step of
+// an acquisition: between the open that refuses the linked file and the
+// look that would remove it, between the removal and the next open.
+// Waiting News, started with the loop, must never give up for anything
+// it does: each takes the lock in some gap of the loop (whose next link
+// then replaces its file), or once the loop stops.
+func TestFaultLockFileRelinkedConcurrentlyWaiterOutlasts(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	opt := singleinstance.WithLockDir(dir)
+	faultMustRelease(t, faultMustNew(t, opt))
+	copied := filepath.Join(dir, "backup.lock")
+	if err := os.Link(faultPath(dir, ".lock"), copied); err != nil {
+		t.Fatal(err)
+	}
+	const waiters, relinks = 4, 20000
+	errs := make(chan error, waiters)
+	relinked := make(chan struct{})
+	for i := 0; i < waiters; i++ {
+		go func() {
+			<-relinked // the loop has begun: New meets it from its first try
+			inst, err := singleinstance.New(faultName, opt, singleinstance.WithTimeout(time.Minute), singleinstance.WithLogger(slog.New(slog.DiscardHandler)))
+			if err == nil {
+				// Its file may have been re-linked over: that is the
+				// watch's business, not this test's.
+				inst.Release()
+			}
+			errs <- err
+		}()
+	}
+	// Half the links replace the path at once (link, then rename over
+	// it); half remove it first, as ln -f may, so that an acquisition
+	// also meets no file, and its rivals' new ones.
+	tmp := copied + ".tmp"
+	lockPath := faultPath(dir, ".lock")
+	for i := 0; i < relinks; i++ {
+		if i%2 == 0 {
+			os.Remove(tmp)
+			if err := os.Link(copied, tmp); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Rename(tmp, lockPath); err != nil {
+				t.Fatal(err)
+			}
+		} else {
+			os.Remove(lockPath)
+			// A rival's new file may be there already: this link is then
+			// lost, as ln -f's would be.
+			if err := os.Link(copied, lockPath); err != nil && !errors.Is(err, os.ErrExist) {
+				t.Fatal(err)
+			}
+		}
+		if i == 0 {
+			close(relinked)
+		}
+	}
+	for i := 0; i < waiters; i++ {
+		if err := <-errs; err != nil {
+			t.Errorf("a New with a minute to wait, the lock file re-linked %d times meanwhile: %v", relinks, err)
+		}
+	}
+}
+
 // relinkOnLog is a slog handler that links from over to each time the
 // log says the lock file was replaced by a new one; if untilSlowed, only
 // until the log says it keeps being replaced (slowed).
@@ -340,13 +408,14 @@ type relinkOnLog struct {
 	mu          sync.Mutex
 	untilSlowed bool
 	relinks     int
+	warnings    int // of them, at warning level
 	slowed      bool
 }
 
 func (h *relinkOnLog) reset(untilSlowed bool) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	h.untilSlowed, h.relinks, h.slowed = untilSlowed, 0, false
+	h.untilSlowed, h.relinks, h.warnings, h.slowed = untilSlowed, 0, 0, false
 }
 
 func (h *relinkOnLog) Enabled(context.Context, slog.Level) bool { return true }
@@ -365,6 +434,9 @@ func (h *relinkOnLog) Handle(_ context.Context, r slog.Record) error {
 			h.t.Error(err)
 		}
 		h.relinks++
+		if r.Level >= slog.LevelWarn {
+			h.warnings++
+		}
 	}
 	return nil
 }

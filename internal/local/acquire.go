@@ -66,13 +66,14 @@ func (l *Lock) takeLock(ctx context.Context, wait bool) (*os.File, fs.FileInfo, 
 			if errors.Is(err, safefs.ErrHardLinked) {
 				// Refused for its other links: free, it is replaced; held,
 				// its holder (or another name's, linked here) runs.
-				switch held, dropped := l.dropLinkedFree(); {
-				case dropped:
+				switch l.dropLinkedFree() {
+				case linkedGone:
 					retries++
 					continue
-				case held && (!wait || ctx.Err() != nil):
-					return nil, nil, nil, l.conflict(nil, time.Since(start), ctx.Err())
-				case held:
+				case linkedHeld:
+					if !wait || ctx.Err() != nil {
+						return nil, nil, nil, l.conflict(nil, time.Since(start), ctx.Err())
+					}
 					if err := sleepCtx(ctx, fallbackWake); err != nil {
 						return nil, nil, nil, l.conflict(nil, time.Since(start), err)
 					}
@@ -258,41 +259,70 @@ func waitEvent(ctx context.Context, w eventSource, max time.Duration, pids []int
 	return quiet && err == nil, nil
 }
 
+// linkedFound is what dropLinkedFree found at the lock path.
+type linkedFound int
+
+const (
+	// linkedStuck: the file could not be looked at or removed (a
+	// directory this user cannot write, a file system that refuses to
+	// say whether it is locked), so the refusal of a linked file stands.
+	linkedStuck linkedFound = iota
+	// linkedHeld: a process holds a lock on the file.
+	linkedHeld
+	// linkedGone: the path no longer names the linked file. It was
+	// removed, or someone else changed the path since it was refused
+	// (deleted it, or linked or renamed another file there); either way a
+	// new try meets what is there now. Someone who keeps doing it is
+	// bounded as any replacement is (see replacedTooOften).
+	linkedGone
+)
+
 // dropLinkedFree removes the lock path's name of a lock file that other
 // names reach too (a hard link, such as a hard-link copy of the lock
-// directory), if no process holds a lock on it, and reports whether it
-// did: an acquisition refuses such a file, so it would keep every later
+// directory), if no process holds a lock on it, and reports what it
+// found: an acquisition refuses such a file, so it would keep every later
 // one out until someone removed it by hand. The file itself stays under
 // its other names, untouched; the next open creates a new lock file,
 // which the usual checks (the search for a deleted lock file's holders,
-// the name token) then treat as any new one. A held one stays, and
-// dropLinkedFree reports it held: its holder, or another name's holder
-// whose file was linked here, runs, and an acquisition meets it as it
-// meets any holder (a conflict, or a wait; it then looks again, as it
-// has no file of its own to watch). Neither is reported if the file
-// cannot be looked at.
-func (l *Lock) dropLinkedFree() (held, dropped bool) {
+// the name token) then treat as any new one. A held one stays: its
+// holder, or another name's holder whose file was linked here, runs, and
+// an acquisition meets it as it meets any holder (a conflict, or a wait;
+// it then looks again, as it has no file of its own to watch). The look
+// and the removal are two steps: a rival's new file, put there between
+// them, goes too. That is a lock file deleted under whoever opened it,
+// which the checks after locking (the path must still name the file) and
+// the search for a deleted lock file's holders already stand against.
+func (l *Lock) dropLinkedFree() linkedFound {
 	f, fi, err := safefs.OpenExisting(l.paths.lock)
+	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, safefs.ErrNotRegular) {
+		// Deleted, or something else put there: the next try says what.
+		return linkedGone
+	}
 	if err != nil {
-		return false, false
+		return linkedStuck
 	}
 	defer f.Close()
 	if safefs.LinkCount(fi) < 2 {
-		return false, false
+		return linkedGone
 	}
 	locked, err := filelock.IsLocked(f)
 	switch {
 	case err != nil:
-		return false, false
+		return linkedStuck
 	case locked:
-		return true, false
+		return linkedHeld
 	}
 	if err := safefs.RemoveIfSame(l.paths.lock, fi); err != nil {
-		return false, false
+		return linkedStuck
 	}
-	l.s.log.Warn("singleinstance: the lock file had other hard links and nobody held it; it was replaced by a new one",
+	level := slog.LevelWarn
+	if l.warnedLinked {
+		level = slog.LevelDebug // someone keeps linking it: said once
+	}
+	l.warnedLinked = true
+	l.s.log.Log(context.Background(), level, "singleinstance: the lock file had other hard links and nobody held it; it was replaced by a new one",
 		"lock", l.paths.lock, "links", safefs.LinkCount(fi))
-	return false, true
+	return linkedGone
 }
 
 // needsDeletedSearch reports whether f (whose inode is ino), if free, may

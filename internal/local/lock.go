@@ -25,6 +25,10 @@ type Lock struct {
 	// warnedReplaced: this acquisition has said that the lock file keeps
 	// being replaced (see replacedTooOften).
 	warnedReplaced bool
+	// warnedLinked: this acquisition has said that it replaced a free
+	// lock file with other hard links (see dropLinkedFree); later ones
+	// are said at debug level.
+	warnedLinked bool
 	// tokenKey names the name token (see token.go); token is the bound
 	// token, nil where the platform has none or another user squats it.
 	tokenKey string

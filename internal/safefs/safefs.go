@@ -136,7 +136,8 @@ func WriteAtomic(path string, data []byte, perm fs.FileMode) (fs.FileInfo, error
 // fi, so that a file written by someone else in the meantime survives. The
 // check and the removal are not atomic; callers use it only for files that
 // nobody else writes while they hold their lock. A nil fi (nothing was
-// written) removes nothing.
+// written) removes nothing; a path gone already, before or during the
+// removal, is not an error.
 func RemoveIfSame(path string, fi fs.FileInfo) error {
 	if fi == nil {
 		return nil // nothing was written
@@ -151,7 +152,10 @@ func RemoveIfSame(path string, fi fs.FileInfo) error {
 	if !os.SameFile(cur, fi) {
 		return nil
 	}
-	return os.Remove(path)
+	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err // gone meanwhile is as good as removed
+	}
+	return nil
 }
 
 // SameFile reports whether path still names the file open as f and that
