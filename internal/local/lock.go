@@ -50,6 +50,11 @@ type Lock struct {
 	// inheritedDev and inheritedIno identify the lock file the command
 	// inherited: after a restore, its tree still holds that one.
 	inheritedDev, inheritedIno uint64
+	// inherited is this process's descriptor of that file (the same open
+	// file as the command's), kept while f is a replacement: if the lock
+	// path names the inherited file again (moved back, a link rolled
+	// back), the lock goes back to it (see restore). Nil while f is it.
+	inherited *os.File
 	holder                     Record // what the .info file says
 	// restored: this acquisition put a file in place of its first (see
 	// restore); its record says so.
@@ -234,6 +239,11 @@ func (l *Lock) closeLock() error {
 	}
 	if !l.shared {
 		errs = append(errs, filelock.Unlock(l.f))
+	}
+	if l.inherited != nil {
+		// The command's tree holds it through its own copies.
+		errs = append(errs, l.inherited.Close())
+		l.inherited = nil
 	}
 	return errors.Join(append(errs, l.f.Close())...)
 }

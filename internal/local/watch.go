@@ -178,8 +178,20 @@ func stillSame(path string, fi os.FileInfo) bool {
 // restore locks the file the lock path names now, keeping the old lock
 // until the new one is held. If another process holds the new file, the
 // lock is lost. The caller holds l.mu.
+//
+// The file that a started command inherited is the exception: its tree
+// holds the lock on it through the open file it shares with this process,
+// which a new open of the file could never lock. So restore keeps this
+// process's copy of that open file when it moves to a replacement, and if
+// the path names the inherited file again (renamed back over the
+// replacement, a lock directory link rolled back), it goes back to it,
+// once the kernel shows that the shared open file still holds the lock
+// (or lets this process take it again).
 func (l *Lock) restore() error {
 	if err := prepareLockDir(l.paths.dir, false); err != nil {
+		return err
+	}
+	if back, err := l.backToInherited(); back || err != nil {
 		return err
 	}
 	nf, fi, err := safefs.OpenLockFile(l.paths.lock, lockFilePerm)
@@ -207,7 +219,7 @@ func (l *Lock) restore() error {
 	}
 	// Order matters for readers (see probe): the new file is locked, then
 	// the .info names it, and only then is the old lock given up.
-	old, oldIno := l.f, l.fIno
+	old, oldDev, oldIno := l.f, l.fDev, l.fIno
 	l.f, l.fDev, l.fIno = nf, nDev, nIno
 	l.holder.LockDevice, l.holder.LockInode = nDev, nIno
 	// Not described yet (ForCommand), Describe names the new file.
@@ -220,13 +232,54 @@ func (l *Lock) restore() error {
 				"lock", l.paths.lock, "err", err)
 		}
 	}
-	if !l.shared {
-		// A started command's tree still holds the old file; it must not
-		// read as free.
-		writeRecord(old, oldIno, record{token: l.holder.Token})
+	if l.shared && oldDev == l.inheritedDev && oldIno == l.inheritedIno {
+		// A started command's tree still holds the old file: it must not
+		// read as free, and it is kept (see backToInherited).
+		l.inherited = old
+		return nil
 	}
+	writeRecord(old, oldIno, record{token: l.holder.Token})
 	old.Close()
 	return nil
+}
+
+// backToInherited makes the inherited lock file (see Lock.inherited) the
+// lock again if the lock path names it, and reports whether it did. The
+// lock on it must be this process's: the open file shared with the
+// command holds it, or, if the command's tree let it go, this process
+// takes it again through that open file. If someone else locked the file
+// meanwhile (through an open file of their own), it is not this
+// process's, and restore goes on as for any file at the path. The caller
+// holds l.mu.
+func (l *Lock) backToInherited() (bool, error) {
+	if l.inherited == nil {
+		return false, nil
+	}
+	same, err := safefs.SameFileID(l.inherited, l.inheritedDev, l.inheritedIno, l.paths.lock)
+	if err != nil || !same {
+		return false, nil
+	}
+	// flock on an open file that holds the lock already succeeds, and
+	// fails only if another open file holds it.
+	if err := filelock.TryLock(l.inherited); err != nil {
+		return false, nil
+	}
+	replacement, replacementIno := l.f, l.fIno
+	l.f, l.fDev, l.fIno = l.inherited, l.inheritedDev, l.inheritedIno
+	l.inherited = nil
+	l.holder.LockDevice, l.holder.LockInode = l.fDev, l.fIno
+	// The inherited file's record still names this acquisition as its
+	// holder (a restore never rewrites it); the replacement, which
+	// nobody else holds, is let go.
+	writeRecord(replacement, replacementIno, record{token: l.holder.Token})
+	replacement.Close()
+	if l.described() {
+		if err := l.writeInfoFiles(); err != nil {
+			l.s.log.Warn("singleinstance: lock file put back, but its description cannot be written yet",
+				"lock", l.paths.lock, "err", err)
+		}
+	}
+	return true, nil
 }
 
 // restoreGrace is how long restore keeps trying to lock a replacement lock

@@ -669,3 +669,98 @@ func TestTreeDeletionWithWaitersThroughAnotherPath(t *testing.T) {
 		}
 	}
 }
+
+// TestTreeLockFileMovedAwayAndBack: while run guards a command, its lock
+// file is renamed away (run restores: a new file, which it alone locks)
+// and then renamed back over the new one, twice. The file back at the
+// path is the one the command holds: run must take it back as its lock,
+// not declare the lock lost and stop the command; the name stays held
+// throughout, the description names the file at the path, and kill
+// stops the command.
+func TestTreeLockFileMovedAwayAndBack(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	lockDir, cmdFile := filepath.Join(dir, "locks"), filepath.Join(dir, "cmd")
+	run := startCLI(t, lockDir, "run", "app", "--", "sh", "-c", "echo $$ > "+cmdFile+"; exec sleep 300")
+	command := readPID(t, cmdFile)
+	lock, away := filepath.Join(lockDir, "app.lock"), filepath.Join(dir, "app.lock.away")
+	for round := range 2 {
+		if err := os.Rename(lock, away); err != nil {
+			t.Fatal(err)
+		}
+		run.expect("protection restored")
+		assertHeld(t, lockDir)
+		if err := os.Rename(away, lock); err != nil {
+			t.Fatal(err)
+		}
+		run.expect("protection restored")
+		if !run.stillRunning() {
+			t.Fatalf("round %d: run exited (code %d) once its command's lock file was put back", round, run.exitCode())
+		}
+		assertHeld(t, lockDir, command)
+		assertDescribesLockFile(t, lockDir)
+	}
+	killName(t, lockDir, false)
+	if code := run.exitCode(); code != 128+int(syscall.SIGTERM) {
+		t.Fatalf("run exited %d, want %d (its command stopped by kill)", code, 128+int(syscall.SIGTERM))
+	}
+	assertFree(t, lockDir)
+}
+
+// TestTreeLockDirLinkRolledBack: the lock directory is a symbolic link
+// (a deploy's "current"), flipped to another directory while run guards a
+// command (run moves its lock there) and flipped back (a roll-back). The
+// file at the path is then the one the command holds again: run must take
+// it back, not declare the lock lost.
+func TestTreeLockDirLinkRolledBack(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	rel1, rel2, current := filepath.Join(dir, "rel1"), filepath.Join(dir, "rel2"), filepath.Join(dir, "current")
+	for _, d := range []string{rel1, rel2} {
+		if err := os.Mkdir(d, 0o700); err != nil {
+			t.Fatal(err)
+		}
+	}
+	flip := func(to string) {
+		t.Helper()
+		tmp := current + ".tmp"
+		if err := os.Symlink(to, tmp); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Rename(tmp, current); err != nil {
+			t.Fatal(err)
+		}
+	}
+	flip(rel1)
+	cmdFile := filepath.Join(dir, "cmd")
+	run := startCLI(t, current, "run", "app", "--", "sh", "-c", "echo $$ > "+cmdFile+"; exec sleep 300")
+	command := readPID(t, cmdFile)
+	flip(rel2)
+	run.expect("protection restored")
+	assertHeld(t, current)
+	flip(rel1)
+	run.expect("protection restored")
+	if !run.stillRunning() {
+		t.Fatalf("run exited (code %d) after the roll-back", run.exitCode())
+	}
+	assertHeld(t, current, command)
+	assertDescribesLockFile(t, current)
+	killName(t, current, false)
+	if code := run.exitCode(); code != 128+int(syscall.SIGTERM) {
+		t.Fatalf("run exited %d, want %d (its command stopped by kill)", code, 128+int(syscall.SIGTERM))
+	}
+	assertFree(t, current)
+}
+
+// assertDescribesLockFile checks that the name's description names the
+// lock file at its path and is verified by the kernel's lock.
+func assertDescribesLockFile(t *testing.T, lockDir string) {
+	t.Helper()
+	st, err := singleinstance.Status("app", singleinstance.WithLockDir(lockDir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Holder == nil || !st.Verified {
+		t.Fatalf("Status = holder %+v, verified %v; want a holder that the lock file at the path verifies", st.Holder, st.Verified)
+	}
+}
