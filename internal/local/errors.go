@@ -32,6 +32,7 @@ var (
 	ErrDiskFull         = cause("no space left in lock directory", ErrLockDirUnusable)
 	ErrForeignLockFile  = cause("lock file belongs to another user", ErrLockDirUnusable)
 	ErrNotRegularFile   = cause("not a regular file", ErrLockDirUnusable)
+	ErrLinkedLockFile   = cause("lock file has other hard links", ErrLockDirUnusable)
 	ErrInfoTooLarge     = cause("instance info file too large", ErrCorruptInfo)
 	ErrHolderNotVisible = cause("lock holder is not visible from here", ErrHolderUnproven)
 )
@@ -63,6 +64,8 @@ func classify(what string, err error) error {
 		sentinel = ErrForeignLockFile
 	case errors.Is(err, safefs.ErrNotRegular):
 		sentinel = ErrNotRegularFile
+	case errors.Is(err, safefs.ErrHardLinked):
+		sentinel = ErrLinkedLockFile
 	case errors.Is(err, safefs.ErrTooLarge):
 		sentinel = ErrInfoTooLarge
 	case isReadOnly(err):

@@ -55,7 +55,7 @@ type Lock struct {
 	// path names the inherited file again (moved back, a link rolled
 	// back), the lock goes back to it (see restore). Nil while f is it.
 	inherited *os.File
-	holder                     Record // what the .info file says
+	holder    Record // what the .info file says
 	// restored: this acquisition put a file in place of its first (see
 	// restore); its record says so.
 	restored bool

@@ -20,7 +20,7 @@ import (
 var ErrNotRegular = errors.New("not a regular file")
 
 // ErrHardLinked means a lock file has more than one hard link: another
-// name reaches it too. It comes wrapped with ErrNotRegular.
+// name reaches it too.
 var ErrHardLinked = errors.New("has more than one hard link")
 
 // ErrTooLarge means a file is larger than the reader's bound.

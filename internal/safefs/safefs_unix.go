@@ -40,7 +40,7 @@ func checkRegularOwned(f *os.File) (fs.FileInfo, error) {
 	// A hard link planted at the lock path would make the lock record
 	// overwrite the start of some other file.
 	if n := linkCount(fi); n > 1 {
-		return nil, &fs.PathError{Op: "open", Path: f.Name(), Err: fmt.Errorf("%w: %w: %d", ErrNotRegular, ErrHardLinked, n)}
+		return nil, &fs.PathError{Op: "open", Path: f.Name(), Err: fmt.Errorf("%w: %d", ErrHardLinked, n)}
 	}
 	return fi, nil
 }

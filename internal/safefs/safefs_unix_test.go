@@ -55,7 +55,7 @@ func TestOpenLockFileRefuses(t *testing.T) {
 	}{
 		{"symlink", func(p string) error { return os.Symlink(v, p) }, safefs.ErrNotRegular},
 		{"dangling symlink", func(p string) error { return os.Symlink(filepath.Join(dir, "nowhere"), p) }, safefs.ErrNotRegular},
-		{"hard link", func(p string) error { return os.Link(v, p) }, safefs.ErrNotRegular},
+		{"hard link", func(p string) error { return os.Link(v, p) }, safefs.ErrHardLinked},
 		{"directory", func(p string) error { return os.Mkdir(p, 0o700) }, safefs.ErrNotRegular},
 		{"fifo", func(p string) error { return syscall.Mkfifo(p, 0o600) }, safefs.ErrNotRegular},
 	} {
