@@ -201,3 +201,63 @@ func (h *restoreTries) warnings() int {
 	}
 	return n
 }
+
+// TestRestoreFollowsLockDirLinkAtOnce: the lock directory is reached
+// through a symbolic link (a deploy's "current"), re-pointed to another
+// directory while the name is held. The path then names another lock
+// file, with no event on the held file or its directory: the holder must
+// see the link's own change and move its lock to the new path at once,
+// not at its next periodic check (an hour here), so that the window in
+// which a newcomer given the new directory's real path finds it free is
+// as short as the events make it.
+func TestRestoreFollowsLockDirLinkAtOnce(t *testing.T) {
+	t.Parallel()
+	base := t.TempDir()
+	current := filepath.Join(base, "current")
+	for _, release := range []string{"rel1", "rel2"} {
+		if err := os.Mkdir(filepath.Join(base, release), 0o700); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Symlink("rel1", current); err != nil {
+		t.Fatal(err)
+	}
+	tries := &restoreTries{restored: make(chan struct{}, 1)}
+	opt := singleinstance.WithLockDir(current)
+	inst, err := singleinstance.New(testName, opt, singleinstance.WithCheckInterval(time.Hour),
+		singleinstance.WithLogger(slog.New(tries)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer inst.Release()
+	awaitRestore := func(what string) {
+		t.Helper()
+		select {
+		case <-tries.restored:
+		case <-time.After(30 * time.Second):
+			t.Fatalf("the holder did not move its lock within 30s after %s", what)
+		}
+	}
+	// A first restore, seen by the holder's first check, shows that its
+	// watch is in place.
+	if err := os.Remove(filepath.Join(base, "rel1", testName+".lock")); err != nil {
+		t.Fatal(err)
+	}
+	awaitRestore("its lock file was deleted")
+
+	next := filepath.Join(base, "current.next")
+	if err := os.Symlink("rel2", next); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(next, current); err != nil {
+		t.Fatal(err)
+	}
+	awaitRestore("the lock directory link was re-pointed")
+	if err := inst.Err(); err != nil {
+		t.Errorf("Err() = %v after the move; want nil", err)
+	}
+	real2 := singleinstance.WithLockDir(filepath.Join(base, "rel2"))
+	if running, err := singleinstance.CheckRunning(testName, real2); !running || err != nil {
+		t.Errorf("CheckRunning through the new directory's real path = %v, %v; want true, nil", running, err)
+	}
+}

@@ -8,6 +8,8 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -106,7 +108,11 @@ const (
 // inotifyWatcher watches one path: the file, and the directory entry that
 // names it, so that a file created, replaced or deleted at the path is seen
 // too. While the directory does not exist, it watches the nearest ancestor
-// that does for the next missing component.
+// that does for the next missing component. If the directory's path goes
+// through symbolic links (a deploy's "current", /var/run), it also watches
+// the entry of each link in its own directory: a link re-pointed, made or
+// removed makes the path name another file, with no event on the file or
+// its directory.
 type inotifyWatcher struct {
 	path string
 	// fileEvents are the file's events that concern the Watcher: fileMask,
@@ -117,10 +123,18 @@ type inotifyWatcher struct {
 	wake chan struct{}
 
 	// Guarded by hub.mu; in is nil while the Watcher has no watches.
-	in   *inotifyInstance
-	dir  *mark  // the directory, or the nearest existing ancestor
-	name string // the entry awaited in dir
-	file *mark  // the file; nil while it does not exist
+	in    *inotifyInstance
+	dir   *mark  // the directory, or the nearest existing ancestor
+	name  string // the entry awaited in dir
+	file  *mark  // the file; nil while it does not exist
+	links []linkMark
+}
+
+// linkMark is a watch on the directory that holds a symbolic link on the
+// watched path, for that link's entry.
+type linkMark struct {
+	m    *mark
+	name string
 }
 
 func newWatcher(path string, releaseOnly bool) (watcher, error) {
@@ -217,7 +231,8 @@ func (w *inotifyWatcher) arm() (moved bool, err error) {
 			return false, err
 		}
 	}
-	if in == w.in && dir == w.dir && file == w.file && name == w.name {
+	links := in.linkMarks(filepath.Dir(w.path))
+	if in == w.in && dir == w.dir && file == w.file && name == w.name && slices.Equal(links, w.links) {
 		return false, nil
 	}
 	// Take the new marks before letting the old go: a mark in both must
@@ -225,14 +240,68 @@ func (w *inotifyWatcher) arm() (moved bool, err error) {
 	// the current instance (an abandoned instance takes them away).
 	in.use(w, dir)
 	in.use(w, file)
+	for _, l := range links {
+		in.use(w, l.m)
+	}
 	if w.in != nil {
 		in.release(w, w.dir)
 		in.release(w, w.file)
+		for _, l := range w.links {
+			in.release(w, l.m)
+		}
 	}
 	in.watchers[w] = struct{}{}
-	w.in, w.dir, w.name, w.file = in, dir, name, file
+	w.in, w.dir, w.name, w.file, w.links = in, dir, name, file, links
 	in.ensureReader()
 	return true, nil
+}
+
+// maxLinks bounds how many symbolic links linkMarks follows, as the
+// kernel bounds a path's (ELOOP).
+const maxLinks = 40
+
+// linkMarks returns watches on the entry of every symbolic link that dir
+// (absolute) goes through, in the directory that holds it, following the
+// links' targets as the kernel would. A link that cannot be watched is
+// left out: its change is then seen at the holder's next periodic check,
+// as before. The caller holds hub.mu; the marks are not in use yet.
+func (in *inotifyInstance) linkMarks(dir string) []linkMark {
+	if !filepath.IsAbs(dir) {
+		return nil
+	}
+	var links []linkMark
+	resolved, rest := "/", strings.Split(dir, "/")
+	for followed := 0; len(rest) > 0; {
+		c := rest[0]
+		rest = rest[1:]
+		switch c {
+		case "", ".":
+			continue
+		case "..":
+			resolved = filepath.Dir(resolved)
+			continue
+		}
+		next := filepath.Join(resolved, c)
+		target, err := os.Readlink(next)
+		if err != nil {
+			resolved = next // not a link, or not there (yet)
+			continue
+		}
+		if wd, err := unix.InotifyAddWatch(in.fd, resolved, dirMask|unix.IN_MASK_ADD); err == nil {
+			m := in.mark(wd)
+			if !slices.ContainsFunc(links, func(l linkMark) bool { return l.m == m && l.name == c }) {
+				links = append(links, linkMark{m: m, name: c})
+			}
+		}
+		if followed++; followed > maxLinks {
+			break
+		}
+		if filepath.IsAbs(target) {
+			resolved = "/"
+		}
+		rest = append(strings.Split(target, "/"), rest...)
+	}
+	return links
 }
 
 // disarm lets the Watcher's watches go. The caller holds hub.mu.
@@ -243,7 +312,10 @@ func (w *inotifyWatcher) disarm() {
 	}
 	in.release(w, w.dir)
 	in.release(w, w.file)
-	w.in, w.dir, w.name, w.file = nil, nil, "", nil
+	for _, l := range w.links {
+		in.release(w, l.m)
+	}
+	w.in, w.dir, w.name, w.file, w.links = nil, nil, "", nil, nil
 	delete(in.watchers, w)
 	in.idle()
 }
@@ -270,6 +342,11 @@ func (w *inotifyWatcher) wants(m *mark, mask uint32, name []byte) bool {
 			return true
 		}
 		if mask&dirEntryMask != 0 && string(name) == w.name {
+			return true
+		}
+	}
+	for _, l := range w.links {
+		if m == l.m && (mask&dirSelfMask != 0 || mask&dirEntryMask != 0 && string(name) == l.name) {
 			return true
 		}
 	}
@@ -404,7 +481,7 @@ func (in *inotifyInstance) abandon() {
 	}
 	in.reading = false
 	for w := range in.watchers {
-		w.in, w.dir, w.name, w.file = nil, nil, "", nil
+		w.in, w.dir, w.name, w.file, w.links = nil, nil, "", nil, nil
 		w.notify()
 	}
 	clear(in.watchers)
