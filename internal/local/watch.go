@@ -191,8 +191,8 @@ func (l *Lock) restore() error {
 	if err := prepareLockDir(l.paths.dir, false); err != nil {
 		return err
 	}
-	if back, err := l.backToInherited(); back || err != nil {
-		return err
+	if l.backToInherited() {
+		return nil
 	}
 	nf, fi, err := safefs.OpenLockFile(l.paths.lock, lockFilePerm)
 	if err != nil {
@@ -251,35 +251,35 @@ func (l *Lock) restore() error {
 // meanwhile (through an open file of their own), it is not this
 // process's, and restore goes on as for any file at the path. The caller
 // holds l.mu.
-func (l *Lock) backToInherited() (bool, error) {
+func (l *Lock) backToInherited() bool {
 	if l.inherited == nil {
-		return false, nil
+		return false
 	}
-	same, err := safefs.SameFileID(l.inherited, l.inheritedDev, l.inheritedIno, l.paths.lock)
-	if err != nil || !same {
-		return false, nil
+	if same, err := safefs.SameFileID(l.inherited, l.inheritedDev, l.inheritedIno, l.paths.lock); err != nil || !same {
+		return false
 	}
 	// flock on an open file that holds the lock already succeeds, and
 	// fails only if another open file holds it.
 	if err := filelock.TryLock(l.inherited); err != nil {
-		return false, nil
+		return false
 	}
+	// As in restore, for readers: the file at the path is locked, then
+	// the .info names it, and only then is the replacement let go. The
+	// inherited file's record still names this acquisition as its holder
+	// (a restore never rewrites it).
 	replacement, replacementIno := l.f, l.fIno
 	l.f, l.fDev, l.fIno = l.inherited, l.inheritedDev, l.inheritedIno
 	l.inherited = nil
 	l.holder.LockDevice, l.holder.LockInode = l.fDev, l.fIno
-	// The inherited file's record still names this acquisition as its
-	// holder (a restore never rewrites it); the replacement, which
-	// nobody else holds, is let go.
-	writeRecord(replacement, replacementIno, record{token: l.holder.Token})
-	replacement.Close()
 	if l.described() {
 		if err := l.writeInfoFiles(); err != nil {
 			l.s.log.Warn("singleinstance: lock file put back, but its description cannot be written yet",
 				"lock", l.paths.lock, "err", err)
 		}
 	}
-	return true, nil
+	writeRecord(replacement, replacementIno, record{token: l.holder.Token})
+	replacement.Close()
+	return true
 }
 
 // restoreGrace is how long restore keeps trying to lock a replacement lock
