@@ -212,16 +212,7 @@ func (h *restoreTries) warnings() int {
 // as short as the events make it.
 func TestRestoreFollowsLockDirLinkAtOnce(t *testing.T) {
 	t.Parallel()
-	base := t.TempDir()
-	current := filepath.Join(base, "current")
-	for _, release := range []string{"rel1", "rel2"} {
-		if err := os.Mkdir(filepath.Join(base, release), 0o700); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := os.Symlink("rel1", current); err != nil {
-		t.Fatal(err)
-	}
+	base, current, repoint := linkedLockDir(t)
 	tries := &restoreTries{restored: make(chan struct{}, 1)}
 	opt := singleinstance.WithLockDir(current)
 	inst, err := singleinstance.New(testName, opt, singleinstance.WithCheckInterval(time.Hour),
@@ -245,13 +236,7 @@ func TestRestoreFollowsLockDirLinkAtOnce(t *testing.T) {
 	}
 	awaitRestore("its lock file was deleted")
 
-	next := filepath.Join(base, "current.next")
-	if err := os.Symlink("rel2", next); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Rename(next, current); err != nil {
-		t.Fatal(err)
-	}
+	repoint("rel2")
 	awaitRestore("the lock directory link was re-pointed")
 	if err := inst.Err(); err != nil {
 		t.Errorf("Err() = %v after the move; want nil", err)

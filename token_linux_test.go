@@ -129,29 +129,14 @@ func waitStopped(t *testing.T, pid int) {
 // apart, so that it does not move its lock over first.
 func TestTokenLockDirLinkRepointed(t *testing.T) {
 	t.Parallel()
-	base := t.TempDir()
-	current := filepath.Join(base, "current")
-	for _, release := range []string{"rel1", "rel2"} {
-		if err := os.Mkdir(filepath.Join(base, release), 0o700); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := os.Symlink("rel1", current); err != nil {
-		t.Fatal(err)
-	}
+	_, current, repoint := linkedLockDir(t)
 	opt := singleinstance.WithLockDir(current)
 	holder, err := singleinstance.New(testName, opt, singleinstance.WithCheckInterval(time.Hour))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer holder.Release()
-	next := filepath.Join(base, "current.next")
-	if err := os.Symlink("rel2", next); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Rename(next, current); err != nil {
-		t.Fatal(err)
-	}
+	repoint("rel2")
 	inst, err := singleinstance.New(testName, opt)
 	if err == nil {
 		inst.Release()
@@ -163,4 +148,32 @@ func TestTokenLockDirLinkRepointed(t *testing.T) {
 	if running, err := singleinstance.CheckRunning(testName, opt); !running || err != nil {
 		t.Errorf("CheckRunning through the re-pointed lock directory = %v, %v; want true, nil", running, err)
 	}
+}
+
+// linkedLockDir makes two release directories, base/rel1 and base/rel2,
+// and a symbolic link base/current to rel1, as a deploy does. repoint
+// makes current point to rel instead, replacing the link in one step.
+func linkedLockDir(t *testing.T) (base, current string, repoint func(rel string)) {
+	t.Helper()
+	base = t.TempDir()
+	current = filepath.Join(base, "current")
+	for _, release := range []string{"rel1", "rel2"} {
+		if err := os.Mkdir(filepath.Join(base, release), 0o700); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Symlink("rel1", current); err != nil {
+		t.Fatal(err)
+	}
+	repoint = func(rel string) {
+		t.Helper()
+		next := current + ".next"
+		if err := os.Symlink(rel, next); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Rename(next, current); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return base, current, repoint
 }

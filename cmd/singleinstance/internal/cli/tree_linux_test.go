@@ -700,11 +700,7 @@ func TestTreeLockFileMovedAwayAndBack(t *testing.T) {
 		assertHeld(t, lockDir, command)
 		assertDescribesLockFile(t, lockDir)
 	}
-	killName(t, lockDir, false)
-	if code := run.exitCode(); code != 128+int(syscall.SIGTERM) {
-		t.Fatalf("run exited %d, want %d (its command stopped by kill)", code, 128+int(syscall.SIGTERM))
-	}
-	assertFree(t, lockDir)
+	killCommand(t, run, lockDir)
 }
 
 // TestTreeLockDirLinkRolledBack: the lock directory is a symbolic link
@@ -745,11 +741,7 @@ func TestTreeLockDirLinkRolledBack(t *testing.T) {
 	}
 	assertHeld(t, current, command)
 	assertDescribesLockFile(t, current)
-	killName(t, current, false)
-	if code := run.exitCode(); code != 128+int(syscall.SIGTERM) {
-		t.Fatalf("run exited %d, want %d (its command stopped by kill)", code, 128+int(syscall.SIGTERM))
-	}
-	assertFree(t, current)
+	killCommand(t, run, current)
 }
 
 // assertDescribesLockFile checks that the name's description names the
@@ -763,4 +755,15 @@ func assertDescribesLockFile(t *testing.T, lockDir string) {
 	if st.Holder == nil || !st.Verified {
 		t.Fatalf("Status = holder %+v, verified %v; want a holder that the lock file at the path verifies", st.Holder, st.Verified)
 	}
+}
+
+// killCommand stops run's command with kill and checks that run exits as
+// its command did (SIGTERM) and that the name is then free.
+func killCommand(t *testing.T, run *cliProc, lockDir string) {
+	t.Helper()
+	killName(t, lockDir, false)
+	if code := run.exitCode(); code != 128+int(syscall.SIGTERM) {
+		t.Fatalf("run exited %d, want %d (its command stopped by kill)", code, 128+int(syscall.SIGTERM))
+	}
+	assertFree(t, lockDir)
 }
