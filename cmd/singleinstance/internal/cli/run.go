@@ -139,10 +139,14 @@ func (a *app) run(ctx context.Context, name string, argv []string, wait time.Dur
 		}
 	}
 	inst, err := singleinstance.NewContext(ctx, name, opts...)
-	if errors.Is(err, singleinstance.ErrAlreadyRunning) && wait != 0 && ctx.Err() == nil {
-		if a.chatty() {
-			var conflict *singleinstance.AlreadyRunningError
-			errors.As(err, &conflict)
+	if err != nil && wait != 0 && ctx.Err() == nil {
+		// The first try does not wait, so that a conflict can be said
+		// before the wait. Any failure of it goes on to the waiting
+		// try: a lock file replaced again and again gives up quickly
+		// only without a wait, and an error that stays fails it again at
+		// once.
+		var conflict *singleinstance.AlreadyRunningError
+		if a.chatty() && errors.As(err, &conflict) {
 			a.say("waiting for '%s'%s to exit", name, a.describeHolder(conflict.Holder))
 		}
 		inst, err = singleinstance.NewContext(ctx, name, append(opts, singleinstance.WithTimeout(wait))...)

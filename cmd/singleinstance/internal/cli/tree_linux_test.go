@@ -767,3 +767,43 @@ func killCommand(t *testing.T, run *cliProc, lockDir string) {
 	}
 	assertFree(t, lockDir)
 }
+
+// TestRunWaitOutlastsRelinkLoop: while nobody holds the name, a loop links
+// a free copy of the lock file over the lock path as fast as it can (no
+// fork between links). "run --wait" must not give up before its deadline
+// for anything the loop does, its quick first try included; it starts its
+// command in some gap of the loop or once the loop stops.
+func TestRunWaitOutlastsRelinkLoop(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	lockDir := filepath.Join(dir, "locks")
+	if code := startCLI(t, lockDir, "run", "app", "--", "true").exitCode(); code != 0 {
+		t.Fatalf("first run exited %d", code)
+	}
+	lock, copied, tmp := filepath.Join(lockDir, "app.lock"), filepath.Join(dir, "copy.lock"), filepath.Join(dir, "tmp.lock")
+	if err := os.Link(lock, copied); err != nil {
+		t.Fatal(err)
+	}
+	relink := func() {
+		os.Remove(tmp)
+		if err := os.Link(copied, tmp); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Rename(tmp, lock); err != nil {
+			t.Fatal(err)
+		}
+	}
+	marker := filepath.Join(dir, "ran")
+	const relinks = 20000
+	relink() // the first try meets a linked file
+	run := startCLI(t, lockDir, "run", "--wait", "1m", "app", "--", "sh", "-c", "echo ran > "+marker)
+	for range relinks {
+		relink()
+	}
+	if code := run.exitCode(); code != 0 {
+		t.Fatalf("run --wait 1m exited %d while the lock file was re-linked %d times; want it to start its command", code, relinks)
+	}
+	if _, err := os.Stat(marker); err != nil {
+		t.Fatalf("the command did not run: %v", err)
+	}
+}
