@@ -198,6 +198,20 @@ func (l *Lock) restore() error {
 	if err != nil {
 		return err
 	}
+	switch nDev, nIno := safefs.FileID(fi); {
+	case nIno != 0 && nDev == l.fDev && nIno == l.fIno:
+		// Put back between the check and this open (renamed away and
+		// straight back): the lock is where it was. A new open of it
+		// could never lock it beside this process's own.
+		nf.Close()
+		return nil
+	case nIno != 0 && l.inherited != nil && nDev == l.inheritedDev && nIno == l.inheritedIno:
+		nf.Close()
+		if l.backToInherited() {
+			return nil
+		}
+		return errors.New("lock file put back, but its lock could not be taken back yet")
+	}
 	if err := l.lockReplacement(nf); err != nil {
 		nf.Close()
 		return err
