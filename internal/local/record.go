@@ -130,6 +130,14 @@ func parseDigits(d []byte) (uint64, bool) {
 	return v, true
 }
 
+// heldLockFile reports whether f, an open file with inode ino, is a held
+// lock file: its record says held and was written to f itself, not copied
+// there (see proc.NameLock.HeldRecord).
+func heldLockFile(f *os.File, ino uint64) bool {
+	r := readRecord(f)
+	return r.held && r.ino == ino
+}
+
 func readRecord(f *os.File) record {
 	b := make([]byte, recordLen)
 	n, _ := f.ReadAt(b, 0)

@@ -109,7 +109,7 @@ func claimToken(key, base string, log *slog.Logger) (*os.File, []int, error) {
 				"a holder whose lock file is deleted cannot be detected", "uid", uid)
 			return nil, nil, nil
 		}
-		if pids, _ := proc.Holders(proc.NameLock{Base: base, Sock: ino}); len(pids) > 0 {
+		if pids, _ := proc.Holders(proc.NameLock{Base: base, Sock: ino, HeldRecord: heldLockFile}); len(pids) > 0 {
 			return nil, pids, ErrAlreadyRunning
 		}
 		time.Sleep(time.Millisecond)
@@ -133,7 +133,7 @@ func tokenHeld(key, base string) (held bool, ino uint64, err error) {
 	if err != nil || ino == 0 {
 		return false, 0, err
 	}
-	pids, err := proc.Holders(proc.NameLock{Base: base, Sock: ino})
+	pids, err := proc.Holders(proc.NameLock{Base: base, Sock: ino, HeldRecord: heldLockFile})
 	return err == nil && len(pids) > 0, ino, nil
 }
 

@@ -24,6 +24,13 @@ type NameLock struct {
 	// container gives that directory; the directory may have been deleted
 	// and made again since. Deleted is empty if no such lock counts.
 	Deleted string
+	// HeldRecord, if set, reports whether f, an open regular file with
+	// inode ino, is a held lock file: its record says held and names that
+	// very inode. Together with the name token, a write lock on such a
+	// file counts whatever the file is now called: a holder's lock file
+	// renamed away (a backup, a careless mv, two names' files swapped)
+	// still shows its tree.
+	HeldRecord func(f *os.File, ino uint64) bool
 }
 
 // Holders returns the PIDs of the processes visible from here that hold

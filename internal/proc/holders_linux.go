@@ -110,7 +110,41 @@ func holdsVia(pid int, l NameLock, threads bool) (bool, error) {
 		}
 		lockedEarlier = true
 	}
+	if hasSock && !lockedEarlier && l.HeldRecord != nil {
+		return holdsRenamed(base, names, l), nil
+	}
 	return hasSock && lockedEarlier, nil
+}
+
+// holdsRenamed reports whether the process (or thread) at /proc path
+// base, which holds the name token, holds a write lock on a held lock
+// file under another name than the name's (see NameLock.HeldRecord).
+// Only such a process is looked at this closely: it may open the
+// descriptors' files, which it does only for regular files the kernel
+// shows write-locked through them.
+func holdsRenamed(base string, names []string, l NameLock) bool {
+	dir := base + "/fd"
+	for n, link := range fdLinks(dir, names) {
+		path, _ := strings.CutSuffix(link, " (deleted)")
+		if !strings.HasPrefix(path, "/") || filepath.Base(path) == l.Base {
+			continue // not a file, or one of the name's, already looked at
+		}
+		info, err := os.ReadFile(base + "/fdinfo/" + n)
+		if err != nil || !fdinfoHasWriteLock(info) {
+			continue
+		}
+		f, err := os.OpenFile(dir+"/"+n, os.O_RDONLY|unix.O_NONBLOCK|unix.O_NOCTTY, 0)
+		if err != nil {
+			continue
+		}
+		var st unix.Stat_t
+		held := unix.Fstat(int(f.Fd()), &st) == nil && st.Mode&unix.S_IFMT == unix.S_IFREG && l.HeldRecord(f, st.Ino)
+		f.Close()
+		if held {
+			return true
+		}
+	}
+	return false
 }
 
 func deletedLockFiles(pid int, l NameLock) ([]string, error) {

@@ -807,3 +807,49 @@ func TestRunWaitOutlastsRelinkLoop(t *testing.T) {
 		t.Fatalf("the command did not run: %v", err)
 	}
 }
+
+// TestTreeLockFileRenamedAwayWhileWrapperStalled: while run is stopped
+// (SIGSTOP: a stalled or busy holder, or one in its first moments, before
+// its watch starts), its command's lock file is renamed to another name in
+// the lock directory (a careless "mv app.lock app.lock.bak"), or swapped
+// with another name's free lock file. Nothing at the lock path shows the
+// holder then; the command, which holds the renamed file and the name
+// token, must still hold the name: check says RUNNING, a second run is
+// refused, and kill stops the command.
+func TestTreeLockFileRenamedAwayWhileWrapperStalled(t *testing.T) {
+	t.Parallel()
+	for _, swap := range []bool{false, true} {
+		dir := t.TempDir()
+		lockDir, cmdFile := filepath.Join(dir, "locks"), filepath.Join(dir, "cmd")
+		if swap {
+			if code := startCLI(t, lockDir, "run", "other", "--", "true").exitCode(); code != 0 {
+				t.Fatalf("run other exited %d", code)
+			}
+		}
+		run := startCLI(t, lockDir, "run", "app", "--", "sh", "-c", "echo $$ > "+cmdFile+"; exec sleep 300")
+		command := readPID(t, cmdFile)
+		if err := run.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
+			t.Fatal(err)
+		}
+		lock := filepath.Join(lockDir, "app.lock")
+		if swap {
+			other := filepath.Join(lockDir, "other.lock")
+			if err := os.Rename(lock, lock+".tmp"); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Rename(other, lock); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Rename(lock+".tmp", other); err != nil {
+				t.Fatal(err)
+			}
+		} else if err := os.Rename(lock, lock+".bak"); err != nil {
+			t.Fatal(err)
+		}
+		assertHeld(t, lockDir, command)
+		if err := run.cmd.Process.Signal(syscall.SIGCONT); err != nil {
+			t.Fatal(err)
+		}
+		killCommand(t, run, lockDir)
+	}
+}
