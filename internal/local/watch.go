@@ -161,6 +161,16 @@ func (l *Lock) check(failures int) (replaced, lost, failed bool) {
 		l.s.log.Warn("singleinstance: lock file was deleted or replaced; protection restored",
 			"lock", l.paths.lock, "pid", l.holder.PID)
 		replaced = true
+	} else if l.shared {
+		// A process of the command's tree may have unlocked the open file
+		// it shares with this one: the lock is taken again through it
+		// (locking what it holds already changes nothing), unless another
+		// open file holds it by now.
+		if err := filelock.TryLock(l.f); errors.Is(err, filelock.ErrLocked) {
+			l.markLost(fmt.Errorf("singleinstance: %w: the lock on %s was let go by a process that shares it, and another process took it",
+				ErrLockLost, l.paths.lock))
+			return false, true, false
+		}
 	}
 	if l.described() && (!stillSame(l.paths.info, l.infoFile) || !stillSame(l.paths.pid, l.pidFile)) {
 		if err := l.writeInfoFiles(); err != nil {

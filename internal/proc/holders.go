@@ -37,9 +37,12 @@ type NameLock struct {
 // the name: a write lock on the lock file at the lock path (or on
 // l.Inherited, or on a deleted file that was at l.Deleted); or the name
 // token together with a write lock on an earlier lock file of the name (a
-// tree whose lock file was deleted or replaced). A process that holds the
-// token alone (one that let go of the lock, or a fork that has not yet
-// called exec) holds nothing. The kernel's file tables are the evidence,
+// tree whose lock file was deleted or replaced), on a held lock file
+// under another name (see HeldRecord), or with a lock file of the name
+// kept open through exec without its lock (a command's tree, one of whose
+// processes unlocked the lock they share). A process that holds the token
+// alone (one that closed the lock file, or a fork that has not yet called
+// exec) holds nothing. The kernel's file tables are the evidence,
 // so every PID returned was a holder at the time of its look. Processes of
 // other users are invisible unless the caller may inspect them. Only Linux
 // can tell; elsewhere it returns an error wrapping errors.ErrUnsupported.

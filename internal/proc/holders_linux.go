@@ -80,7 +80,14 @@ func holdsVia(pid int, l NameLock, threads bool) (bool, error) {
 	if l.Sock != 0 {
 		sock = "socket:[" + strconv.FormatUint(l.Sock, 10) + "]"
 	}
-	hasSock, lockedEarlier := false, false
+	// lockedEarlier: a write lock on a lock file of the name that is not
+	// the one at the path; keptOpen: a lock file of the name kept open
+	// through exec but without a lock (a command's tree whose lock one of
+	// them unlocked: the tree keeps the descriptors, so it keeps the
+	// name). With the token, either keeps the name held. A descriptor
+	// closed at exec is left out: a fork of a releasing holder has a copy
+	// for a moment.
+	hasSock, lockedEarlier, keptOpen := false, false, false
 	for n, link := range fdLinks(dir, names) {
 		if sock != "" && link == sock {
 			hasSock = true
@@ -89,11 +96,12 @@ func holdsVia(pid int, l NameLock, threads bool) (bool, error) {
 		if !strings.HasPrefix(link, "/") || !maybeOfName(link, l) {
 			continue
 		}
+		path, deleted := strings.CutSuffix(link, " (deleted)")
 		info, err := os.ReadFile(base + "/fdinfo/" + n)
 		if err != nil || !fdinfoHasWriteLock(info) {
+			keptOpen = keptOpen || err == nil && !deleted && filepath.Base(path) == l.Base && fdinfoInherited(info)
 			continue
 		}
-		path, deleted := strings.CutSuffix(link, " (deleted)")
 		if deleted && l.Deleted != "" && deletedLockFile(base, dir+"/"+n, path, info, l) {
 			return true, nil
 		}
@@ -110,10 +118,10 @@ func holdsVia(pid int, l NameLock, threads bool) (bool, error) {
 		}
 		lockedEarlier = true
 	}
-	if hasSock && !lockedEarlier && l.HeldRecord != nil {
+	if hasSock && !lockedEarlier && !keptOpen && l.HeldRecord != nil {
 		return holdsRenamed(base, names, l), nil
 	}
-	return hasSock && lockedEarlier, nil
+	return hasSock && (lockedEarlier || keptOpen), nil
 }
 
 // holdsRenamed reports whether the process (or thread) at /proc path

@@ -64,6 +64,20 @@ func fdinfoHasWriteLock(info []byte) bool {
 	return false
 }
 
+// fdinfoInherited reports whether an fdinfo file's flags show a
+// descriptor that survives exec (no O_CLOEXEC): one a process was given
+// to keep, as a command inherits the lock from its wrapper, not a copy a
+// fork holds for a moment before its exec closes it.
+func fdinfoInherited(info []byte) bool {
+	for line := range bytes.Lines(info) {
+		if v, ok := bytes.CutPrefix(line, []byte("flags:")); ok {
+			flags, err := strconv.ParseUint(string(bytes.TrimSpace(v)), 8, 64)
+			return err == nil && flags&unix.O_CLOEXEC == 0
+		}
+	}
+	return false
+}
+
 // isOFDWriteLock reports whether a lock line of /proc/locks or of an
 // fdinfo file ("1: OFDLCK ADVISORY WRITE PID MAJ:MIN:INODE 0 EOF") is an
 // open file description write lock.

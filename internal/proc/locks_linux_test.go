@@ -4,8 +4,11 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"syscall"
 	"testing"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/singleinstance/singleinstance/internal/filelock"
 )
@@ -76,5 +79,35 @@ func TestParseLockedFile(t *testing.T) {
 		if ok != tt.ok || got != tt.want {
 			t.Errorf("parseLockedFile(%q) = %v, %v; want %v, %v", tt.line, got, ok, tt.want, tt.ok)
 		}
+	}
+}
+
+// TestFdinfoInherited reads the flags line of real descriptors: one that
+// survives exec, and one closed at exec.
+func TestFdinfoInherited(t *testing.T) {
+	f, err := os.Create(filepath.Join(t.TempDir(), "x"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	fdinfo := func() []byte {
+		t.Helper()
+		info, err := os.ReadFile("/proc/self/fdinfo/" + strconv.Itoa(int(f.Fd())))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return info
+	}
+	if fdinfoInherited(fdinfo()) {
+		t.Errorf("a descriptor closed at exec (os.Create's) reads as inherited:\n%s", fdinfo())
+	}
+	if _, err := unix.FcntlInt(f.Fd(), unix.F_SETFD, 0); err != nil {
+		t.Fatal(err)
+	}
+	if !fdinfoInherited(fdinfo()) {
+		t.Errorf("a descriptor kept through exec does not read as inherited:\n%s", fdinfo())
+	}
+	if fdinfoInherited([]byte("pos:\t0\n")) {
+		t.Error("an fdinfo without flags reads as inherited")
 	}
 }

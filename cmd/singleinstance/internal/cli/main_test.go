@@ -44,6 +44,9 @@ func cliMain() {
 }
 
 func TestMain(m *testing.M) {
+	if file := os.Getenv(unlockEnv); file != "" {
+		unlockInheritedMain(file)
+	}
 	if os.Getenv(cliEnv) != "" {
 		cliMain()
 	}

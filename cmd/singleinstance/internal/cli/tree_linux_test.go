@@ -853,3 +853,51 @@ func TestTreeLockFileRenamedAwayWhileWrapperStalled(t *testing.T) {
 		killCommand(t, run, lockDir)
 	}
 }
+
+// TestTreeCommandUnlocksInheritedLock: the command unlocks the lock it
+// inherited (descriptor 3) but keeps descriptors 3 and 4 open. A process
+// that keeps them holds the name: while run lives, it takes the lock
+// again through the open file it shares; once run is SIGKILLed, a child
+// that keeps them unlocked still holds the name, by the token and the
+// lock file it keeps open. Neither lets a second copy start or check say
+// not running, and kill stops them.
+func TestTreeCommandUnlocksInheritedLock(t *testing.T) {
+	t.Parallel()
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Run("run alive", func(t *testing.T) {
+		t.Parallel()
+		dir := t.TempDir()
+		lockDir, cmdFile := filepath.Join(dir, "locks"), filepath.Join(dir, "cmd")
+		run := startCLI(t, lockDir, "run", "app", "--", "env", unlockEnv+"="+cmdFile, exe)
+		command := readPID(t, cmdFile)
+		assertHeld(t, lockDir, command)
+		// run's next check takes the lock again: the kernel's lock then
+		// verifies the description.
+		for deadline := time.Now().Add(treeDeadline); ; time.Sleep(pollInterval) {
+			st, err := singleinstance.Status("app", singleinstance.WithLockDir(lockDir))
+			if err == nil && st.Verified {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("run did not take the lock again within %v: Status = %+v, %v", treeDeadline, st, err)
+			}
+		}
+		assertHeld(t, lockDir, command)
+		killCommand(t, run, lockDir)
+	})
+	t.Run("run killed", func(t *testing.T) {
+		t.Parallel()
+		dir := t.TempDir()
+		lockDir, childFile := filepath.Join(dir, "locks"), filepath.Join(dir, "child")
+		run := startCLI(t, lockDir, "run", "app", "--", "sh", "-c",
+			"env "+unlockEnv+"="+childFile+" "+exe+" </dev/null >/dev/null 2>&1 & exit 0")
+		child := readPID(t, childFile)
+		run.expect("still hold 'app'")
+		run.killLeaving(child)
+		assertHeld(t, lockDir, child)
+		stopChild(t, lockDir, child, false)
+	})
+}
