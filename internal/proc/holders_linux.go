@@ -81,8 +81,8 @@ func holdsVia(pid int, l NameLock, threads bool) (bool, error) {
 		sock = "socket:[" + strconv.FormatUint(l.Sock, 10) + "]"
 	}
 	// lockedEarlier: a write lock on a lock file of the name that is not
-	// the one at the path; keptOpen: a lock file of the name kept open
-	// through exec but without a lock (a command's tree whose lock one of
+	// the one at the path; keptOpen: a lock file of the name (deleted or
+	// not) kept open through exec but without a lock (a command's tree whose lock one of
 	// them unlocked: the tree keeps the descriptors, so it keeps the
 	// name). With the token, either keeps the name held. A descriptor
 	// closed at exec is left out: a fork of a releasing holder has a copy
@@ -99,7 +99,7 @@ func holdsVia(pid int, l NameLock, threads bool) (bool, error) {
 		path, deleted := strings.CutSuffix(link, " (deleted)")
 		info, err := os.ReadFile(base + "/fdinfo/" + n)
 		if err != nil || !fdinfoHasWriteLock(info) {
-			keptOpen = keptOpen || err == nil && !deleted && filepath.Base(path) == l.Base && fdinfoInherited(info)
+			keptOpen = keptOpen || err == nil && filepath.Base(path) == l.Base && fdinfoInherited(info)
 			continue
 		}
 		if deleted && l.Deleted != "" && deletedLockFile(base, dir+"/"+n, path, info, l) {
@@ -125,11 +125,13 @@ func holdsVia(pid int, l NameLock, threads bool) (bool, error) {
 }
 
 // holdsRenamed reports whether the process (or thread) at /proc path
-// base, which holds the name token, holds a write lock on a held lock
-// file under another name than the name's (see NameLock.HeldRecord).
-// Only such a process is looked at this closely: it may open the
-// descriptors' files, which it does only for regular files the kernel
-// shows write-locked through them.
+// base, which holds the name token, holds a held lock file under another
+// name than the name's (see NameLock.HeldRecord): write-locked through
+// one of its descriptors, or kept open through exec (inherited, and then
+// unlocked by a process of its tree, as keptOpen in holdsVia). Only such
+// a process is looked at this closely: it may open the descriptors'
+// files, which it does only for regular files the kernel shows
+// write-locked or inherited through them.
 func holdsRenamed(base string, names []string, l NameLock) bool {
 	dir := base + "/fd"
 	for n, link := range fdLinks(dir, names) {
@@ -138,7 +140,7 @@ func holdsRenamed(base string, names []string, l NameLock) bool {
 			continue // not a file, or one of the name's, already looked at
 		}
 		info, err := os.ReadFile(base + "/fdinfo/" + n)
-		if err != nil || !fdinfoHasWriteLock(info) {
+		if err != nil || !fdinfoHasWriteLock(info) && !fdinfoInherited(info) {
 			continue
 		}
 		f, err := os.OpenFile(dir+"/"+n, os.O_RDONLY|unix.O_NONBLOCK|unix.O_NOCTTY, 0)

@@ -900,4 +900,36 @@ func TestTreeCommandUnlocksInheritedLock(t *testing.T) {
 		assertHeld(t, lockDir, child)
 		stopChild(t, lockDir, child, false)
 	})
+	// The lock file renamed or deleted first (run restores a new one),
+	// then run SIGKILLed, and only then the child unlocks: the file it
+	// keeps is under another name, or has none.
+	for _, how := range []string{"renamed", "deleted"} {
+		t.Run(how+", run killed, then unlocked", func(t *testing.T) {
+			t.Parallel()
+			dir := t.TempDir()
+			lockDir, childFile, goFile := filepath.Join(dir, "locks"), filepath.Join(dir, "child"), filepath.Join(dir, "go")
+			run := startCLI(t, lockDir, "run", "app", "--", "sh", "-c",
+				"env "+unlockEnv+"="+childFile+":"+goFile+" "+exe+" </dev/null >/dev/null 2>&1 & exit 0")
+			child := readPID(t, childFile)
+			run.expect("still hold 'app'")
+			lock := filepath.Join(lockDir, "app.lock")
+			var err error
+			if how == "renamed" {
+				err = os.Rename(lock, lock+".bak")
+			} else {
+				err = os.Remove(lock)
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			run.expect("protection restored")
+			run.killLeaving(child)
+			if err := os.WriteFile(goFile, nil, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			waitExists(t, childFile+".unlocked")
+			assertHeld(t, lockDir, child)
+			stopChild(t, lockDir, child, false)
+		})
+	}
 }
