@@ -164,12 +164,16 @@ func (l *Lock) check(failures int) (replaced, lost, failed bool) {
 	} else if l.shared {
 		// A process of the command's tree may have unlocked the open file
 		// it shares with this one: the lock is taken again through it
-		// (locking what it holds already changes nothing), unless another
-		// open file holds it by now.
+		// (locking what it holds already changes nothing). Another open
+		// file may hold it for a moment (a waiter that locked it, found
+		// the tree by its token, and lets go): as for a restore, only one
+		// that recorded itself as the holder, or stays, takes it.
 		if err := filelock.TryLock(l.f); errors.Is(err, filelock.ErrLocked) {
-			l.markLost(fmt.Errorf("singleinstance: %w: the lock on %s was let go by a process that shares it, and another process took it",
-				ErrLockLost, l.paths.lock))
-			return false, true, false
+			if err := l.lockReplacement(l.f); errors.Is(err, ErrLockLost) {
+				l.markLost(fmt.Errorf("singleinstance: %w: the lock on %s was let go by a process that shares it, and another process took it",
+					ErrLockLost, l.paths.lock))
+				return false, true, false
+			}
 		}
 	}
 	if l.described() && (!stillSame(l.paths.info, l.infoFile) || !stillSame(l.paths.pid, l.pidFile)) {
