@@ -155,7 +155,7 @@ func (s *stopper) again() {
 		return
 	}
 	s.lastLook = time.Now()
-	l := proc.NameLock{Base: s.lock.Base, Sock: s.lock.Sock, HeldRecord: heldLockFile}
+	l := tokenLock(s.lock.Base, s.lock.Sock)
 	pids, err := proc.Holders(l)
 	if err != nil {
 		return

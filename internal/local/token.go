@@ -109,7 +109,7 @@ func claimToken(key, base string, log *slog.Logger) (*os.File, []int, error) {
 				"a holder whose lock file is deleted cannot be detected", "uid", uid)
 			return nil, nil, nil
 		}
-		if pids, _ := proc.Holders(proc.NameLock{Base: base, Sock: ino, HeldRecord: heldLockFile}); len(pids) > 0 {
+		if pids, _ := proc.Holders(tokenLock(base, ino)); len(pids) > 0 {
 			return nil, pids, ErrAlreadyRunning
 		}
 		time.Sleep(time.Millisecond)
@@ -133,8 +133,16 @@ func tokenHeld(key, base string) (held bool, ino uint64, err error) {
 	if err != nil || ino == 0 {
 		return false, 0, err
 	}
-	pids, err := proc.Holders(proc.NameLock{Base: base, Sock: ino, HeldRecord: heldLockFile})
+	pids, err := proc.Holders(tokenLock(base, ino))
 	return err == nil && len(pids) > 0, ino, nil
+}
+
+// tokenLock is what a process holds the name by through its token alone
+// in sight: the token (the socket with inode sock) together with a lock
+// file named base, or a held lock file under another name (see
+// proc.Holders).
+func tokenLock(base string, sock uint64) proc.NameLock {
+	return proc.NameLock{Base: base, Sock: sock, HeldRecord: heldLockFile}
 }
 
 // tokenOwner asks who bound the name token: the socket's inode if it is a
