@@ -212,7 +212,8 @@ func (l *Lock) restore() error {
 	if err != nil {
 		return err
 	}
-	switch nDev, nIno := safefs.FileID(fi); {
+	nDev, nIno := safefs.FileID(fi)
+	switch {
 	case nIno != 0 && nDev == l.fDev && nIno == l.fIno:
 		// Put back between the check and this open (renamed away and
 		// straight back): the lock is where it was. A new open of it
@@ -230,7 +231,6 @@ func (l *Lock) restore() error {
 		nf.Close()
 		return err
 	}
-	nDev, nIno := safefs.FileID(fi)
 	if same, err := safefs.SameFileID(nf, nDev, nIno, l.paths.lock); err != nil || !same {
 		filelock.Unlock(nf)
 		nf.Close()
@@ -245,30 +245,36 @@ func (l *Lock) restore() error {
 		nf.Close()
 		return err
 	}
-	// Order matters for readers (see probe): the new file is locked, then
-	// the .info names it, and only then is the old lock given up.
+	l.moveLockTo(nf, nDev, nIno, "restored")
+	return nil
+}
+
+// moveLockTo makes f, locked and now at the lock path (dev and ino are
+// its identity), the lock; how says what happened, for the log. Order
+// matters for readers (see probe): f is locked already, then the .info
+// names it, and only then is the old file let go. The file a started
+// command inherited is kept (see Lock.inherited): its tree still holds
+// it, and it must not read as free. The caller holds l.mu.
+func (l *Lock) moveLockTo(f *os.File, dev, ino uint64, how string) {
 	old, oldDev, oldIno := l.f, l.fDev, l.fIno
-	l.f, l.fDev, l.fIno = nf, nDev, nIno
-	l.holder.LockDevice, l.holder.LockInode = nDev, nIno
+	l.f, l.fDev, l.fIno = f, dev, ino
+	l.holder.LockDevice, l.holder.LockInode = dev, ino
 	// Not described yet (ForCommand), Describe names the new file.
 	if l.described() {
 		if err := l.writeInfoFiles(); err != nil {
 			// The new file is locked and the old one is let go below
 			// either way: protection is restored, only the description is
 			// missing until the next check rewrites it.
-			l.s.log.Warn("singleinstance: lock file restored, but its description cannot be written yet",
+			l.s.log.Warn("singleinstance: lock file "+how+", but its description cannot be written yet",
 				"lock", l.paths.lock, "err", err)
 		}
 	}
 	if l.shared && oldDev == l.inheritedDev && oldIno == l.inheritedIno {
-		// A started command's tree still holds the old file: it must not
-		// read as free, and it is kept (see backToInherited).
 		l.inherited = old
-		return nil
+		return
 	}
 	writeRecord(old, oldIno, record{token: l.holder.Token})
 	old.Close()
-	return nil
 }
 
 // backToInherited makes the inherited lock file (see Lock.inherited) the
@@ -291,22 +297,11 @@ func (l *Lock) backToInherited() bool {
 	if err := filelock.TryLock(l.inherited); err != nil {
 		return false
 	}
-	// As in restore, for readers: the file at the path is locked, then
-	// the .info names it, and only then is the replacement let go. The
-	// inherited file's record still names this acquisition as its holder
-	// (a restore never rewrites it).
-	replacement, replacementIno := l.f, l.fIno
-	l.f, l.fDev, l.fIno = l.inherited, l.inheritedDev, l.inheritedIno
+	// The inherited file's record still names this acquisition as its
+	// holder (a restore never rewrites it).
+	f := l.inherited
 	l.inherited = nil
-	l.holder.LockDevice, l.holder.LockInode = l.fDev, l.fIno
-	if l.described() {
-		if err := l.writeInfoFiles(); err != nil {
-			l.s.log.Warn("singleinstance: lock file put back, but its description cannot be written yet",
-				"lock", l.paths.lock, "err", err)
-		}
-	}
-	writeRecord(replacement, replacementIno, record{token: l.holder.Token})
-	replacement.Close()
+	l.moveLockTo(f, l.inheritedDev, l.inheritedIno, "put back")
 	return true
 }
 
