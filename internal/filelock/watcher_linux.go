@@ -244,11 +244,7 @@ func (w *inotifyWatcher) arm() (moved bool, err error) {
 		in.use(w, l.m)
 	}
 	if w.in != nil {
-		in.release(w, w.dir)
-		in.release(w, w.file)
-		for _, l := range w.links {
-			in.release(w, l.m)
-		}
+		in.releaseMarks(w)
 	}
 	in.watchers[w] = struct{}{}
 	w.in, w.dir, w.name, w.file, w.links = in, dir, name, file, links
@@ -310,14 +306,16 @@ func (w *inotifyWatcher) disarm() {
 	if in == nil {
 		return
 	}
-	in.release(w, w.dir)
-	in.release(w, w.file)
-	for _, l := range w.links {
-		in.release(w, l.m)
-	}
-	w.in, w.dir, w.name, w.file, w.links = nil, nil, "", nil, nil
+	in.releaseMarks(w)
+	w.forget()
 	delete(in.watchers, w)
 	in.idle()
+}
+
+// forget drops the Watcher's record of its watches, which it no longer
+// uses. The caller holds hub.mu.
+func (w *inotifyWatcher) forget() {
+	w.in, w.dir, w.name, w.file, w.links = nil, nil, "", nil, nil
 }
 
 // notify wakes the Watcher's Wait, now or when it next waits.
@@ -393,6 +391,16 @@ func (in *inotifyInstance) mark(wd int) *mark {
 		in.marks[m.wd] = m
 	}
 	return m
+}
+
+// releaseMarks lets go of every mark w uses: its directory, its file and
+// its links' directories. The caller holds hub.mu.
+func (in *inotifyInstance) releaseMarks(w *inotifyWatcher) {
+	in.release(w, w.dir)
+	in.release(w, w.file)
+	for _, l := range w.links {
+		in.release(w, l.m)
+	}
 }
 
 func (in *inotifyInstance) use(w *inotifyWatcher, m *mark) {
@@ -481,7 +489,7 @@ func (in *inotifyInstance) abandon() {
 	}
 	in.reading = false
 	for w := range in.watchers {
-		w.in, w.dir, w.name, w.file, w.links = nil, nil, "", nil, nil
+		w.forget()
 		w.notify()
 	}
 	clear(in.watchers)
