@@ -285,17 +285,7 @@ func TestFaultLinkedLockFileReplacedWhenFree(t *testing.T) {
 // every try meets a linked file.
 func TestFaultLockFileRelinkedInALoopWaiterOutlasts(t *testing.T) {
 	t.Parallel()
-	dir := t.TempDir()
-	opt := singleinstance.WithLockDir(dir)
-	faultMustRelease(t, faultMustNew(t, opt))
-	backup := filepath.Join(dir, "backup")
-	if err := os.Mkdir(backup, 0o700); err != nil {
-		t.Fatal(err)
-	}
-	copied := filepath.Join(backup, faultName+".lock")
-	if err := os.Link(faultPath(dir, ".lock"), copied); err != nil {
-		t.Fatal(err)
-	}
+	dir, opt, copied := faultFreeLinkedCopy(t)
 	relinker := &relinkOnLog{t: t, from: copied, to: faultPath(dir, ".lock")}
 	newRelinked := func(wait time.Duration, untilSlowed bool) (*singleinstance.Instance, error) {
 		relinker.reset(untilSlowed)
@@ -344,13 +334,7 @@ func TestFaultLockFileRelinkedInALoopWaiterOutlasts(t *testing.T) {
 // then replaces its file), or once the loop stops.
 func TestFaultLockFileRelinkedConcurrentlyWaiterOutlasts(t *testing.T) {
 	t.Parallel()
-	dir := t.TempDir()
-	opt := singleinstance.WithLockDir(dir)
-	faultMustRelease(t, faultMustNew(t, opt))
-	copied := filepath.Join(dir, "backup.lock")
-	if err := os.Link(faultPath(dir, ".lock"), copied); err != nil {
-		t.Fatal(err)
-	}
+	dir, opt, copied := faultFreeLinkedCopy(t)
 	const waiters, relinks = 4, 20000
 	errs := make(chan error, waiters)
 	relinked := make(chan struct{})
@@ -369,15 +353,10 @@ func TestFaultLockFileRelinkedConcurrentlyWaiterOutlasts(t *testing.T) {
 	// Half the links replace the path at once (link, then rename over
 	// it); half remove it first, as ln -f may, so that an acquisition
 	// also meets no file, and its rivals' new ones.
-	tmp := copied + ".tmp"
 	lockPath := faultPath(dir, ".lock")
 	for i := 0; i < relinks; i++ {
 		if i%2 == 0 {
-			os.Remove(tmp)
-			if err := os.Link(copied, tmp); err != nil {
-				t.Fatal(err)
-			}
-			if err := os.Rename(tmp, lockPath); err != nil {
+			if err := relinkOver(copied, lockPath); err != nil {
 				t.Fatal(err)
 			}
 		} else {
@@ -426,11 +405,7 @@ func (h *relinkOnLog) Handle(_ context.Context, r slog.Record) error {
 	case strings.Contains(r.Message, "keeps being replaced"):
 		h.slowed = true
 	case strings.Contains(r.Message, "replaced by a new one") && !(h.untilSlowed && h.slowed):
-		tmp := h.from + ".tmp"
-		os.Remove(tmp)
-		if err := os.Link(h.from, tmp); err != nil {
-			h.t.Error(err)
-		} else if err := os.Rename(tmp, h.to); err != nil {
+		if err := relinkOver(h.from, h.to); err != nil {
 			h.t.Error(err)
 		}
 		h.relinks++
@@ -442,3 +417,33 @@ func (h *relinkOnLog) Handle(_ context.Context, r slog.Record) error {
 }
 func (h *relinkOnLog) WithAttrs([]slog.Attr) slog.Handler { return h }
 func (h *relinkOnLog) WithGroup(string) slog.Handler      { return h }
+
+// faultFreeLinkedCopy takes and releases the name in a new lock directory,
+// and links its free lock file to a second name, dir/backup/NAME.lock,
+// which it returns with the directory and its option.
+func faultFreeLinkedCopy(t *testing.T) (dir string, opt singleinstance.Option, copied string) {
+	t.Helper()
+	dir = t.TempDir()
+	opt = singleinstance.WithLockDir(dir)
+	faultMustRelease(t, faultMustNew(t, opt))
+	backup := filepath.Join(dir, "backup")
+	if err := os.Mkdir(backup, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	copied = filepath.Join(backup, faultName+".lock")
+	if err := os.Link(faultPath(dir, ".lock"), copied); err != nil {
+		t.Fatal(err)
+	}
+	return dir, opt, copied
+}
+
+// relinkOver links from over to in one step: a link to a
+// temporary name beside from, renamed over to.
+func relinkOver(from, to string) error {
+	tmp := from + ".tmp"
+	os.Remove(tmp)
+	if err := os.Link(from, tmp); err != nil {
+		return err
+	}
+	return os.Rename(tmp, to)
+}
