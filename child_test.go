@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -35,8 +36,9 @@ const (
 	// SI_COMMAND_ROLE names) under it with StartCommand, printing
 	// "wrapping PID"; it releases when the child ends.
 	roleWrap = "wrap"
-	// roleSquat binds the name token key SI_KEY, prints "ready PID" and
-	// waits for stdin to close: another user who squats a name.
+	// roleSquat binds the name token keys SI_KEY (separated by commas),
+	// prints "ready PID" and waits for stdin to close: another user who
+	// squats a name.
 	roleSquat = "squat"
 	// roleThreadExit is a command that outlives its wrapper (it drops the
 	// parent-death signal) and whose main thread exits while another
@@ -186,12 +188,14 @@ func runChild(role string) int {
 		fmt.Printf("command ended %v\n", err)
 		return 0
 	case roleSquat:
-		tok, err := nametoken.Claim(os.Getenv("SI_KEY"))
-		if err != nil {
-			fmt.Println("error", err)
-			return 1
+		for key := range strings.SplitSeq(os.Getenv("SI_KEY"), ",") {
+			tok, err := nametoken.Claim(key)
+			if err != nil {
+				fmt.Println("error", err)
+				return 1
+			}
+			defer tok.Close()
 		}
-		defer tok.Close()
 		fmt.Printf("ready %d\n", os.Getpid())
 		io.Copy(io.Discard, os.Stdin)
 		return 0

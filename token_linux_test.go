@@ -17,16 +17,16 @@ import (
 	"github.com/singleinstance/singleinstance/internal/testchild"
 )
 
-// TestTokenSquattedByAnotherUser: another local user binds the name token
-// first. That must not block the name: New succeeds, says why it cannot
-// use the token, and the file lock still excludes a second copy.
+// TestTokenSquattedByAnotherUser: another local user binds name tokens
+// first. That must not block the name. With one token squatted, New binds
+// the next and keeps its protection; with all of them squatted, New
+// succeeds, says why it cannot use a token, and the file lock still
+// excludes a second copy.
 func TestTokenSquattedByAnotherUser(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("needs root to start a process as another user")
 	}
 	t.Parallel()
-	dir, opt := lockDir(t)
-	key := nametoken.Key(os.Geteuid(), dir, testName)
 	// The test binary sits in a directory only root can enter; the
 	// squatter needs a copy it can execute.
 	bin, err := os.MkdirTemp("", "squat")
@@ -38,33 +38,69 @@ func TestTokenSquattedByAnotherUser(t *testing.T) {
 	if err := os.Chmod(bin, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.CommandContext(t.Context(), exe, "-test.run=^$")
-	cmd.Env = append(os.Environ(), childRoleEnv+"="+roleSquat, "SI_KEY="+key)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
-	squatter := testchild.Start(t, cmd)
-	squatter.Expect("ready")
-
-	var logs syncBuffer
-	inst, err := singleinstance.New(testName, opt, singleinstance.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
-	if err != nil {
-		t.Fatalf("New with a squatted token: %v", err)
+	squat := func(t *testing.T, keys []string) {
+		cmd := exec.CommandContext(t.Context(), exe, "-test.run=^$")
+		cmd.Env = append(os.Environ(), childRoleEnv+"="+roleSquat, "SI_KEY="+strings.Join(keys, ","))
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+		squatter := testchild.Start(t, cmd)
+		squatter.Expect("ready")
 	}
-	defer inst.Release()
-	if !strings.Contains(logs.String(), "another user holds this lock's name token") || !strings.Contains(logs.String(), "uid=65534") {
-		t.Fatalf("no warning naming the squatter; log:\n%s", logs.String())
-	}
-	if _, err := singleinstance.New(testName, opt); err == nil {
-		t.Fatal("a second instance started")
-	}
-	running, err := singleinstance.CheckRunning(testName, opt)
-	if err != nil || !running {
-		t.Fatalf("CheckRunning = %v, %v", running, err)
-	}
-	inst.Release()
-	running, err = singleinstance.CheckRunning(testName, opt)
-	if err != nil || running {
-		t.Fatalf("CheckRunning after Release = %v, %v; the squatter's token must not count", running, err)
-	}
+	t.Run("one", func(t *testing.T) {
+		t.Parallel()
+		dir, opt := lockDir(t)
+		key := nametoken.Key(os.Geteuid(), dir, testName)
+		squat(t, []string{key})
+		var logs syncBuffer
+		inst, err := singleinstance.New(testName, opt, singleinstance.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
+		if err != nil {
+			t.Fatalf("New with a squatted token: %v", err)
+		}
+		defer inst.Release()
+		if strings.Contains(logs.String(), "another user holds") {
+			t.Fatalf("warned although a token was free; log:\n%s", logs.String())
+		}
+		if bound, err := nametoken.Bound(nametoken.SlotKey(key, 1)); err != nil || !bound {
+			t.Fatalf("the next token is not bound: %v, %v", bound, err)
+		}
+		// The token keeps the holder in sight without its files.
+		for _, f := range []string{".lock", ".pid", ".info"} {
+			os.Remove(filepath.Join(dir, testName+f))
+		}
+		if _, err := singleinstance.New(testName, opt, singleinstance.WithLogger(slog.New(slog.DiscardHandler))); !errors.Is(err, singleinstance.ErrAlreadyRunning) {
+			t.Fatalf("New beside a holder whose files were deleted = %v, want ErrAlreadyRunning", err)
+		}
+	})
+	t.Run("all", func(t *testing.T) {
+		t.Parallel()
+		dir, opt := lockDir(t)
+		key := nametoken.Key(os.Geteuid(), dir, testName)
+		var keys []string
+		for slot := range nametoken.Slots {
+			keys = append(keys, nametoken.SlotKey(key, slot))
+		}
+		squat(t, keys)
+		var logs syncBuffer
+		inst, err := singleinstance.New(testName, opt, singleinstance.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
+		if err != nil {
+			t.Fatalf("New with squatted tokens: %v", err)
+		}
+		defer inst.Release()
+		if !strings.Contains(logs.String(), "another user holds this lock's name tokens") || !strings.Contains(logs.String(), "uid=65534") {
+			t.Fatalf("no warning naming the squatter; log:\n%s", logs.String())
+		}
+		if _, err := singleinstance.New(testName, opt); err == nil {
+			t.Fatal("a second instance started")
+		}
+		running, err := singleinstance.CheckRunning(testName, opt)
+		if err != nil || !running {
+			t.Fatalf("CheckRunning = %v, %v", running, err)
+		}
+		inst.Release()
+		running, err = singleinstance.CheckRunning(testName, opt)
+		if err != nil || running {
+			t.Fatalf("CheckRunning after Release = %v, %v; the squatter's tokens must not count", running, err)
+		}
+	})
 }
 
 // TestTokenOutlivesDeletedFiles: a holder whose every file was deleted (and

@@ -103,9 +103,7 @@ func (r *probeResult) linkedElsewhere() bool {
 // file or the name token, where the platform can tell.
 func (r *probeResult) findHolding() {
 	if r.sockIno == 0 {
-		if ino, _, err := tokenOwner(r.tokenKey); err == nil {
-			r.sockIno = ino
-		}
+		r.sockIno = holderToken(r.tokenKey, filepath.Base(r.paths.lock))
 	}
 	holders := proc.Holders
 	if r.state.Orphaned {

@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
-	"time"
 
 	"github.com/singleinstance/singleinstance/internal/nametoken"
 	"github.com/singleinstance/singleinstance/internal/proc"
@@ -65,76 +64,174 @@ func tokenScope(dir string, private bool) string {
 	return given
 }
 
-// A token can be bound while nothing holds the name: by a holder that is
-// exiting (the kernel closes a dying process's descriptors one by one, the
-// lock file's first), by a fork of a releasing process that has not yet
-// called exec, or by a process that let go of the lock but not of the
-// token. claimToken tries again claimSpins times, then looks for the
-// holders claimRounds times, a millisecond apart.
+// A name has nametoken.Slots name tokens, of which a holder binds the
+// first it finds free. A token can be bound while nothing holds the name:
+// by a holder that is exiting (the kernel closes a dying process's
+// descriptors one by one, the lock file's first), by a fork of a
+// releasing process that has not yet called exec, by a process that let
+// go of the lock but not of the token, or by a wrapper that is stopped
+// (SIGSTOP) after its command's tree has gone. A holder that went on
+// without a token would show its tree only through its lock file: a tree
+// that unlocked that (see proc.Holders) would be seen by nobody, and a
+// newcomer would start beside it. So a newcomer that finds a token bound
+// by processes that hold nothing binds the next one. Each bound token
+// whose processes hold the name shows a holder, and a newcomer looks at
+// every token after it has bound its own, so that of two that bind two
+// tokens at once (each holding a different lock file of the name) at
+// least one sees the other. Only if every token stays bound by such
+// processes, or by another user, does a holder go on without one.
+
+// A token bound by a holder that is exiting is let go a few instructions
+// after its lock: claimSlot tries again claimSpins times before it looks
+// for the token's holders. A token let go between those looks is tried
+// again, at most claimRounds times.
 const (
 	claimSpins  = 50
 	claimRounds = 20
 )
 
-// claimToken binds the name token for a caller that has just locked the
+// claimToken binds a name token for a caller that has just locked the
 // lock file named base. It returns the bound token; or no token and no
-// error where the platform has none, another user squats the name
-// (logged), or processes that hold nothing keep it bound (the caller then
-// goes on without one); or the PIDs of the processes that hold the name
-// through the token, with ErrAlreadyRunning: a process of an earlier
-// holder's tree still runs, holding a lock file that was deleted or
-// replaced, so the caller must not go on.
+// error where the platform has none, or every token stays bound by
+// processes that hold nothing or by another user (logged); or the PIDs of
+// the processes that hold the name through a token, with
+// ErrAlreadyRunning: a process of an earlier holder's tree still runs,
+// holding a lock file that was deleted, replaced or unlocked, so the
+// caller must not go on.
 func claimToken(key, base string, log *slog.Logger) (*os.File, []int, error) {
-	for round := 0; round < claimRounds; round++ {
+	squatter := -1
+	for slot := range nametoken.Slots {
+		tok, pids, uid, err := claimSlot(nametoken.SlotKey(key, slot), base, log)
+		if uid >= 0 {
+			squatter = uid
+		}
+		switch {
+		case errors.Is(err, errors.ErrUnsupported):
+			return nil, nil, nil
+		case err != nil:
+			return nil, pids, err
+		case tok == nil:
+			continue
+		}
+		for other := range nametoken.Slots {
+			if other == slot {
+				continue
+			}
+			if _, pids, err := slotHolders(nametoken.SlotKey(key, other), base); err != nil || len(pids) > 0 {
+				tok.Close()
+				if err != nil {
+					return nil, nil, err
+				}
+				return nil, pids, ErrAlreadyRunning
+			}
+		}
+		return tok, nil, nil
+	}
+	if squatter >= 0 {
+		log.Warn("singleinstance: another user holds this lock's name tokens; "+
+			"a holder whose lock file is deleted cannot be detected", "uid", squatter)
+	} else {
+		log.Debug("singleinstance: every name token is bound by processes that hold no lock; going on without one")
+	}
+	return nil, nil, nil
+}
+
+// claimSlot binds the name token key. It returns the bound token; or the
+// PIDs of the processes that hold the name through it, with
+// ErrAlreadyRunning; or nothing where the platform has no token (an error
+// wrapping errors.ErrUnsupported), and where processes that hold nothing,
+// or another user (whose ID squatter then is), keep it bound (no error).
+func claimSlot(key, base string, log *slog.Logger) (tok *os.File, pids []int, squatter int, err error) {
+	for range claimRounds {
 		for range claimSpins {
 			tok, err := nametoken.Claim(key)
 			switch {
 			case err == nil:
-				return tok, nil, nil
+				return tok, nil, -1, nil
 			case errors.Is(err, errors.ErrUnsupported):
-				return nil, nil, nil
+				return nil, nil, -1, err
 			case !errors.Is(err, nametoken.ErrTaken):
-				return nil, nil, fmt.Errorf("singleinstance: name token: %w", err)
+				return nil, nil, -1, fmt.Errorf("singleinstance: name token: %w", err)
 			}
 			runtime.Gosched()
 		}
 		ino, uid, err := tokenOwner(key)
 		switch {
 		case err != nil:
-			return nil, nil, err
+			return nil, nil, -1, err
 		case uid < 0:
-			continue // released meanwhile
+			continue // let go meanwhile
 		case ino == 0:
-			log.Warn("singleinstance: another user holds this lock's name token; "+
-				"a holder whose lock file is deleted cannot be detected", "uid", uid)
-			return nil, nil, nil
+			return nil, nil, uid, nil
 		}
 		if pids, _ := proc.Holders(tokenLock(base, ino)); len(pids) > 0 {
-			return nil, pids, ErrAlreadyRunning
+			return nil, pids, -1, ErrAlreadyRunning
 		}
-		time.Sleep(time.Millisecond)
+		log.Debug("singleinstance: a name token is bound by processes that hold no lock; trying the next", "token", key)
+		return nil, nil, -1, nil
 	}
-	log.Debug("singleinstance: the name token stays bound by processes that hold no lock; going on without it")
-	return nil, nil, nil
+	return nil, nil, -1, nil
+}
+
+// boundToken returns the socket inode of the name token key if a process
+// of this user binds it; 0 if nothing, or another user, does.
+func boundToken(key string) (uint64, error) {
+	bound, err := nametoken.Bound(key)
+	if errors.Is(err, errors.ErrUnsupported) || err == nil && !bound {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("singleinstance: name token: %w", err)
+	}
+	ino, _, err := tokenOwner(key)
+	return ino, err
+}
+
+// slotHolders returns the socket inode of the name token key if a process
+// of this user binds it, and the processes that hold the name through it.
+func slotHolders(key, base string) (ino uint64, pids []int, err error) {
+	if ino, err = boundToken(key); err != nil || ino == 0 {
+		return 0, nil, err
+	}
+	pids, _ = proc.Holders(tokenLock(base, ino))
+	return ino, pids, nil
 }
 
 // tokenHeld reports whether processes of this user hold the name through
-// its token (see proc.Holders), and the token's socket inode if it is
-// bound by this user.
+// one of its tokens (see proc.Holders), and that token's socket inode.
 func tokenHeld(key, base string) (held bool, ino uint64, err error) {
-	bound, err := nametoken.Bound(key)
-	if errors.Is(err, errors.ErrUnsupported) || err == nil && !bound {
-		return false, 0, nil
+	for slot := range nametoken.Slots {
+		ino, pids, err := slotHolders(nametoken.SlotKey(key, slot), base)
+		if err != nil {
+			return false, 0, err
+		}
+		if len(pids) > 0 {
+			return true, ino, nil
+		}
 	}
-	if err != nil {
-		return false, 0, fmt.Errorf("singleinstance: name token: %w", err)
+	return false, 0, nil
+}
+
+// holderToken returns the socket inode of the name token that the holder
+// of the lock file at the path binds, where it can be told: the only token
+// of the name this user binds, or else the one whose processes hold the
+// name; 0 if none.
+func holderToken(key, base string) uint64 {
+	var bound []uint64
+	for slot := range nametoken.Slots {
+		if ino, err := boundToken(nametoken.SlotKey(key, slot)); err == nil && ino != 0 {
+			bound = append(bound, ino)
+		}
 	}
-	ino, _, err = tokenOwner(key)
-	if err != nil || ino == 0 {
-		return false, 0, err
+	if len(bound) == 1 {
+		return bound[0]
 	}
-	pids, err := proc.Holders(tokenLock(base, ino))
-	return err == nil && len(pids) > 0, ino, nil
+	for _, ino := range bound {
+		if pids, _ := proc.Holders(tokenLock(base, ino)); len(pids) > 0 {
+			return ino
+		}
+	}
+	return 0
 }
 
 // tokenLock is what a process holds the name by through its token alone

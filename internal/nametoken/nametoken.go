@@ -1,6 +1,7 @@
-// Package nametoken keeps a second kernel-held token per lock name, one that
-// no file cleaner can delete: on Linux, a datagram socket bound to a name in
-// the abstract unix socket namespace.
+// Package nametoken keeps kernel-held tokens per lock name, which no file
+// cleaner can delete: on Linux, datagram sockets bound to names in the
+// abstract unix socket namespace. A holder binds one of a name's Slots
+// tokens.
 //
 // A lock file can be deleted while it is held; its holder then holds a lock
 // that no newcomer can see. The token closes that gap. The holder binds it
@@ -32,6 +33,19 @@ var ErrTaken = errors.New("name token is held by another process")
 func Key(uid int, scope, name string) string {
 	sum := sum256([]byte(scope + "\x00" + name))
 	return "singleinstance/" + strconv.Itoa(uid) + "/" + hex.EncodeToString(sum[:16])
+}
+
+// Slots is how many tokens a name has: a holder that finds one bound by
+// processes that no longer hold the name binds the next (see SlotKey).
+const Slots = 4
+
+// SlotKey returns the key of the token numbered slot (from 0 to Slots-1)
+// of the name whose Key is key; slot 0's is key itself.
+func SlotKey(key string, slot int) string {
+	if slot == 0 {
+		return key
+	}
+	return key + "/" + strconv.Itoa(slot)
 }
 
 // Claim binds key and returns the bound socket, which holds the name until

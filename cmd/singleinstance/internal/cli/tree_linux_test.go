@@ -933,3 +933,68 @@ func TestTreeCommandUnlocksInheritedLock(t *testing.T) {
 		})
 	}
 }
+
+// TestTreeCommandUnlocksAfterStaleToken: a process that holds the name
+// token but no lock (one that closed descriptor 3 and runs on, or a
+// wrapper stopped after its command's tree has gone) must not leave the
+// next holder without a token: that holder's command may unlock the lock
+// it inherited, and only a token then shows its tree. The next holder's
+// command unlocks after its wrapper is killed: the name stays held.
+func TestTreeCommandUnlocksAfterStaleToken(t *testing.T) {
+	t.Parallel()
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name  string
+		stale func(t *testing.T, lockDir, dir string)
+	}{
+		{"token kept without the lock", func(t *testing.T, lockDir, dir string) {
+			staleFile := filepath.Join(dir, "stale")
+			first := startCLI(t, lockDir, "run", "app", "--", "sh", "-c",
+				"(exec 3>&-; exec sleep 3600) </dev/null >/dev/null 2>&1 & echo $! > "+staleFile+"; exit 0")
+			if code := first.exitCode(); code != 0 {
+				t.Fatalf("first run exited %d, want 0", code)
+			}
+			stale := readPID(t, staleFile)
+			t.Cleanup(func() { syscall.Kill(stale, syscall.SIGKILL) })
+		}},
+		{"wrapper stopped", func(t *testing.T, lockDir, dir string) {
+			cmdFile := filepath.Join(dir, "cmd")
+			first := startCLI(t, lockDir, "run", "app", "--", "sh", "-c",
+				"kill -STOP $PPID; exec env "+unlockEnv+"="+cmdFile+" "+exe)
+			command := readPID(t, cmdFile)
+			// Its lock let go and its tree gone, the stopped wrapper holds
+			// the token alone.
+			syscall.Kill(command, syscall.SIGKILL)
+			if err := waitGone(command, treeDeadline); err != nil {
+				t.Fatal(err)
+			}
+			if !first.stillRunning() {
+				t.Fatal("the stopped wrapper exited")
+			}
+		}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			dir := t.TempDir()
+			lockDir := filepath.Join(dir, "locks")
+			c.stale(t, lockDir, dir)
+			assertFree(t, lockDir)
+			childFile, goFile := filepath.Join(dir, "child"), filepath.Join(dir, "go")
+			run := startCLI(t, lockDir, "run", "app", "--", "sh", "-c",
+				"env "+unlockEnv+"="+childFile+":"+goFile+" "+exe+" </dev/null >/dev/null 2>&1 & exit 0")
+			child := readPID(t, childFile)
+			run.expect("still hold 'app'")
+			run.killLeaving(child)
+			if err := os.WriteFile(goFile, nil, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			waitExists(t, childFile+".unlocked")
+			assertHeld(t, lockDir, child)
+			stopChild(t, lockDir, child, false)
+		})
+	}
+}
