@@ -163,7 +163,11 @@ func (i *Instance) Err() error { return i.lease.Err() }
 // name token as the next descriptors after cmd.ExtraFiles (3 and 4 if it
 // is empty): every process of the command's tree that keeps them holds the
 // name, even after the command and this process have exited. A process
-// lets go of the name by closing both. On Windows, where a lock cannot be
+// lets go of the name by closing both. Descriptors that the child would
+// have inherited at those numbers (open in this process and not
+// close-on-exec, such as the lock of a wrapper that started this one) are
+// passed on above them, so that the child holds an enclosing wrapper's
+// lock too. On Windows, where a lock cannot be
 // shared with a child, and in other Backends, the lock stays with this
 // process, which must keep running (and watch Lost and StopRequested)
 // while the command runs.

@@ -332,8 +332,8 @@ func (l *Lock) Err() error {
 // StopRequested is nil: stop requests to a local holder are signals.
 func (l *Lock) StopRequested() <-chan struct{} { return nil }
 
-// Share passes the lock and the name token to cmd, which the caller then
-// starts, and keeps the lock from being released until done is called
+// Share passes the lock and the name token to cmd (see shareLock), which
+// the caller then starts, and keeps the lock from being released until done is called
 // with whether cmd started. From then on the lock is only ever closed,
 // never unlocked: the command's tree holds it too.
 func (l *Lock) Share(cmd *exec.Cmd) (done func(started bool), err error) {
@@ -342,8 +342,9 @@ func (l *Lock) Share(cmd *exec.Cmd) (done func(started bool), err error) {
 		l.mu.Unlock()
 		return nil, fmt.Errorf("singleinstance: StartCommand after Release")
 	}
-	shareLock(cmd, l.f, l.token)
+	closeCopies := shareLock(cmd, l.f, l.token)
 	return func(started bool) {
+		closeCopies()
 		if started {
 			l.shared = true
 			l.inheritedDev, l.inheritedIno = l.fDev, l.fIno

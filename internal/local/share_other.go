@@ -8,4 +8,4 @@ import (
 )
 
 // shareLock does nothing where a child cannot inherit the lock.
-func shareLock(cmd *exec.Cmd, f, token *os.File) {}
+func shareLock(cmd *exec.Cmd, f, token *os.File) (closeCopies func()) { return func() {} }

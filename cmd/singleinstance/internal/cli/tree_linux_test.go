@@ -998,3 +998,55 @@ func TestTreeCommandUnlocksAfterStaleToken(t *testing.T) {
 		})
 	}
 }
+
+// TestTreeRunInsideRun: "run app -- run inner -- CMD". The inner run
+// takes descriptors 3 and 4 for its own lock, and passes on the outer
+// ones above them: CMD's tree holds both names. If the inner run is
+// SIGKILLed while a process CMD started lives, app stays held by it.
+func TestTreeRunInsideRun(t *testing.T) {
+	t.Parallel()
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	lockDir, childFile := filepath.Join(dir, "locks"), filepath.Join(dir, "child")
+	outer := startCLI(t, lockDir, "run", "app", "--", exe, "run", "inner", "--", "sh", "-c",
+		"sleep 300 </dev/null >/dev/null 2>&1 & echo $! > "+childFile+"; exit 0")
+	child := readPID(t, childFile)
+	opt := singleinstance.WithLockDir(lockDir)
+	var inner int
+	for deadline := time.Now().Add(treeDeadline); ; time.Sleep(pollInterval) {
+		st, err := singleinstance.Status("app", opt)
+		if err == nil && st.Holder != nil && st.Holder.PID != 0 {
+			inner = st.Holder.PID
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("app not described within %v: %+v, %v", treeDeadline, st, err)
+		}
+	}
+	if inner == child {
+		t.Fatalf("app describes the child %d, want the inner run", child)
+	}
+	for _, name := range []string{"app", "inner"} {
+		st, err := singleinstance.Status(name, opt)
+		if err != nil || !st.Running || !slices.ContainsFunc(st.Holding, func(h singleinstance.HoldingProcess) bool { return h.PID == child }) {
+			t.Fatalf("Status(%s) = %+v, %v; want the child %d among its holders", name, st, err, child)
+		}
+	}
+	syscall.Kill(inner, syscall.SIGKILL)
+	outer.expect("still hold 'app'")
+	if !alive(child) {
+		t.Fatalf("child %d died with the inner run; the test needs it alive", child)
+	}
+	assertHeld(t, lockDir, child)
+	if running, err := singleinstance.CheckRunning("inner", opt); err != nil || !running {
+		t.Fatalf("CheckRunning(inner) = %v, %v; want true", running, err)
+	}
+	stopChild(t, lockDir, child, false)
+	// The outer run's command, the inner run, was killed by SIGKILL.
+	if code := outer.exitCode(); code != 128+9 {
+		t.Fatalf("outer run exited %d once the child was stopped, want %d", code, 128+9)
+	}
+}
