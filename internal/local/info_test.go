@@ -426,7 +426,7 @@ func TestRecordRoundTrip(t *testing.T) {
 	t.Parallel()
 	for _, token := range []uint64{0, 1, 42, uint64(time.Now().UnixMicro()), math.MaxUint64} {
 		for _, state := range []record{{held: true}, {}, {held: true, replaced: true}, {replaced: true}} {
-			r := record{token: token, held: state.held, replaced: state.replaced, ino: token ^ 0x5a5a}
+			r := record{token: token, held: state.held, replaced: state.replaced, ino: token ^ 0x5a5a, name: nameSum("app") + token}
 			b := r.bytes()
 			if len(b) != recordLen {
 				t.Errorf("record%+v.bytes() = %q: %d bytes, want %d", r, b, len(b), recordLen)
@@ -440,16 +440,18 @@ func TestRecordRoundTrip(t *testing.T) {
 			}
 		}
 	}
-	const want = "singleinstance token=00000000000000000042 state=held inode=00000000000000001234\n"
-	if got := string(record{token: 42, held: true, ino: 1234}.bytes()); got != want {
+	const want = "singleinstance token=00000000000000000042 state=held inode=00000000000000001234 name=0123456789abcdef\n"
+	if got := string(record{token: 42, held: true, ino: 1234, name: 0x0123456789abcdef}.bytes()); got != want {
 		t.Errorf("record bytes = %q, want %q", got, want)
 	}
 }
 
 func TestRecordGarbageIsZero(t *testing.T) {
 	t.Parallel()
-	valid := "singleinstance token=00000000000000000042 state=held inode=00000000000000001234\n"
+	valid := "singleinstance token=00000000000000000042 state=held inode=00000000000000001234 name=00000000000000ab\n"
 	tests := map[string]string{
+		"no name":           "singleinstance token=00000000000000000042 state=held inode=00000000000000001234\n",
+		"non-hex name":      strings.Replace(valid, "ab\n", "xb\n", 1),
 		"old format":        "singleinstance token=00000000000000000042 state=held\n",
 		"non-digit inode":   strings.Replace(valid, "1234", "12x4", 1),
 		"empty":             "",
@@ -458,7 +460,7 @@ func TestRecordGarbageIsZero(t *testing.T) {
 		"bad state":         strings.Replace(valid, "held", "busy", 1),
 		"upper state":       strings.Replace(valid, "held", "HELD", 1),
 		"short state":       strings.Replace(valid, "held ", "hel  ", 1),
-		"no newline":        strings.Replace(valid, "1234\n", "1234X", 1),
+		"no newline":        strings.Replace(valid, "ab\n", "abX", 1),
 		"bad prefix":        strings.Replace(valid, "singleinstance", "singleINSTANCE", 1),
 		"non-digit token":   strings.Replace(valid, "00000000000000000042", "0000000000000000004x", 1),
 		"negative token":    strings.Replace(valid, "00000000000000000042", "-0000000000000000042", 1),

@@ -182,7 +182,7 @@ func (l *Lock) recordAcquisition(fi fs.FileInfo, described, self *Record, descri
 		// Made by an older version, or by hand: no other user may lock it.
 		l.f.Chmod(lockFilePerm)
 	}
-	if err := writeRecord(l.f, l.fIno, record{token: h.Token, held: true}); err != nil {
+	if err := writeRecord(l.f, l.fIno, record{token: h.Token, held: true, name: nameSum(l.name)}); err != nil {
 		return classify("write lock file "+l.paths.lock, err)
 	}
 	l.holder = h
@@ -220,7 +220,7 @@ func (l *Lock) abandon() {
 	}
 	// Never lower the record: the acquisition may have failed before it
 	// had a token of its own.
-	writeRecord(l.f, l.fIno, record{token: max(l.holder.Token, readRecord(l.f).token), replaced: l.restored})
+	writeRecord(l.f, l.fIno, record{token: max(l.holder.Token, readRecord(l.f).token), replaced: l.restored, name: nameSum(l.name)})
 	l.closeLock()
 }
 
@@ -286,7 +286,7 @@ func (l *Lock) giveUp() error {
 		// .info describes a process that has not released yet.
 		// "left" for a replacement: what this acquisition replaced may
 		// still be held by a process it passed the lock to.
-		errs = append(errs, writeRecord(l.f, l.fIno, record{token: l.holder.Token, replaced: l.restored}))
+		errs = append(errs, writeRecord(l.f, l.fIno, record{token: l.holder.Token, replaced: l.restored, name: nameSum(l.name)}))
 	}
 	errs = append(errs, l.closeLock())
 	if err := errors.Join(errs...); err != nil {

@@ -83,10 +83,21 @@ type probeResult struct {
 func (r *probeResult) nameLock() proc.NameLock {
 	l := deletedLock(r.paths)
 	l.Dev, l.Ino, l.Sock = r.lockDev, r.lockIno, r.sockIno
-	if r.linkedElsewhere() {
+	if r.linkedElsewhere() || r.foreign() {
 		l.Dev, l.Ino = 0, 0
 	}
 	return l
+}
+
+// foreign reports whether the lock file found held is the file at the
+// path and its record, written to that very file, was written for another
+// lock name: another name's lock file renamed to this name's path (a
+// careless mv). A lock on it ties its holder to that other name, not to
+// this one: as for a linked file, only the name token, held with a lock
+// file of the name, proves a holder.
+func (r *probeResult) foreign() bool {
+	return r.lockIno != 0 && r.lockIno == r.pathFile.Ino && r.lockDev == r.pathFile.Dev &&
+		r.record.describes(r.lockIno) && r.record.name != 0 && r.record.name != nameSum(r.state.Name)
 }
 
 // linkedElsewhere reports whether the lock file found held is the file at

@@ -108,8 +108,8 @@ func verifyHolder(r *probeResult) (*Record, error) {
 			r.state.Name, ErrHolderUnproven, h.PID)
 	}
 	dev, ino := r.lockDev, r.lockIno
-	linked := r.linkedElsewhere()
-	if linked {
+	linked, foreign := r.linkedElsewhere(), r.foreign()
+	if linked || foreign {
 		// Its lock ties no holder to the name: only the name token can.
 		dev, ino = 0, 0
 	}
@@ -118,6 +118,9 @@ func verifyHolder(r *probeResult) (*Record, error) {
 	case linked && (!holds || err != nil):
 		return nil, fmt.Errorf("singleinstance: %q is running, but %w: its lock file %s has %d links, so the lock on it may be another lock's, and pid %d does not hold the name token",
 			r.state.Name, ErrHolderUnproven, r.paths.lock, r.pathLinks, h.PID)
+	case foreign && (!holds || err != nil):
+		return nil, fmt.Errorf("singleinstance: %q is running, but %w: its lock file %s was written for another lock name (renamed there?), so the lock on it is another lock's, and pid %d does not hold the name token",
+			r.state.Name, ErrHolderUnproven, r.paths.lock, h.PID)
 	case errors.Is(err, errors.ErrUnsupported):
 		// No kernel view of locks: the record check above is the proof.
 	case err != nil:

@@ -9,8 +9,8 @@ import (
 
 // The lock file holds one fixed-width line written only by the lock's
 // holder: the last fencing token handed out for the name, whether its
-// holder still holds the lock, and the inode of the file it was written
-// to. A holder writes "held" right after locking and "free" right before
+// holder still holds the lock, the inode of the file it was written to,
+// and a hash of the name it was written for. A holder writes "held" right after locking and "free" right before
 // unlocking, so a reader that sees "held" twice around a check that the
 // lock is held, with the same token as the .info file, knows the .info
 // describes the current holder. A holder that locked this file in place of
@@ -18,10 +18,12 @@ import (
 // instead of "held", and "left" instead of "free": processes it started, or
 // passed the lock to, may still hold the file it replaced. A record that
 // names another inode than its file's was copied there (a backup put back,
-// an editor's save): it says nothing of this file.
+// an editor's save): it says nothing of this file. One that names this
+// inode but another name is another name's lock file, renamed to this
+// name's path (see probeResult.foreign).
 //
-//	singleinstance token=00000000000000000042 state=held inode=00000000000000001234
-const recordLen = len("singleinstance token=00000000000000000000 state=held inode=00000000000000000000\n")
+//	singleinstance token=00000000000000000042 state=held inode=00000000000000001234 name=9f86d081884c7d65
+const recordLen = len("singleinstance token=00000000000000000000 state=held inode=00000000000000000000 name=0000000000000000\n")
 
 type record struct {
 	token uint64
@@ -30,6 +32,19 @@ type record struct {
 	replaced bool
 	// ino is the inode of the file the record was written to.
 	ino uint64
+	// name is nameSum of the lock name it was written for; 0 if unknown.
+	name uint64
+}
+
+// nameSum is the hash of a lock name that its records carry: 64-bit
+// FNV-1a, never 0.
+func nameSum(name string) uint64 {
+	h := uint64(14695981039346656037)
+	for i := range len(name) {
+		h ^= uint64(name[i])
+		h *= 1099511628211
+	}
+	return max(h, 1)
 }
 
 // The record's fields sit at fixed offsets: a reader checks the text
@@ -39,7 +54,9 @@ const (
 	recordTokenAt = len("singleinstance token=")
 	recordStateAt = recordTokenAt + recordDigits + len(" state=")
 	recordInodeAt = recordStateAt + len("held") + len(" inode=")
+	recordNameAt  = recordInodeAt + recordDigits + len(" name=")
 	recordDigits  = 20 // the width of math.MaxUint64
+	recordHex     = 16 // the width of a name's hash
 )
 
 // state is the record's state word.
@@ -63,7 +80,19 @@ func (r record) bytes() []byte {
 	b = append(b, r.state()...)
 	b = append(b, " inode="...)
 	b = appendDigits(b, r.ino)
+	b = append(b, " name="...)
+	b = appendHex(b, r.name)
 	return append(b, '\n')
+}
+
+// appendHex appends v in lowercase hexadecimal, zero-padded to recordHex
+// digits.
+func appendHex(b []byte, v uint64) []byte {
+	const digits = "0123456789abcdef"
+	for shift := 4 * (recordHex - 1); shift >= 0; shift -= 4 {
+		b = append(b, digits[v>>shift&0xf])
+	}
+	return b
 }
 
 // appendDigits appends v in decimal, zero-padded to recordDigits digits.
@@ -87,6 +116,7 @@ func parseRecord(b []byte) record {
 	if string(b[:recordTokenAt]) != "singleinstance token=" ||
 		string(b[recordTokenAt+recordDigits:recordStateAt]) != " state=" ||
 		string(b[recordStateAt+len("held"):recordInodeAt]) != " inode=" ||
+		string(b[recordInodeAt+recordDigits:recordNameAt]) != " name=" ||
 		b[recordLen-1] != '\n' {
 		return record{}
 	}
@@ -98,7 +128,11 @@ func parseRecord(b []byte) record {
 	if !ok {
 		return record{}
 	}
-	r := record{token: token, ino: ino}
+	name, ok := parseHex(b[recordNameAt : recordNameAt+recordHex])
+	if !ok {
+		return record{}
+	}
+	r := record{token: token, ino: ino, name: name}
 	switch string(b[recordStateAt : recordStateAt+len("held")]) {
 	case "held":
 		r.held = true
@@ -126,6 +160,22 @@ func parseDigits(d []byte) (uint64, bool) {
 			return 0, false
 		}
 		v = v*10 + n
+	}
+	return v, true
+}
+
+// parseHex parses lowercase hexadecimal digits, failing on anything else.
+func parseHex(d []byte) (uint64, bool) {
+	var v uint64
+	for _, c := range d {
+		switch {
+		case c >= '0' && c <= '9':
+			v = v<<4 | uint64(c-'0')
+		case c >= 'a' && c <= 'f':
+			v = v<<4 | uint64(c-'a'+10)
+		default:
+			return 0, false
+		}
 	}
 	return v, true
 }

@@ -44,27 +44,31 @@ func TestRecordInLockFile(t *testing.T) {
 // else is the zero record (TestRecordRoundTrip reads back what it writes).
 func TestRecordText(t *testing.T) {
 	t.Parallel()
-	if got := recordInodeAt + recordDigits + 1; got != recordLen {
+	if got := recordNameAt + recordHex + 1; got != recordLen {
 		t.Fatalf("the field offsets end at %d, the record is %d bytes", got, recordLen)
 	}
-	valid := "singleinstance token=00000000000000000042 state=held inode=00000000000000001234\n"
-	if got, want := parseRecord([]byte(valid)), (record{token: 42, held: true, ino: 1234}); got != want {
+	valid := "singleinstance token=00000000000000000042 state=held inode=00000000000000001234 name=00000000000000ab\n"
+	if got, want := parseRecord([]byte(valid)), (record{token: 42, held: true, ino: 1234, name: 0xab}); got != want {
 		t.Fatalf("parseRecord(%q) = %+v, want %+v", valid, got, want)
 	}
 	for _, bad := range []string{
 		"",
 		valid[:recordLen-1],
-		"Singleinstance token=00000000000000000042 state=held inode=00000000000000001234\n",
-		"singleinstance token=0000000000000000004x state=held inode=00000000000000001234\n",
-		"singleinstance token=+0000000000000000042 state=held inode=00000000000000001234\n",
-		"singleinstance token= 0000000000000000042 state=held inode=00000000000000001234\n",
-		"singleinstance token=18446744073709551616 state=held inode=00000000000000001234\n",
-		"singleinstance token=99999999999999999999 state=held inode=00000000000000001234\n",
-		"singleinstance token=00000000000000000042 state=HELD inode=00000000000000001234\n",
-		"singleinstance token=00000000000000000042 state=gone inode=00000000000000001234\n",
-		"singleinstance token=00000000000000000042 state=held ino=000000000000000001234\n",
-		"singleinstance token=00000000000000000042 state=held inode=18446744073709551616\n",
-		"singleinstance token=00000000000000000042 state=held inode=00000000000000001234 ",
+		"Singleinstance token=00000000000000000042 state=held inode=00000000000000001234 name=00000000000000ab\n",
+		"singleinstance token=0000000000000000004x state=held inode=00000000000000001234 name=00000000000000ab\n",
+		"singleinstance token=+0000000000000000042 state=held inode=00000000000000001234 name=00000000000000ab\n",
+		"singleinstance token= 0000000000000000042 state=held inode=00000000000000001234 name=00000000000000ab\n",
+		"singleinstance token=18446744073709551616 state=held inode=00000000000000001234 name=00000000000000ab\n",
+		"singleinstance token=99999999999999999999 state=held inode=00000000000000001234 name=00000000000000ab\n",
+		"singleinstance token=00000000000000000042 state=HELD inode=00000000000000001234 name=00000000000000ab\n",
+		"singleinstance token=00000000000000000042 state=gone inode=00000000000000001234 name=00000000000000ab\n",
+		"singleinstance token=00000000000000000042 state=held ino=000000000000000001234 name=00000000000000ab\n",
+		"singleinstance token=00000000000000000042 state=held inode=18446744073709551616 name=00000000000000ab\n",
+		"singleinstance token=00000000000000000042 state=held inode=00000000000000001234 name=00000000000000ab ",
+		"singleinstance token=00000000000000000042 state=held inode=00000000000000001234\n",
+		"singleinstance token=00000000000000000042 state=held inode=00000000000000001234 name=00000000000000AB\n",
+		"singleinstance token=00000000000000000042 state=held inode=00000000000000001234 name=00000000000000ag\n",
+		"singleinstance token=00000000000000000042 state=held inode=00000000000000001234 nam=000000000000000ab\n",
 		"singleinstance token=00000000000000000042 state=held\n",
 	} {
 		if got := parseRecord([]byte(bad)); got != (record{}) {
@@ -78,13 +82,14 @@ func TestRecordText(t *testing.T) {
 // record no holder wrote; and every record reads back as written.
 func FuzzRecord(f *testing.F) {
 	f.Add([]byte("singleinstance token=00000000000000000042 state=held inode=00000000000000001234\n"), uint64(42), uint64(1234), true, false)
-	f.Add([]byte("singleinstance token=18446744073709551615 state=left inode=18446744073709551615\n"), uint64(math.MaxUint64), uint64(0), false, true)
+	f.Add([]byte("singleinstance token=18446744073709551615 state=left inode=18446744073709551615 name=ffffffffffffffff\n"), uint64(math.MaxUint64), uint64(0), false, true)
 	f.Add([]byte("garbage"), uint64(0), uint64(0), false, false)
 	f.Fuzz(func(t *testing.T, b []byte, token, ino uint64, held, replaced bool) {
+		name := token ^ ino
 		if r := parseRecord(b); r != (record{}) && !bytes.Equal(r.bytes(), b[:recordLen]) {
 			t.Errorf("parseRecord(%q) = %+v, which writes %q", b, r, r.bytes())
 		}
-		r := record{token: token, held: held, replaced: replaced, ino: ino}
+		r := record{token: token, held: held, replaced: replaced, ino: ino, name: name}
 		if got := parseRecord(r.bytes()); got != r {
 			t.Errorf("parseRecord(%q) = %+v, want %+v", r.bytes(), got, r)
 		}

@@ -240,7 +240,7 @@ func (l *Lock) restore() error {
 		return errors.New("lock file replaced again while restoring")
 	}
 	l.restored = true
-	if err := writeRecord(nf, nIno, record{token: l.holder.Token, held: true, replaced: true}); err != nil {
+	if err := writeRecord(nf, nIno, record{token: l.holder.Token, held: true, replaced: true, name: nameSum(l.name)}); err != nil {
 		filelock.Unlock(nf)
 		nf.Close()
 		return err
@@ -273,7 +273,7 @@ func (l *Lock) moveLockTo(f *os.File, dev, ino uint64, how string) {
 		l.inherited = old
 		return
 	}
-	writeRecord(old, oldIno, record{token: l.holder.Token})
+	writeRecord(old, oldIno, record{token: l.holder.Token, name: nameSum(l.name)})
 	old.Close()
 }
 

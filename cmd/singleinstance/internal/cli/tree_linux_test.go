@@ -1050,3 +1050,48 @@ func TestTreeRunInsideRun(t *testing.T) {
 		t.Fatalf("outer run exited %d once the child was stopped, want %d", code, 128+9)
 	}
 }
+
+// TestTreeKillSparesAnotherNamesRenamedLockFile: a held lock file renamed
+// to another name's path (mv app.lock other.lock, with or without its
+// .info) makes that name look held, but the file's record says it was
+// written for app: kill other proves no holder and signals nobody, and
+// app's command runs on, still holding app.
+func TestTreeKillSparesAnotherNamesRenamedLockFile(t *testing.T) {
+	t.Parallel()
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, withInfo := range []bool{false, true} {
+		t.Run(fmt.Sprintf("info moved too %v", withInfo), func(t *testing.T) {
+			t.Parallel()
+			dir := t.TempDir()
+			lockDir, cmdFile := filepath.Join(dir, "locks"), filepath.Join(dir, "cmd")
+			run := startCLI(t, lockDir, "run", "app", "--", "sh", "-c", "echo $$ > "+cmdFile+"; exec sleep 300")
+			command := readPID(t, cmdFile)
+			assertDescribesLockFile(t, lockDir)
+			files := []string{".lock"}
+			if withInfo {
+				files = append(files, ".info", ".pid")
+			}
+			for _, ext := range files {
+				if err := os.Rename(filepath.Join(lockDir, "app"+ext), filepath.Join(lockDir, "other"+ext)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			run.expect("protection restored")
+			kill := exec.Command(exe, "kill", "other")
+			kill.Env = append(os.Environ(), cliEnv+"=1", "GORACE="+goRace(), "SINGLEINSTANCE_LOCK_DIR="+lockDir)
+			out, err := kill.CombinedOutput()
+			if code := kill.ProcessState.ExitCode(); code != exitError {
+				t.Fatalf("kill other: exit %d (%v), want %d; output:\n%s", code, err, exitError, out)
+			}
+			t.Logf("kill other:\n%s", out)
+			if !run.stillRunning() || !alive(command) {
+				t.Fatal("kill other stopped app's command")
+			}
+			assertHeld(t, lockDir, command)
+			killCommand(t, run, lockDir)
+		})
+	}
+}
