@@ -113,17 +113,19 @@ func claimToken(key, base string, log *slog.Logger) (*os.File, []int, error) {
 		case tok == nil:
 			continue
 		}
-		for other := range nametoken.Slots {
-			if other == slot {
-				continue
+		// Every other token, looked at only now that this one is bound:
+		// a newcomer that binds another at the same moment then sees
+		// this one, or this one sees it.
+		inos, err := boundTokens(key, tok, slot)
+		if err == nil {
+			pids, _ = firstHeldToken(base, inos)
+		}
+		if err != nil || len(pids) > 0 {
+			tok.Close()
+			if err != nil {
+				return nil, nil, err
 			}
-			if _, pids, err := slotHolders(nametoken.SlotKey(key, other), base); err != nil || len(pids) > 0 {
-				tok.Close()
-				if err != nil {
-					return nil, nil, err
-				}
-				return nil, pids, ErrAlreadyRunning
-			}
+			return nil, pids, ErrAlreadyRunning
 		}
 		return tok, nil, nil
 	}
@@ -173,43 +175,58 @@ func claimSlot(key, base string, log *slog.Logger) (tok *os.File, pids []int, sq
 	return nil, nil, -1, nil
 }
 
-// boundToken returns the socket inode of the name token key if a process
-// of this user binds it; 0 if nothing, or another user, does.
-func boundToken(key string) (uint64, error) {
-	bound, err := nametoken.Bound(key)
-	if errors.Is(err, errors.ErrUnsupported) || err == nil && !bound {
-		return 0, nil
+// boundTokens returns the socket inodes of the name's tokens (the first
+// of which is key) that processes of this user bind, by slot; 0 for one
+// that nothing, or another user, binds. It asks through via, the caller's
+// own token in slot skip, if via is not nil (see nametoken.BoundEach).
+func boundTokens(key string, via *os.File, skip int) (inos [nametoken.Slots]uint64, err error) {
+	keys, slots := make([]string, 0, nametoken.Slots), make([]int, 0, nametoken.Slots)
+	for slot := range nametoken.Slots {
+		if slot != skip || via == nil {
+			keys, slots = append(keys, nametoken.SlotKey(key, slot)), append(slots, slot)
+		}
+	}
+	bound, err := nametoken.BoundEach(via, keys)
+	if errors.Is(err, errors.ErrUnsupported) {
+		return inos, nil
 	}
 	if err != nil {
-		return 0, fmt.Errorf("singleinstance: name token: %w", err)
+		return inos, fmt.Errorf("singleinstance: name token: %w", err)
 	}
-	ino, _, err := tokenOwner(key)
-	return ino, err
+	for i, b := range bound {
+		if b {
+			if inos[slots[i]], _, err = tokenOwner(keys[i]); err != nil {
+				return inos, err
+			}
+		}
+	}
+	return inos, nil
 }
 
-// slotHolders returns the socket inode of the name token key if a process
-// of this user binds it, and the processes that hold the name through it.
-func slotHolders(key, base string) (ino uint64, pids []int, err error) {
-	if ino, err = boundToken(key); err != nil || ino == 0 {
-		return 0, nil, err
+// firstHeldToken returns the processes that hold the name through the
+// first of the tokens inos that any process holds it through, and that
+// token's socket inode.
+func firstHeldToken(base string, inos [nametoken.Slots]uint64) ([]int, uint64) {
+	for _, ino := range inos {
+		if ino == 0 {
+			continue
+		}
+		if pids, _ := proc.Holders(tokenLock(base, ino)); len(pids) > 0 {
+			return pids, ino
+		}
 	}
-	pids, _ = proc.Holders(tokenLock(base, ino))
-	return ino, pids, nil
+	return nil, 0
 }
 
 // tokenHeld reports whether processes of this user hold the name through
 // one of its tokens (see proc.Holders), and that token's socket inode.
 func tokenHeld(key, base string) (held bool, ino uint64, err error) {
-	for slot := range nametoken.Slots {
-		ino, pids, err := slotHolders(nametoken.SlotKey(key, slot), base)
-		if err != nil {
-			return false, 0, err
-		}
-		if len(pids) > 0 {
-			return true, ino, nil
-		}
+	inos, err := boundTokens(key, nil, -1)
+	if err != nil {
+		return false, 0, err
 	}
-	return false, 0, nil
+	pids, ino := firstHeldToken(base, inos)
+	return len(pids) > 0, ino, nil
 }
 
 // holderToken returns the socket inode of the name token that the holder
@@ -217,21 +234,21 @@ func tokenHeld(key, base string) (held bool, ino uint64, err error) {
 // of the name this user binds, or else the one whose processes hold the
 // name; 0 if none.
 func holderToken(key, base string) uint64 {
-	var bound []uint64
-	for slot := range nametoken.Slots {
-		if ino, err := boundToken(nametoken.SlotKey(key, slot)); err == nil && ino != 0 {
-			bound = append(bound, ino)
+	inos, err := boundTokens(key, nil, -1)
+	if err != nil {
+		return 0
+	}
+	var only uint64
+	for _, ino := range inos {
+		if ino != 0 {
+			if only != 0 {
+				_, held := firstHeldToken(base, inos)
+				return held
+			}
+			only = ino
 		}
 	}
-	if len(bound) == 1 {
-		return bound[0]
-	}
-	for _, ino := range bound {
-		if pids, _ := proc.Holders(tokenLock(base, ino)); len(pids) > 0 {
-			return ino
-		}
-	}
-	return 0
+	return only
 }
 
 // tokenLock is what a process holds the name by through its token alone

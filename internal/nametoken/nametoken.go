@@ -58,6 +58,12 @@ func Claim(key string) (*os.File, error) { return claim(key) }
 // disturbing its holder.
 func Bound(key string) (bool, error) { return bound(key) }
 
+// BoundEach reports, for each of keys, whether some process holds it,
+// without claiming it or disturbing its holder. It asks through via, a
+// token returned by Claim, if via is not nil (which it leaves as it was),
+// else through a socket of its own.
+func BoundEach(via *os.File, keys []string) ([]bool, error) { return boundEach(via, keys) }
+
 // Owner returns the user ID that created the socket bound to key, and the
 // socket's inode number (to find its holders in /proc). It returns an error
 // wrapping os.ErrNotExist if nothing holds key.

@@ -9,6 +9,7 @@ import (
 	"os"
 
 	"syscall"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -28,22 +29,70 @@ func claim(key string) (*os.File, error) {
 	return os.NewFile(uintptr(fd), "nametoken:"+key), nil
 }
 
-// bound connects a datagram socket to the name: that succeeds if and only
-// if a socket is bound to it, and it sends nothing.
 func bound(key string) (bool, error) {
-	fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+	b, err := boundEach(nil, []string{key})
 	if err != nil {
-		return false, os.NewSyscallError("socket", err)
+		return false, err
 	}
-	defer unix.Close(fd)
-	switch err := unix.Connect(fd, &unix.SockaddrUnix{Name: "@" + key}); {
-	case err == nil:
-		return true, nil
-	case errors.Is(err, unix.ECONNREFUSED), errors.Is(err, unix.ENOENT):
-		return false, nil
-	default:
-		return false, os.NewSyscallError("connect", err)
+	return b[0], nil
+}
+
+// boundEach connects a datagram socket to each name in turn: that succeeds
+// if and only if a socket is bound to it, and it sends nothing. Making a
+// socket costs several times more than a connect, so one socket asks about
+// every name: via, if it is not nil, else one of its own.
+func boundEach(via *os.File, keys []string) ([]bool, error) {
+	if via == nil {
+		fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+		if err != nil {
+			return nil, os.NewSyscallError("socket", err)
+		}
+		defer unix.Close(fd)
+		return boundFrom(fd, keys)
 	}
+	rc, err := via.SyscallConn()
+	if err != nil {
+		return nil, err
+	}
+	var b []bool
+	if cerr := rc.Control(func(fd uintptr) { b, err = boundFrom(int(fd), keys) }); cerr != nil {
+		return nil, cerr
+	}
+	return b, err
+}
+
+// boundFrom asks through the datagram socket fd whether each of keys is
+// bound, leaving fd unconnected.
+func boundFrom(fd int, keys []string) ([]bool, error) {
+	b := make([]bool, len(keys))
+	for i, key := range keys {
+		switch err := unix.Connect(fd, &unix.SockaddrUnix{Name: "@" + key}); {
+		case err == nil:
+			b[i] = true
+			if err := disconnect(fd); err != nil {
+				return nil, err
+			}
+		case errors.Is(err, unix.EPERM):
+			// The name's socket is connected to another (one that
+			// is asking about names just now): it is bound.
+			b[i] = true
+		case errors.Is(err, unix.ECONNREFUSED), errors.Is(err, unix.ENOENT):
+		default:
+			return nil, os.NewSyscallError("connect", err)
+		}
+	}
+	return b, nil
+}
+
+// disconnect undoes a datagram socket's connect (connect to AF_UNSPEC), so
+// that a token that asked about another is left as it was.
+func disconnect(fd int) error {
+	sa := unix.RawSockaddr{Family: unix.AF_UNSPEC}
+	_, _, errno := unix.Syscall(unix.SYS_CONNECT, uintptr(fd), uintptr(unsafe.Pointer(&sa)), unsafe.Sizeof(sa))
+	if errno != 0 {
+		return os.NewSyscallError("connect AF_UNSPEC", errno)
+	}
+	return nil
 }
 
 func inode(f *os.File) (uint64, error) {
