@@ -153,7 +153,8 @@ func newReleaseFloor(b *testing.B, dir string) func() time.Duration {
 //     a holder of a deleted lock file must be searched for);
 //   - once locked: the lock path still names the file; the .info file
 //     (an orphaned holder, and the fencing token's floor); the name token
-//     bound; the record read and written (the fencing token, "held");
+//     bound, and the name's other tokens asked about through it; the
+//     record read and written (the fencing token, "held");
 //   - the .info and .pid files written, then the lock path looked at
 //     again (replaced meanwhile?);
 //   - on release: each file removed only if it is still the one written,
@@ -162,8 +163,12 @@ func newReleaseChecksFloor(b *testing.B, dir string) func() time.Duration {
 	lock := filepath.Join(dir, "bench.lock")
 	info, pid := filepath.Join(dir, "bench.info"), filepath.Join(dir, "bench.pid")
 	key := nametoken.Key(os.Geteuid(), dir, "bench-checks-floor")
+	others := make([]string, 0, nametoken.Slots-1)
+	for slot := 1; slot < nametoken.Slots; slot++ {
+		others = append(others, nametoken.SlotKey(key, slot))
+	}
 	description := make([]byte, 400) // about the size of a real .info
-	record := make([]byte, 80)       // the lock file's record
+	record := make([]byte, 102)      // the lock file's record
 	return func() time.Duration {
 		start := time.Now()
 		syscall.Getwd()
@@ -183,6 +188,9 @@ func newReleaseChecksFloor(b *testing.B, dir string) func() time.Duration {
 		tok, err := nametoken.Claim(key)
 		if err != nil && !errors.Is(err, errors.ErrUnsupported) {
 			b.Fatal(err)
+		}
+		if tok != nil {
+			nametoken.BoundEach(tok, others)
 		}
 		f.ReadAt(record, 0)
 		f.WriteAt(record, 0)
