@@ -81,7 +81,8 @@ func searchDeleted(p paths) []int {
 // deletedLock is what a process holding a deleted lock file of the name at
 // p holds (see proc.NameLock.Deleted).
 func deletedLock(p paths) proc.NameLock {
-	return proc.NameLock{Base: filepath.Base(p.lock), Deleted: realPath(p.lock), HeldRecord: heldLockFile}
+	base := filepath.Base(p.lock)
+	return proc.NameLock{Base: base, Deleted: realPath(p.lock), HeldRecord: heldLockFile(base)}
 }
 
 // stillHolding returns those of pids, found by deletedLockHolders a moment

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"strings"
 	"time"
 )
 
@@ -180,12 +181,23 @@ func parseHex(d []byte) (uint64, bool) {
 	return v, true
 }
 
-// heldLockFile reports whether f, an open file with inode ino, is a held
-// lock file: its record says held and was written to f itself, not copied
-// there (see proc.NameLock.HeldRecord).
-func heldLockFile(f *os.File, ino uint64) bool {
-	r := readRecord(f)
-	return r.held && r.ino == ino
+// heldLockFile returns proc.NameLock.HeldRecord for the lock name whose
+// lock file is named base: f, an open file with inode ino, counts if its
+// record says held and was written to f itself, not copied there, for
+// this name (or by a version that did not name it). Where the process
+// write-locks f (locked), f also counts if its record was written to f
+// for this name, whatever it says, or if it is empty: a newcomer that has
+// locked a lock file of the name, and has not yet written its own record
+// when the file is renamed away (a careless mv while it takes the lock),
+// is seen, so that another newcomer that takes the file now at the path
+// does not start beside it.
+func heldLockFile(base string) func(f *os.File, ino uint64, empty, locked bool) bool {
+	name := nameSum(strings.TrimSuffix(base, ".lock"))
+	return func(f *os.File, ino uint64, empty, locked bool) bool {
+		r := readRecord(f)
+		ours := r.ino == ino && (r.name == 0 || r.name == name)
+		return ours && r.held || locked && (ours && r.name == name || empty)
+	}
 }
 
 func readRecord(f *os.File) record {

@@ -256,7 +256,7 @@ func holderToken(key, base string) uint64 {
 // file named base, or a held lock file under another name (see
 // proc.Holders).
 func tokenLock(base string, sock uint64) proc.NameLock {
-	return proc.NameLock{Base: base, Sock: sock, HeldRecord: heldLockFile}
+	return proc.NameLock{Base: base, Sock: sock, HeldRecord: heldLockFile(base)}
 }
 
 // tokenOwner asks who bound the name token: the socket's inode if it is a

@@ -140,7 +140,11 @@ func holdsRenamed(base string, names []string, l NameLock) bool {
 			continue // not a file, or one of the name's, already looked at
 		}
 		info, err := os.ReadFile(base + "/fdinfo/" + n)
-		if err != nil || !fdinfoHasWriteLock(info) && !fdinfoInherited(info) {
+		if err != nil {
+			continue
+		}
+		locked := fdinfoHasWriteLock(info)
+		if !locked && !fdinfoInherited(info) {
 			continue
 		}
 		f, err := os.OpenFile(dir+"/"+n, os.O_RDONLY|unix.O_NONBLOCK|unix.O_NOCTTY, 0)
@@ -148,7 +152,8 @@ func holdsRenamed(base string, names []string, l NameLock) bool {
 			continue
 		}
 		var st unix.Stat_t
-		held := unix.Fstat(int(f.Fd()), &st) == nil && st.Mode&unix.S_IFMT == unix.S_IFREG && l.HeldRecord(f, st.Ino)
+		held := unix.Fstat(int(f.Fd()), &st) == nil && st.Mode&unix.S_IFMT == unix.S_IFREG &&
+			l.HeldRecord(f, st.Ino, st.Size == 0, locked)
 		f.Close()
 		if held {
 			return true
