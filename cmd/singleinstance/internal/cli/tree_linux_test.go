@@ -907,11 +907,8 @@ func TestTreeCommandUnlocksInheritedLock(t *testing.T) {
 		t.Run(how+", run killed, then unlocked", func(t *testing.T) {
 			t.Parallel()
 			dir := t.TempDir()
-			lockDir, childFile, goFile := filepath.Join(dir, "locks"), filepath.Join(dir, "child"), filepath.Join(dir, "go")
-			run := startCLI(t, lockDir, "run", "app", "--", "sh", "-c",
-				"env "+unlockEnv+"="+childFile+":"+goFile+" "+exe+" </dev/null >/dev/null 2>&1 & exit 0")
-			child := readPID(t, childFile)
-			run.expect("still hold 'app'")
+			lockDir := filepath.Join(dir, "locks")
+			lu := startLateUnlocker(t, lockDir, dir)
 			lock := filepath.Join(lockDir, "app.lock")
 			var err error
 			if how == "renamed" {
@@ -922,16 +919,48 @@ func TestTreeCommandUnlocksInheritedLock(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			run.expect("protection restored")
-			run.killLeaving(child)
-			if err := os.WriteFile(goFile, nil, 0o600); err != nil {
-				t.Fatal(err)
-			}
-			waitExists(t, childFile+".unlocked")
-			assertHeld(t, lockDir, child)
-			stopChild(t, lockDir, child, false)
+			lu.run.expect("protection restored")
+			lu.run.killLeaving(lu.child)
+			lu.unlockAndAssertHeld(t, lockDir)
 		})
 	}
+}
+
+// A lateUnlocker is "run app" whose command started, in the background, a
+// child that keeps descriptors 3 and 4 and unlocks 3 when told, then
+// exited.
+type lateUnlocker struct {
+	run               *cliProc
+	child             int
+	childFile, goFile string
+}
+
+// startLateUnlocker starts a lateUnlocker with its files in dir and
+// returns once run says it waits for the child.
+func startLateUnlocker(t *testing.T, lockDir, dir string) *lateUnlocker {
+	t.Helper()
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	lu := &lateUnlocker{childFile: filepath.Join(dir, "child"), goFile: filepath.Join(dir, "go")}
+	lu.run = startCLI(t, lockDir, "run", "app", "--", "sh", "-c",
+		"env "+unlockEnv+"="+lu.childFile+":"+lu.goFile+" "+exe+" </dev/null >/dev/null 2>&1 & exit 0")
+	lu.child = readPID(t, lu.childFile)
+	lu.run.expect("still hold 'app'")
+	return lu
+}
+
+// unlockAndAssertHeld tells the child to unlock, waits until it has, and
+// checks that the name is still held by it until kill stops it.
+func (lu *lateUnlocker) unlockAndAssertHeld(t *testing.T, lockDir string) {
+	t.Helper()
+	if err := os.WriteFile(lu.goFile, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	waitExists(t, lu.childFile+".unlocked")
+	assertHeld(t, lockDir, lu.child)
+	stopChild(t, lockDir, lu.child, false)
 }
 
 // TestTreeCommandUnlocksAfterStaleToken: a process that holds the name
@@ -983,18 +1012,9 @@ func TestTreeCommandUnlocksAfterStaleToken(t *testing.T) {
 			lockDir := filepath.Join(dir, "locks")
 			c.stale(t, lockDir, dir)
 			assertFree(t, lockDir)
-			childFile, goFile := filepath.Join(dir, "child"), filepath.Join(dir, "go")
-			run := startCLI(t, lockDir, "run", "app", "--", "sh", "-c",
-				"env "+unlockEnv+"="+childFile+":"+goFile+" "+exe+" </dev/null >/dev/null 2>&1 & exit 0")
-			child := readPID(t, childFile)
-			run.expect("still hold 'app'")
-			run.killLeaving(child)
-			if err := os.WriteFile(goFile, nil, 0o600); err != nil {
-				t.Fatal(err)
-			}
-			waitExists(t, childFile+".unlocked")
-			assertHeld(t, lockDir, child)
-			stopChild(t, lockDir, child, false)
+			lu := startLateUnlocker(t, lockDir, dir)
+			lu.run.killLeaving(lu.child)
+			lu.unlockAndAssertHeld(t, lockDir)
 		})
 	}
 }
