@@ -34,11 +34,14 @@ func TestClaimTokenSeesNewcomerWhoseFileWasRenamed(t *testing.T) {
 		{"held record of the name", func(t *testing.T, f *os.File, ino uint64) {
 			mustWriteRecord(t, f, ino, record{token: 5, held: true, name: nameSum("app")})
 		}, true},
-		{"record of another name", func(t *testing.T, f *os.File, ino uint64) {
+		{"free record of another name", func(t *testing.T, f *os.File, ino uint64) {
 			mustWriteRecord(t, f, ino, record{token: 5, name: nameSum("other")})
-		}, false},
+		}, true},
 		{"record copied from another file", func(t *testing.T, f *os.File, ino uint64) {
-			mustWriteRecord(t, f, ino+1, record{token: 5, name: nameSum("app")})
+			mustWriteRecord(t, f, ino+1, record{token: 5, held: true, name: nameSum("other")})
+		}, true},
+		{"held record of another name", func(t *testing.T, f *os.File, ino uint64) {
+			mustWriteRecord(t, f, ino, record{token: 5, held: true, name: nameSum("other")})
 		}, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -71,7 +74,7 @@ func TestClaimTokenSeesNewcomerWhoseFileWasRenamed(t *testing.T) {
 			case tc.seen && (!errors.Is(err, ErrAlreadyRunning) || !slices.Contains(pids, os.Getpid()) || tok != nil):
 				t.Fatalf("claimToken = %v, %v, %v; want ErrAlreadyRunning naming this process (%d)", tok != nil, pids, err, os.Getpid())
 			case !tc.seen && (err != nil || tok == nil):
-				t.Fatalf("claimToken = %v, %v, %v; want a token: the file is not the name's", tok != nil, pids, err)
+				t.Fatalf("claimToken = %v, %v, %v; want a token: the file is another name's held lock file", tok != nil, pids, err)
 			}
 		})
 	}

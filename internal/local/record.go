@@ -185,18 +185,19 @@ func parseHex(d []byte) (uint64, bool) {
 // lock file is named base: f, an open file with inode ino, counts if its
 // record says held and was written to f itself, not copied there, for
 // this name (or by a version that did not name it). Where the process
-// write-locks f (locked), f also counts if its record was written to f
-// for this name, whatever it says, or if it is empty: a newcomer that has
-// locked a lock file of the name, and has not yet written its own record
-// when the file is renamed away (a careless mv while it takes the lock),
-// is seen, so that another newcomer that takes the file now at the path
-// does not start beside it.
-func heldLockFile(base string) func(f *os.File, ino uint64, empty, locked bool) bool {
+// write-locks f (locked), f counts unless its record says it is another
+// name's held lock file: a newcomer that has locked whatever file was at
+// the lock path, and has not yet written its own record when the file is
+// renamed away (a careless mv while it takes the lock), is seen, so that
+// another newcomer that takes the file now at the path does not start
+// beside it.
+func heldLockFile(base string) func(f *os.File, ino uint64, locked bool) bool {
 	name := nameSum(strings.TrimSuffix(base, ".lock"))
-	return func(f *os.File, ino uint64, empty, locked bool) bool {
+	return func(f *os.File, ino uint64, locked bool) bool {
 		r := readRecord(f)
-		ours := r.ino == ino && (r.name == 0 || r.name == name)
-		return ours && r.held || locked && (ours && r.name == name || empty)
+		held := r.held && r.ino == ino
+		othersHeld := held && r.name != 0 && r.name != name
+		return (held || locked) && !othersHeld
 	}
 }
 

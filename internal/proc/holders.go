@@ -25,16 +25,15 @@ type NameLock struct {
 	// and made again since. Deleted is empty if no such lock counts.
 	Deleted string
 	// HeldRecord, if set, reports whether f, an open regular file with
-	// inode ino (empty: it has no data), is a lock file of the name that
-	// counts (see the caller's rules): one whose record says held and
-	// names that very inode; and, where the process holds a write lock on
-	// it (locked), also one whose record names that inode and the name,
-	// or an empty one, which a newcomer has locked and not yet written.
-	// Together with the name token, a write lock on such a file counts
-	// whatever the file is now called: a holder's lock file renamed away
-	// (a backup, a careless mv, two names' files swapped), even while the
-	// holder is still taking it, still shows its tree.
-	HeldRecord func(f *os.File, ino uint64, empty, locked bool) bool
+	// inode ino, is a lock file of the name that counts (see the caller's
+	// rules): one whose record says held and names that very inode; and,
+	// where the process holds a write lock on it (locked), also one that a
+	// newcomer has locked and not yet recorded itself in. Together with
+	// the name token, a write lock on such a file counts whatever the file
+	// is now called: a holder's lock file renamed away (a backup, a
+	// careless mv, two names' files swapped), even while the holder is
+	// still taking it, still shows its tree.
+	HeldRecord func(f *os.File, ino uint64, locked bool) bool
 }
 
 // Holders returns the PIDs of the processes visible from here that hold

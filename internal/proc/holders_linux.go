@@ -153,7 +153,7 @@ func holdsRenamed(base string, names []string, l NameLock) bool {
 		}
 		var st unix.Stat_t
 		held := unix.Fstat(int(f.Fd()), &st) == nil && st.Mode&unix.S_IFMT == unix.S_IFREG &&
-			l.HeldRecord(f, st.Ino, st.Size == 0, locked)
+			l.HeldRecord(f, st.Ino, locked)
 		f.Close()
 		if held {
 			return true
