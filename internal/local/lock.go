@@ -333,9 +333,9 @@ func (l *Lock) Err() error {
 func (l *Lock) StopRequested() <-chan struct{} { return nil }
 
 // Share passes the lock and the name token to cmd (see shareLock), which
-// the caller then starts, and keeps the lock from being released until done is called
-// with whether cmd started. From then on the lock is only ever closed,
-// never unlocked: the command's tree holds it too.
+// the caller then starts, and keeps the lock from being released until
+// done is called with whether cmd started. From then on the lock is only
+// ever closed, never unlocked: the command's tree holds it too.
 func (l *Lock) Share(cmd *exec.Cmd) (done func(started bool), err error) {
 	l.mu.Lock()
 	if l.released {
