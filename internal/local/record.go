@@ -12,9 +12,9 @@ import (
 // holder: the last fencing token handed out for the name, whether its
 // holder still holds the lock, the inode of the file it was written to,
 // and a hash of the name it was written for. A holder writes "held" right
-// after locking and "free" right before unlocking, so a reader that sees "held" twice around a check that the
-// lock is held, with the same token as the .info file, knows the .info
-// describes the current holder. A holder that locked this file in place of
+// after locking and "free" right before unlocking, so a reader that sees
+// "held" twice around a check that the lock is held, with the same token
+// as the .info file, knows the .info describes the current holder. A holder that locked this file in place of
 // its own, which was deleted or replaced (see restore), writes "repl"
 // instead of "held", and "left" instead of "free": processes it started, or
 // passed the lock to, may still hold the file it replaced. A record that
