@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"strconv"
+	"syscall"
 
 	"golang.org/x/sys/unix"
 )
@@ -68,7 +69,14 @@ func inheritableCopy(fd int) *os.File {
 	if err != nil || flags&unix.FD_CLOEXEC != 0 {
 		return nil
 	}
-	dup, err := unix.FcntlInt(uintptr(fd), unix.F_DUPFD_CLOEXEC, 0)
+	// F_DUPFD_CLOEXEC is not on every Unix: dup, then mark it, with forks
+	// held off meanwhile so that no child inherits the copy.
+	syscall.ForkLock.RLock()
+	dup, err := unix.Dup(fd)
+	if err == nil {
+		unix.CloseOnExec(dup)
+	}
+	syscall.ForkLock.RUnlock()
 	if err != nil {
 		return nil
 	}
