@@ -59,13 +59,19 @@ type Lock struct {
 	// restored: this acquisition put a file in place of its first (see
 	// restore); its record says so.
 	restored bool
-	// infoFile and pidFile are the files written for this acquisition;
-	// nil until then (an acquisition for a command leaves them to
-	// Describe).
-	infoFile fs.FileInfo
-	pidFile  fs.FileInfo
-	lostErr  error
-	released bool
+	// describing: this acquisition keeps .info and .pid files in place
+	// (set when it first writes them; an acquisition for a command leaves
+	// that to Describe). infoFile and pidFile are the files it last
+	// wrote; nil until a write succeeds, so that a first write that
+	// failed (the lock directory moved under it) is made again by the
+	// next check.
+	describing bool
+	infoFile   fs.FileInfo
+	pidFile    fs.FileInfo
+	// infoFailing: the last check could not rewrite them (warned once).
+	infoFailing bool
+	lostErr     error
+	released    bool
 }
 
 // AcquireOptions say how Acquire waits and whom the files describe.
@@ -155,7 +161,7 @@ func (l *Lock) acquire(ctx context.Context, o AcquireOptions) (retry bool, err e
 		return false, nil
 	}
 	l.abandon()
-	l.holder, l.infoFile, l.pidFile = Record{}, nil, nil
+	l.holder, l.describing, l.infoFile, l.pidFile = Record{}, false, nil, nil
 	return true, err
 }
 
@@ -195,6 +201,7 @@ func (l *Lock) recordAcquisition(fi fs.FileInfo, described, self *Record, descri
 // writeInfoFiles (re)writes .info and .pid from l.holder. The caller holds
 // l.mu or owns l exclusively.
 func (l *Lock) writeInfoFiles() error {
+	l.describing = true
 	fi, err := safefs.WriteAtomic(l.paths.info, encodeInfo(l.name, &l.holder), 0o600)
 	if err != nil {
 		return classify("write "+l.paths.info, err)
@@ -208,10 +215,10 @@ func (l *Lock) writeInfoFiles() error {
 	return nil
 }
 
-// described reports whether this acquisition has written its .info file
-// (and so means to keep the .info and .pid files in place). The caller
-// holds l.mu or owns l exclusively.
-func (l *Lock) described() bool { return l.infoFile != nil }
+// described reports whether this acquisition means to keep the .info and
+// .pid files in place, written or not yet. The caller holds l.mu or owns
+// l exclusively.
+func (l *Lock) described() bool { return l.describing }
 
 // abandon gives the lock up after a failed acquisition.
 func (l *Lock) abandon() {

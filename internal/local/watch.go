@@ -177,9 +177,13 @@ func (l *Lock) check(failures int) (replaced, lost, failed bool) {
 		}
 	}
 	if l.described() && (!stillSame(l.paths.info, l.infoFile) || !stillSame(l.paths.pid, l.pidFile)) {
-		if err := l.writeInfoFiles(); err != nil {
-			l.s.log.Warn("singleinstance: cannot rewrite info files", "err", err)
+		// Warned once per row of failures (a full or read-only disk fails
+		// every check alike).
+		err := l.writeInfoFiles()
+		if err != nil && !l.infoFailing {
+			l.s.log.Warn("singleinstance: cannot rewrite info files; retrying at each check", "err", err)
 		}
+		l.infoFailing = err != nil
 	}
 	return replaced, false, false
 }
