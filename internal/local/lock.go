@@ -293,7 +293,15 @@ func (l *Lock) giveUp() error {
 		// .info describes a process that has not released yet.
 		// "left" for a replacement: what this acquisition replaced may
 		// still be held by a process it passed the lock to.
-		errs = append(errs, writeRecord(l.f, l.fIno, record{token: l.holder.Token, replaced: l.restored, name: nameSum(l.name)}))
+		free := record{token: l.holder.Token, replaced: l.restored, name: nameSum(l.name)}
+		errs = append(errs, writeRecord(l.f, l.fIno, free))
+		if l.inherited != nil {
+			// The file the command's tree inherited, replaced since: its
+			// tree is gone, so it is free too. Left "held", it would read
+			// as held by a holder that no longer runs wherever it is put
+			// back.
+			errs = append(errs, writeRecord(l.inherited, l.inheritedIno, free))
+		}
 	}
 	errs = append(errs, l.closeLock())
 	if err := errors.Join(errs...); err != nil {

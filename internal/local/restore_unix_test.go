@@ -6,6 +6,9 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
+
+	"github.com/singleinstance/singleinstance/internal/filelock"
 )
 
 // TestRestoreFindsItsOwnFilePutBack: the holder's check saw its lock file
@@ -41,5 +44,84 @@ func TestRestoreFindsItsOwnFilePutBack(t *testing.T) {
 	}
 	if running, err := runningIn(dir, "app"); !running || err != nil {
 		t.Errorf("runningIn = %v, %v after the restore; want true", running, err)
+	}
+}
+
+// TestRestoreWaitsOutAProberOfAStaleFile: the file put in place of the
+// holder's lock file is an old lock file whose record still says "held",
+// with an older token (a tree that inherited it and is gone, a crash), and
+// a newcomer has it locked for a moment (it looks for an orphaned holder,
+// or finds this holder by its name token and lets go). That is no newer
+// holder: the holder's restore must wait for the lock to be let go and
+// take the file, not declare the lock lost (which stops its command).
+func TestRestoreWaitsOutAProberOfAStaleFile(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	l, err := acquireIn(dir, "app", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Release()
+	stale := filepath.Join(dir, "stale.lock")
+	f, err := os.OpenFile(stale, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	staleIno := inodeOf(t, f)
+	if err := writeRecord(f, staleIno, record{token: l.Token() - 1, held: true, name: nameSum("app")}); err != nil {
+		t.Fatal(err)
+	}
+	if err := filelock.TryLock(f); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(stale, l.paths.lock); err != nil {
+		t.Fatal(err)
+	}
+	restored := make(chan error, 1)
+	go func() {
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		restored <- l.restore()
+	}()
+	select {
+	case err := <-restored:
+		t.Fatalf("restore while a prober held the stale file = %v; want it to wait for the prober", err)
+	case <-time.After(restoreGrace / 10):
+		// Still waiting, as it should: the prober lets go now.
+	}
+	if err := filelock.Unlock(f); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-restored; err != nil {
+		t.Fatalf("restore after the prober let go = %v; want the stale file taken", err)
+	}
+	l.mu.Lock()
+	ino, lost := l.fIno, l.lostErr
+	l.mu.Unlock()
+	if lost != nil || ino != staleIno {
+		t.Fatalf("after the restore: lock on inode %d (lost: %v); want it on the put-back file %d", ino, lost, staleIno)
+	}
+}
+
+// TestNewerHolder: only a "held" record written to the file itself with a
+// greater token than the holder's proves a newer holder at once.
+func TestNewerHolder(t *testing.T) {
+	l := &Lock{holder: Record{Token: 100}}
+	const ino = 7
+	for _, c := range []struct {
+		r    record
+		want bool
+	}{
+		{record{token: 101, held: true, ino: ino}, true},
+		{record{token: 101, held: true, replaced: true, ino: ino}, true},
+		{record{token: 99, held: true, ino: ino}, false},      // stale
+		{record{token: 100, held: true, ino: ino}, false},     // this holder's own
+		{record{token: 101, held: true, ino: ino + 1}, false}, // copied
+		{record{token: 101, ino: ino}, false},                 // free
+	} {
+		if got := l.newerHolder(c.r, ino); got != c.want {
+			t.Errorf("newerHolder(%+v) = %v, want %v", c.r, got, c.want)
+		}
 	}
 }

@@ -169,7 +169,7 @@ func (l *Lock) check(failures int) (replaced, lost, failed bool) {
 		// the tree by its token, and lets go): as for a restore, only one
 		// that recorded itself as the holder, or stays, takes it.
 		if err := filelock.TryLock(l.f); errors.Is(err, filelock.ErrLocked) {
-			if err := l.lockReplacement(l.f); errors.Is(err, ErrLockLost) {
+			if err := l.lockReplacement(l.f, l.fIno); errors.Is(err, ErrLockLost) {
 				l.markLost(fmt.Errorf("singleinstance: %w: the lock on %s was let go by a process that shares it, and another process took it",
 					ErrLockLost, l.paths.lock))
 				return false, true, false
@@ -231,7 +231,7 @@ func (l *Lock) restore() error {
 		}
 		return errors.New("lock file put back, but its lock could not be taken back yet")
 	}
-	if err := l.lockReplacement(nf); err != nil {
+	if err := l.lockReplacement(nf, nIno); err != nil {
 		nf.Close()
 		return err
 	}
@@ -310,27 +310,42 @@ func (l *Lock) backToInherited() bool {
 }
 
 // restoreGrace is how long restore keeps trying to lock a replacement lock
-// file that another process holds without having recorded itself as the
-// holder. A newcomer locks the file briefly to look for an orphaned holder
-// (see orphanedHolder), finds this instance, and unlocks: that is not a loss.
+// file that another process holds without having recorded itself as a
+// newer holder. A newcomer locks the file briefly to look for an orphaned
+// holder (see orphanedHolder), or to take it and then find this instance
+// by its name token, and unlocks: that is not a loss.
 const restoreGrace = time.Second
 
-// lockReplacement locks nf, the file now at the lock path. It fails with
-// ErrLockLost if a process that recorded itself as holder (a "held" record
-// with another token) has it, or if it stays locked for restoreGrace.
-func (l *Lock) lockReplacement(nf *os.File) error {
+// lockReplacement locks nf, the file (with inode ino) now at the lock path.
+// It fails with ErrLockLost if a newer holder has it (see newerHolder), or
+// if it stays locked for restoreGrace.
+func (l *Lock) lockReplacement(nf *os.File, ino uint64) error {
 	deadline := time.Now().Add(restoreGrace)
 	for {
 		err := filelock.TryLock(nf)
 		if err == nil || !errors.Is(err, filelock.ErrLocked) {
 			return err
 		}
-		if rec := readRecord(nf); rec.held && rec.token != l.holder.Token || time.Now().After(deadline) {
+		if l.newerHolder(readRecord(nf), ino) || time.Now().After(deadline) {
 			return fmt.Errorf("singleinstance: %w: lock file %s was deleted or replaced, and another process locked the new one",
 				ErrLockLost, l.paths.lock)
 		}
 		time.Sleep(time.Millisecond)
 	}
+}
+
+// newerHolder reports whether r, the record of a locked file with inode
+// ino, proves at once that another process took the name after this one:
+// it says held, was written to that very file, and has a greater token.
+// Tokens only rise: a process that takes the name later hands itself a
+// greater one (see nextToken; the .info file that describes this holder
+// carries its token to the newcomer even where the clock went back). A
+// "held" record with a smaller token is stale: a lock file that its
+// holder's tree inherited keeps it after they are gone, and a crash leaves
+// it; such a file put back at the path is only being looked at by
+// whoever locks it for a moment. A copied record says nothing of the file.
+func (l *Lock) newerHolder(r record, ino uint64) bool {
+	return r.held && r.describes(ino) && r.token > l.holder.Token
 }
 
 // markLost records the loss and closes the Lost channel. The caller holds

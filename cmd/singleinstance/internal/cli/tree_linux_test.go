@@ -703,6 +703,43 @@ func TestTreeLockFileMovedAwayAndBack(t *testing.T) {
 	killCommand(t, run, lockDir)
 }
 
+// TestTreeInheritedLockFileFreedAtExit: while run guards a command, its
+// lock file (the one the command inherited) is renamed away and run
+// restores the name on a new one. Once the command is stopped and run has
+// exited, the renamed file must not still say "held": put back at the
+// path, it would read as held by a holder that no longer runs, and a later
+// holder that restores onto it while a newcomer looks at it would take
+// the newcomer's look for a newer holder and stop its own command.
+func TestTreeInheritedLockFileFreedAtExit(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	lockDir, cmdFile := filepath.Join(dir, "locks"), filepath.Join(dir, "cmd")
+	run := startCLI(t, lockDir, "run", "app", "--", "sh", "-c", "echo $$ > "+cmdFile+"; exec sleep 300")
+	readPID(t, cmdFile)
+	lock, away := filepath.Join(lockDir, "app.lock"), filepath.Join(dir, "app.lock.away")
+	if err := os.Rename(lock, away); err != nil {
+		t.Fatal(err)
+	}
+	run.expect("protection restored")
+	killCommand(t, run, lockDir)
+	for _, p := range []string{away, lock} {
+		data, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if state := recordState(data); state != "free" && state != "left" {
+			t.Errorf("%s says state=%s after run exited; want free (or left)", filepath.Base(p), state)
+		}
+	}
+}
+
+// recordState returns the state word of a lock file's record.
+func recordState(data []byte) string {
+	_, after, _ := strings.Cut(string(data), " state=")
+	state, _, _ := strings.Cut(after, " ")
+	return state
+}
+
 // TestTreeLockDirLinkRolledBack: the lock directory is a symbolic link
 // (a deploy's "current"), flipped to another directory while run guards a
 // command (run moves its lock there) and flipped back (a roll-back). The
