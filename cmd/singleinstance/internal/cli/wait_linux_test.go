@@ -19,9 +19,13 @@ import (
 
 // waitCPUWindow is how long TestWaitCostsNoCPU measures each waiting
 // "wait", and waitMaxCPUShare the share of one core it may use meanwhile.
+// An idle waiter measures 0 to 1% under the race detector, up to 2.3% while
+// the rest of the suite loads both cores (the kernel charges CPU time in
+// 10ms ticks); one that polls every few milliseconds uses many times the
+// bound.
 const (
 	waitCPUWindow   = 3 * time.Second
-	waitMaxCPUShare = 0.02
+	waitMaxCPUShare = 0.05
 )
 
 // waiter is a running "singleinstance wait".
