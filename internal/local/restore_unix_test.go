@@ -18,12 +18,7 @@ import (
 // open (which its own lock refuses) and declare the lock lost.
 func TestRestoreFindsItsOwnFilePutBack(t *testing.T) {
 	t.Parallel()
-	dir := t.TempDir()
-	l, err := acquireIn(dir, "app", true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Release()
+	dir, l := holdApp(t)
 	away := filepath.Join(t.TempDir(), "app.lock")
 	if err := os.Rename(l.paths.lock, away); err != nil {
 		t.Fatal(err)
@@ -33,7 +28,7 @@ func TestRestoreFindsItsOwnFilePutBack(t *testing.T) {
 	}
 	l.mu.Lock()
 	before := l.fIno
-	err = l.restore()
+	err := l.restore()
 	after, lost := l.fIno, l.lostErr
 	l.mu.Unlock()
 	if err != nil || lost != nil {
@@ -56,12 +51,7 @@ func TestRestoreFindsItsOwnFilePutBack(t *testing.T) {
 // take the file, not declare the lock lost (which stops its command).
 func TestRestoreWaitsOutAProberOfAStaleFile(t *testing.T) {
 	t.Parallel()
-	dir := t.TempDir()
-	l, err := acquireIn(dir, "app", true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Release()
+	dir, l := holdApp(t)
 	stale := filepath.Join(dir, "stale.lock")
 	f, err := os.OpenFile(stale, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
@@ -124,4 +114,16 @@ func TestNewerHolder(t *testing.T) {
 			t.Errorf("newerHolder(%+v) = %v, want %v", c.r, got, c.want)
 		}
 	}
+}
+
+// holdApp takes "app" in a new directory, released when the test ends.
+func holdApp(t *testing.T) (dir string, l *Lock) {
+	t.Helper()
+	dir = t.TempDir()
+	l, err := acquireIn(dir, "app", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Release() })
+	return dir, l
 }
